@@ -1,0 +1,8 @@
+"""Case-series and single-case statistics for intrathecal baclofen (ITB) studies.
+
+The pipeline reads top to bottom: load and validate (:mod:`analysis.readers`,
+:mod:`analysis.validate`) -> derive (:mod:`analysis.derive`) -> models (one module per
+family) -> one results table (:mod:`analysis.results`) -> figures and tables -> reports.
+"""
+
+__version__ = "0.1.0"

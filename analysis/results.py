@@ -1,0 +1,202 @@
+"""The one results table every analysis returns, and its data dictionary.
+
+Every analysis module returns rows built with :func:`result_frame`; the pipeline concatenates
+them with :func:`combine`, which sorts them into a stable order. Reports take every number they
+print from this table. The columns and the values of ``analysis`` are documented in
+:data:`COLUMNS` and :data:`ANALYSES` (rendered by ``itb dictionary`` and in the reports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns of the results table, in order, with their meaning.
+COLUMNS: dict[str, str] = {
+    "measure": "Codebook key of the measure (e.g. `gait_speed`, `mas_knee_ext`); empty for "
+    "analyses that span measures.",
+    "side": "`L`, `R`, or empty for a total, bilateral or side-pooled score.",
+    "patient_id": "Pseudonymous patient identifier for individual and single-case analyses; "
+    "empty for group analyses.",
+    "analysis": "What was computed; one of the values documented in the `analysis` dictionary.",
+    "term": "What the row estimates. Contrasts and changes are written `later - earlier` "
+    "(e.g. `post_m6 - baseline`), in the direction of the subtraction; model coefficients use "
+    "lme4's names (`(Intercept)`, `visitpost_m6`, `dose`).",
+    "estimate": "Point estimate in the unit of the measure unless `method` says otherwise.",
+    "se": "Standard error of the estimate.",
+    "df": "Degrees of freedom of the test statistic (denominator df for mixed models).",
+    "df_method": "How `df` was obtained: `satterthwaite`, `kenward-roger`, `residual`, "
+    "`n-1`, or empty.",
+    "statistic": "Test statistic (t, V, z, Tau, ...; `method` names it).",
+    "p_value": "Unadjusted p-value (two-sided unless `method` says otherwise).",
+    "p_adjusted": "p-value after the adjustment named in `adjustment` (Holm within the family).",
+    "adjustment": "Adjustment applied to `p_adjusted`, e.g. `holm: family=primary (3 tests)`.",
+    "ci_low": "Lower limit of the 95% confidence (or credible) interval.",
+    "ci_high": "Upper limit of the 95% confidence (or credible) interval.",
+    "n_patients": "Number of patients contributing to the row.",
+    "n_obs": "Number of observations (or pairs, or phase points) contributing to the row.",
+    "method": "Name of the method, its variant, and the software path used.",
+    "note": "Warnings and caveats (small n, ties, singular fit, fallback taken, ...).",
+}
+
+#: Values of the ``analysis`` column, with their meaning.
+ANALYSES: dict[str, str] = {
+    # descriptives
+    "descriptive": "Summary of a measure at a visit; `term` names the statistic and visit "
+    "(`mean: baseline`, `sd: baseline`, `median: ...`, `q1`, `q3`, `min`, `max`, `n`).",
+    "missing": "Observed and missing counts of a measure at a visit (`term` = visit; "
+    "`estimate` = number missing, `n_obs` = observed).",
+    # paired comparisons
+    "mean_difference": "Mean of the paired differences with its t interval.",
+    "paired_t": "Paired t-test of follow-up against baseline.",
+    "wilcoxon": "Wilcoxon signed-rank test; exact p when possible, permutation p otherwise "
+    "(`method` says which); `statistic` is V, the sum of positive ranks.",
+    "wilcoxon_normal": "Wilcoxon signed-rank test, normal approximation without continuity "
+    "correction (SPSS's default and what small published series quote); `statistic` is z.",
+    "cohens_dz": "Cohen's d_z = mean difference / SD of differences, exact noncentral-t CI.",
+    "cohens_dav": "Cohen's d_av = mean difference / mean of the two SDs (Lakens 2013), "
+    "Algina-Keselman noncentral-t CI.",
+    "hedges_gav": "Hedges' g_av = d_av * J, J = 1 - 3 / (4(n - 1) - 1) (Lakens 2013), interval "
+    "as d_av's multiplied by J.",
+    "rank_biserial": "Matched-pairs rank-biserial correlation for the signed-rank test, "
+    "with its Fisher-z interval.",
+    "median_change": "Median of the paired differences (ordinal measures).",
+    "improved_one_grade": "Share of patients improved by at least one grade (ordinal measures), "
+    "Wilson interval.",
+    # mixed models
+    "lmm_fixed": "Fixed-effect coefficient of the linear mixed model (REML).",
+    "lmm_emmean": "Estimated marginal mean of a visit (as emmeans).",
+    "lmm_contrast": "Contrast of a visit against baseline from the estimated marginal means, "
+    "Holm-adjusted across the visits of the measure.",
+    "lmm_variance": "Variance component of the mixed model (`term` names it); `estimate` is the "
+    "variance, `se` empty.",
+    "lmm_icc": "Intraclass correlation: random-intercept variance / (that + residual variance).",
+    "lmm_fit": "Fit status: `estimate` = REML deviance; `note` gives convergence, gradient "
+    "norm, singular fit and any fallback.",
+    # individual change
+    "change": "Change from baseline of one patient (`term` = `visit - baseline`).",
+    "rci": "Reliable Change Index (Jacobson & Truax 1991) of one patient; `method` names the "
+    "source of the SD and reliability.",
+    "mcid_class": "Change classified against the MCID (`estimate` 1 improved, 0 unchanged, "
+    "-1 worsened; `note` says the class and the source of the MCID).",
+    "responder": "Proportion of patients improved by at least the MCID (or reliably, "
+    "`term` says which), Wilson interval in ci_low/ci_high and Clopper-Pearson in `note`.",
+    "responder_cp": "The same proportion with its Clopper-Pearson interval.",
+    # one patient against controls
+    "crawford_howell": "Crawford-Howell modified t-test of one patient against controls; "
+    "`term` says the tail.",
+    "pct_more_extreme": "Estimated percentage of the control population more extreme than the "
+    "patient, with its interval (Crawford & Garthwaite 2002).",
+    "z_cc": "Z_CC effect size of the patient against controls with its interval.",
+    "bayes_single_case": "Bayesian test of Crawford & Garthwaite 2007 (seeded Monte Carlo); "
+    "`estimate` = percentage more extreme, credible interval.",
+    "rsdt": "Revised Standardized Difference Test (Crawford & Garthwaite 2005) for a "
+    "dissociation between two measures.",
+    # phase designs
+    "nap": "Non-overlap of All Pairs (Parker & Vannest 2009) with its CI.",
+    "tau_u": "Tau-U; `term` names the variant (`A vs B`, `A vs B - trend A`).",
+    "pnd": "Percentage of Non-overlapping Data.",
+    "piecewise": "Piecewise regression of one patient (`term`: `level change`, "
+    "`slope change`, `baseline slope`); autocorrelation caveat in `method`.",
+    # dose titration
+    "dose_slope": "Slope of the outcome against dose (per patient: OLS; group: mixed model "
+    "`value ~ dose + (1 + dose | patient)`).",
+    "therapeutic_window": "Therapeutic window of one patient: `ci_low`/`ci_high` hold the "
+    "lowest and highest dose of the window, `estimate` the dose the titration settled at.",
+}
+
+#: Columns that hold numbers (the rest hold text).
+NUMERIC_COLUMNS = [
+    "estimate", "se", "df", "statistic", "p_value", "p_adjusted",
+    "ci_low", "ci_high", "n_patients", "n_obs",
+]
+TEXT_COLUMNS = [c for c in COLUMNS if c not in NUMERIC_COLUMNS]
+#: Columns that identify a row; unique within one results table.
+KEY_COLUMNS = ["measure", "side", "patient_id", "analysis", "term"]
+
+
+def result_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Build a results table from row dictionaries.
+
+    Missing columns are filled (NaN for numbers, empty text for text); unknown keys raise,
+    so a typo in a column name cannot silently create a new column.
+
+    Parameters
+    ----------
+    rows : iterable of mapping
+        One mapping per row, with keys from :data:`COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns exactly :data:`COLUMNS`, in that order.
+
+    Examples
+    --------
+    >>> t = result_frame([{"measure": "tug", "analysis": "paired_t",
+    ...                    "term": "post_m6 - baseline", "estimate": -2.5}])
+    >>> list(t.columns) == list(COLUMNS)
+    True
+    >>> t.loc[0, "estimate"]
+    np.float64(-2.5)
+    """
+    rows = list(rows)
+    for row in rows:
+        unknown = set(row) - set(COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown results column(s): {sorted(unknown)}")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    for col in NUMERIC_COLUMNS:
+        frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
+    for col in TEXT_COLUMNS:
+        frame[col] = frame[col].fillna("").astype(str)
+    return frame
+
+
+def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate results tables and sort them into a stable order.
+
+    Rows are ordered by measure, side, patient, then the order of :data:`ANALYSES`, then the
+    order in which each analysis produced its terms. Duplicate keys raise ``ValueError``.
+
+    Examples
+    --------
+    >>> a = result_frame([{"measure": "tug", "analysis": "paired_t", "term": "x"}])
+    >>> b = result_frame([{"measure": "gait_speed", "analysis": "paired_t", "term": "x"}])
+    >>> combine([a, b])["measure"].tolist()
+    ['gait_speed', 'tug']
+    """
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return result_frame([])
+    table = pd.concat(frames, ignore_index=True)
+    table["_order"] = np.arange(len(table))
+    rank = {name: i for i, name in enumerate(ANALYSES)}
+    table["_analysis_rank"] = table["analysis"].map(rank).fillna(len(rank))
+    table = table.sort_values(
+        ["measure", "side", "patient_id", "_analysis_rank", "_order"], kind="mergesort"
+    )
+    table = table.drop(columns=["_order", "_analysis_rank"]).reset_index(drop=True)
+    dup = table.duplicated(KEY_COLUMNS, keep=False)
+    if dup.any():
+        raise ValueError(
+            "duplicate result keys:\n" + table.loc[dup, KEY_COLUMNS].to_string(index=False)
+        )
+    return table
+
+
+def dictionary() -> pd.DataFrame:
+    """The results data dictionary as a tidy table (``kind``, ``name``, ``meaning``).
+
+    Examples
+    --------
+    >>> d = dictionary()
+    >>> sorted(d["kind"].unique())
+    ['analysis', 'column']
+    """
+    rows = [("column", k, v) for k, v in COLUMNS.items()]
+    rows += [("analysis", k, v) for k, v in ANALYSES.items()]
+    return pd.DataFrame(rows, columns=["kind", "name", "meaning"])
