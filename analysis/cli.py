@@ -1,0 +1,252 @@
+"""The ``itb`` command line (also ``python -m analysis``).
+
+Every subcommand has ``--help``. Problems in the user's input (data, configuration, codebook,
+manifest) print a message naming the file and the fix and exit with status 1, without a
+traceback; successful commands exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import analysis
+from analysis.config import DF_METHODS
+from analysis.errors import DataValidationError, ITBError
+
+PROJECT_ROOT = Path(analysis.__file__).resolve().parents[1]
+EXAMPLES = PROJECT_ROOT / "data" / "example"
+REPORTS = {
+    # report name -> (Quarto source, example dataset)
+    "case-report": (PROJECT_ROOT / "reports" / "case-report.qmd", EXAMPLES / "case_report"),
+    "case-series": (PROJECT_ROOT / "reports" / "case-series.qmd", EXAMPLES / "case_series"),
+}
+FORMATS = ("html", "pdf", "docx")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except DataValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except ITBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="itb",
+        description="Case-series and single-case statistics for intrathecal baclofen studies.",
+    )
+    parser.add_argument("--version", action="version", version=f"itb {analysis.__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a data file or dataset directory",
+                       description="Validate data against the codebook: exit 0 with a summary, "
+                       "or 1 with every problem (file, row, column, value, rule).")
+    p.add_argument("path", type=Path, help="data file (CSV, TSV, Excel, SPSS, Stata, Parquet, "
+                   "REDCap export, wide layout) or dataset directory")
+    p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    p.add_argument("--write-derived", type=Path, metavar="DIR", nargs="?", const=Path("data/derived"),
+                   help="also write the validated tidy data and the exclusions log (default data/derived)")
+    p.set_defaults(func=_validate)
+
+    p = sub.add_parser("analyze", help="run every applicable analysis and write the results table",
+                       description="Write DIR/results.csv, DIR/results.parquet and DIR/manifest.json.")
+    p.add_argument("path", type=Path, help="data file or dataset directory")
+    _analysis_options(p)
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.set_defaults(func=_analyze)
+
+    p = sub.add_parser("report", help="render the reports (HTML, PDF, Word)",
+                       description="Render Quarto reports with the Quarto CLI when it is on PATH, "
+                       "else with the built-in engine (Jupyter + Pandoc + Typst). Without --data, "
+                       "renders both reports on the bundled example data.")
+    p.add_argument("--data", type=Path, help="your data file or dataset directory")
+    _analysis_options(p)
+    p.add_argument("--report", choices=sorted(REPORTS), action="append",
+                   help="which report(s); default: both for the examples, else chosen by the "
+                   "number of patients (one: case-report)")
+    p.add_argument("--patient", help="patient_id for the case report (default: the only or first patient)")
+    p.add_argument("--to", default=",".join(FORMATS), help="formats, comma-separated (html,pdf,docx)")
+    p.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
+                   help="rendering engine (auto: Quarto if installed)")
+    p.add_argument("--out", type=Path, default=Path("_output"), help="output directory")
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("reproduce", help="re-run recorded analyses and compare every number",
+                       description="Re-run each manifest.json under DIR from its recorded inputs "
+                       "and compare every number; exit 0 when all agree, 1 otherwise.")
+    p.add_argument("dir", type=Path, nargs="?", default=Path("_output"),
+                   help="a manifest.json or a directory searched for them (default _output)")
+    p.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    p.set_defaults(func=_reproduce)
+
+    p = sub.add_parser("codebook", help="print the codebook of measures",
+                       description="Print the codebook (built-in plus --codebook) as CSV or JSON.")
+    p.add_argument("--codebook", type=Path, help="your own codebook YAML")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.set_defaults(func=_codebook)
+
+    p = sub.add_parser("dictionary", help="print the results data dictionary",
+                       description="Every column of the results table and every value of "
+                       "its `analysis` column, with its meaning.")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.set_defaults(func=_dictionary)
+
+    p = sub.add_parser("simulate", help="write a simulated dataset (seeded)",
+                       description="Write observations.csv and patients.csv of a simulated series.")
+    p.add_argument("--patients", type=int, default=20)
+    p.add_argument("--seed", type=int, default=2015)
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.set_defaults(func=_simulate)
+    return parser
+
+
+def _analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="study configuration YAML (default: study.yaml beside the data)")
+    p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
+    p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from analysis.codebook import load_codebook
+    from analysis.validate import validate_path, write_derived
+
+    book = load_codebook(extra=args.codebook)
+    try:
+        report = validate_path(args.path, codebook=book)
+    except DataValidationError as exc:
+        if args.format == "json":
+            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
+            return 1
+        raise
+    if args.format == "json":
+        print(json.dumps({"valid": True, **report.to_dict()}, indent=2, default=str))
+    else:
+        print(report.summary())
+    if args.write_derived is not None:
+        path = write_derived(report, out_dir=args.write_derived)
+        print(f"derived data written to {path}", file=sys.stderr)
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from analysis.manifest import write_run
+    from analysis.pipeline import run_analysis
+
+    run = run_analysis(args.path, config=args.config, codebook=args.codebook,
+                       df_method=args.df_method, cache_dir=None, progress=sys.stderr.isatty())
+    for path in write_run(run.results, run.manifest, args.out):
+        print(path)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from analysis.manifest import write_run
+    from analysis.pipeline import run_analysis
+    from analysis.render import render_report
+
+    formats = tuple(f.strip() for f in args.to.split(",") if f.strip())
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ITBError(f"--to: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    jobs = _report_jobs(args)
+    out = args.out.resolve()
+    # The documents run the same cached analysis as this process: one fit per input.
+    os.environ.setdefault("ITB_CACHE_DIR", str((Path.cwd() / ".cache" / "itb").resolve()))
+    for name, data in jobs:
+        run = run_analysis(data, config=args.config, codebook=args.codebook, df_method=args.df_method)
+        write_run(run.results, run.manifest, out / name)
+        params = {"data": str(Path(data).resolve())}
+        if args.config:
+            params["config"] = str(args.config.resolve())
+        if args.codebook:
+            params["codebook"] = str(args.codebook.resolve())
+        if args.df_method:
+            params["df_method"] = args.df_method
+        if name == "case-report":
+            params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
+        qmd = REPORTS[name][0]
+        for path in render_report(qmd, formats=formats, params=params, out_dir=out,
+                                  engine=args.engine, progress=sys.stderr.isatty()):
+            print(path)
+    return 0
+
+
+def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    if args.data is None:
+        names = args.report or sorted(REPORTS)
+        return [(name, REPORTS[name][1]) for name in names]
+    if args.report:
+        return [(name, args.data) for name in args.report]
+    from analysis.codebook import load_codebook
+    from analysis.validate import validate_path
+
+    report = validate_path(args.data, codebook=load_codebook(extra=args.codebook))
+    n = report.observations["patient_id"].nunique()
+    return [("case-report" if n == 1 else "case-series", args.data)]
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from analysis.reproduce import find_manifests, reproduce_manifest
+
+    status = 0
+    for manifest in find_manifests(args.dir):
+        outcome = reproduce_manifest(manifest, rtol=args.rtol)
+        print(outcome.report())
+        status = max(status, 0 if outcome.ok else 1)
+    print("reproduced: all numbers agree" if status == 0 else "NOT reproduced: see the differences above")
+    return status
+
+
+def _codebook(args: argparse.Namespace) -> int:
+    from analysis.codebook import load_codebook
+
+    table = load_codebook(extra=args.codebook).to_frame()
+    _print_table(table, args.format)
+    return 0
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    from analysis.results import dictionary
+
+    _print_table(dictionary(), args.format)
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from analysis.simulate import simulate_series
+
+    if args.patients < 1:
+        raise ITBError(f"--patients must be at least 1 (got {args.patients})")
+    obs, patients = simulate_series(args.patients, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    obs.to_csv(args.out / "observations.csv", index=False, lineterminator="\n")
+    patients.to_csv(args.out / "patients.csv", index=False, lineterminator="\n")
+    print(args.out / "observations.csv")
+    print(args.out / "patients.csv")
+    return 0
+
+
+def _print_table(table, fmt: str) -> None:
+    if fmt == "json":
+        print(table.to_json(orient="records", indent=2))
+    else:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")

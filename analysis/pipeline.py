@@ -1,0 +1,399 @@
+"""The analysis pipeline: validated data -> change table -> every applicable analysis -> one
+results table and its manifest.
+
+Which analyses run depends on what the data allow (``../shared/analysis-plan.md``):
+
+============================  ====================================================
+descriptives, missing data    always
+individual change, responders  every patient with a baseline
+paired comparisons            >= 2 patients with a baseline and a follow-up
+mixed model over visits       >= 4 patients (a warning in ``note`` below 6)
+single-case set               exactly one patient: phase analysis (>= 3 points per
+                              phase), one patient against controls (when the
+                              configuration or the codebook gives normative data)
+dose titration                patients with >= 3 distinct test-infusion doses; the
+                              group dose model when >= 3 patients titrate
+therapeutic window            patients with spasticity and strength measures
+============================  ====================================================
+
+Reports call :func:`run_analysis`, which caches its result by the hash of the inputs, the
+configuration and the package's source, so that rendering a document in three formats runs
+the analysis once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+import analysis
+from analysis import derive, descriptives, dose, individual, paired, phase, singlecase
+from analysis.codebook import Codebook, Measure, load_codebook
+from analysis.config import StudyConfig, load_config
+from analysis.errors import ITBError
+from analysis.lmm import fit_lmm
+from analysis.manifest import build_manifest, sha256_file
+from analysis.multicomp import holm
+from analysis.results import combine, result_frame
+from analysis.validate import load_dataset
+
+#: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
+FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
+MIN_LMM_PATIENTS = 4
+WARN_LMM_PATIENTS = 6
+MIN_PHASE_POINTS = 3
+MIN_DOSES = 3
+MIN_GROUP_DOSE_PATIENTS = 3
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """Everything a report needs from one analysis run.
+
+    Attributes
+    ----------
+    observations, patients : DataFrame
+        The validated tidy data (see :mod:`analysis.validate`).
+    changes : DataFrame
+        Change table (:func:`analysis.derive.change_table`).
+    results : DataFrame
+        The results table (:mod:`analysis.results`).
+    window : DataFrame
+        Therapeutic-window table per patient and dose (:func:`analysis.dose.therapeutic_window`).
+    config : StudyConfig
+    manifest : dict
+        Inputs with SHA-256, configuration, seed, versions, git state and every number.
+    notes : tuple of str
+        What validation accepted and changed (converted units, matched column names...).
+    """
+
+    observations: pd.DataFrame
+    patients: pd.DataFrame
+    changes: pd.DataFrame
+    results: pd.DataFrame
+    window: pd.DataFrame
+    config: StudyConfig
+    manifest: dict[str, Any]
+    codebook: Codebook
+    notes: tuple[str, ...] = field(default=())
+
+
+def run_analysis(
+    data: str | Path,
+    *,
+    config: str | Path | None = None,
+    codebook: str | Path | None = None,
+    df_method: str | None = None,
+    cache_dir: str | Path | None = "default",
+    progress: bool = False,
+) -> AnalysisRun:
+    """Validate a dataset, run every applicable analysis, and return the results.
+
+    Parameters
+    ----------
+    data : path
+        A data file, or a dataset directory (``observations.*``, optional ``patients.csv`` and
+        ``study.yaml``).
+    config : path, optional
+        Study configuration YAML; by default ``study.yaml`` in the dataset directory, else the
+        defaults of :class:`analysis.config.StudyConfig`.
+    codebook : path, optional
+        The user's own codebook YAML, added to the built-in one.
+    df_method : {"satterthwaite", "kenward-roger"}, optional
+        Overrides the configuration's denominator-df method.
+    cache_dir : path or None
+        Where results are cached by input hash; ``"default"`` is ``$ITB_CACHE_DIR`` or
+        ``.cache/itb`` in the working directory; ``None`` disables the cache.
+    progress : bool
+        Show a progress bar over the measures.
+
+    Examples
+    --------
+    >>> run = run_analysis("data/example/case_series", cache_dir=None)  # doctest: +SKIP
+    >>> run.results.query("analysis == 'lmm_contrast'").head()  # doctest: +SKIP
+    """
+    data = Path(data)
+    config_path = Path(config) if config is not None else _default_config(data)
+    codebook_path = Path(codebook) if codebook is not None else None
+    cfg = load_config(config_path).with_df_method(df_method)
+    book = load_codebook(extra=codebook_path)
+    dataset = load_dataset(data, codebook=book)
+    inputs = sorted({*map(Path, dataset.files), *(p for p in (config_path, codebook_path) if p)})
+
+    cache = _cache_path(cache_dir, inputs, cfg)
+    if cache is not None and cache.exists():
+        with open(cache, "rb") as handle:
+            return pickle.load(handle)
+
+    results, window, changes = analyze(
+        dataset.observations, dataset.patients, codebook=book, config=cfg, progress=progress
+    )
+    run_spec = {
+        "data": _relative(data),
+        "config": None if config_path is None else _relative(config_path),
+        "codebook": None if codebook_path is None else _relative(codebook_path),
+        "df_method": cfg.df_method,
+    }
+    command = "itb analyze " + " ".join(
+        shlex.quote(x) for x in [run_spec["data"]]
+        + (["--config", run_spec["config"]] if run_spec["config"] else [])
+        + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
+        + ["--df-method", cfg.df_method]
+    )
+    manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed, command=command)
+    manifest["run"] = run_spec
+    run = AnalysisRun(
+        observations=dataset.observations, patients=dataset.patients, changes=changes,
+        results=results, window=window, config=cfg, manifest=manifest, codebook=book,
+        notes=tuple(str(p) for p in dataset.notes),
+    )
+    if cache is not None:
+        _write_cache(cache, run)
+    return run
+
+
+def analyze(
+    obs: pd.DataFrame,
+    patients: pd.DataFrame | None = None,
+    *,
+    codebook: Codebook,
+    config: StudyConfig,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run every applicable analysis on validated observations (no I/O).
+
+    Returns
+    -------
+    results : DataFrame
+        The results table.
+    window : DataFrame
+        The therapeutic-window table (empty when no patient titrated).
+    changes : DataFrame
+        The change table.
+    """
+    if config.measures:
+        obs = obs[obs["measure"].isin(config.measures)]
+    changes = derive.change_table(
+        obs, better=lambda key: codebook.measure(key).better, rule=config.baseline,
+        baseline_phase=config.baseline_phase,
+    )
+    n_patients = obs["patient_id"].nunique()
+    groups = list(obs.groupby(["measure", "side"], sort=True))
+    frames: list[pd.DataFrame] = []
+    for (key, side), obs_m in tqdm(groups, desc="measures", disable=not progress, leave=False):
+        measure = codebook.measure(key)
+        ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
+        frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
+    individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
+    if individual_rows:
+        frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
+    window = _window(obs, codebook, config)
+    if not window[1].empty:
+        frames.append(window[1])
+    frames += _group_dose(obs, codebook, config)
+    results = _adjust_families(combine(frames), config)
+    return results, window[0], changes
+
+
+def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
+                     config: StudyConfig, n_patients: int) -> list[pd.DataFrame]:
+    """Every per-measure analysis the data allow, for one measure and side."""
+    frames = [descriptives.describe(obs_m), descriptives.missing_table(obs_m)]
+    if not ch_m.empty:
+        frames.append(individual.individual_change(ch_m, measure=measure,
+                                                   reference=config.reference_visit))
+    if obs_m["patient_id"].nunique() >= 2 and not ch_m.empty:
+        frames.append(paired.paired_comparisons(
+            ch_m, kind=measure.kind, levels=measure.levels, codes=measure.codes,
+            better=measure.better, reference=config.reference_visit,
+            bootstrap=config.bootstrap, n_boot=config.n_boot, seed=config.seed,
+        ))
+    if obs_m["patient_id"].nunique() >= MIN_LMM_PATIENTS:
+        frames.append(_visit_model(obs_m, measure, config))
+    if n_patients == 1:
+        frames += _single_case(obs_m, ch_m, measure, config)
+    frames += _dose_slopes(obs_m, measure, config)
+    return frames
+
+
+def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> pd.DataFrame:
+    """``value ~ visit + (1 | patient)`` (random slope over day as an option)."""
+    side = obs_m["side"].iloc[0]
+    n = obs_m["patient_id"].nunique()
+    try:
+        fit = fit_lmm(
+            obs_m, formula="value ~ visit", random="1 + day" if config.random_slope else "1",
+            reference=config.reference_visit, df_method=config.df_method,
+            covariates=config.covariates,
+        )
+        rows = fit.tidy(measure=measure.key, side=side)
+    except ITBError as exc:
+        return result_frame([{
+            "measure": measure.key, "side": side, "analysis": "lmm_fit", "term": "value ~ visit",
+            "n_patients": n, "n_obs": len(obs_m), "method": "LMM REML (analysis.lmm)",
+            "note": f"model not fitted: {exc}",
+        }])
+    if n < WARN_LMM_PATIENTS:
+        warning = f"only {n} patients: mixed-model inference is fragile below {WARN_LMM_PATIENTS}"
+        rows["note"] = [f"{warning}; {x}" if x else warning for x in rows["note"]]
+    return rows
+
+
+def _single_case(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
+                 config: StudyConfig) -> list[pd.DataFrame]:
+    """Phase analysis and comparison against controls for a one-patient study."""
+    frames = []
+    pid = obs_m["patient_id"].iloc[0]
+    side = obs_m["side"].iloc[0]
+    series = obs_m[obs_m["phase"].isin([config.baseline_phase, config.treatment_phase])]
+    counts = series["phase"].value_counts()
+    if all(counts.get(p, 0) >= MIN_PHASE_POINTS for p in (config.baseline_phase, config.treatment_phase)):
+        frames.append(phase.phase_analysis(
+            series, better=measure.better, baseline_phase=config.baseline_phase,
+            treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid, side=side,
+        ))
+    controls = config.controls.get(measure.key)
+    if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
+        controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
+    if controls is not None and measure.better in ("lower", "higher"):
+        for visit, value in _single_case_timepoints(obs_m, ch_m, config):
+            common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=measure.better)
+            for result in (singlecase.crawford_howell(value, **common),
+                           singlecase.bayes_single_case(value, **common, seed=config.seed)):
+                rows = result.tidy(measure=measure.key, patient_id=pid, side=side)
+                rows["term"] = [f"{visit}: {t}" if t else visit for t in rows["term"]]
+                rows["method"] = rows["method"] + f"; controls: {controls.source or 'configuration'}"
+                frames.append(rows)
+    return frames
+
+
+@dataclass(frozen=True)
+class _Norm:
+    mean: float
+    sd: float
+    n: int
+    source: str
+
+
+def _single_case_timepoints(obs_m: pd.DataFrame, ch_m: pd.DataFrame,
+                            config: StudyConfig) -> list[tuple[str, float]]:
+    """The patient's baseline value and last follow-up value (the visits compared with norms)."""
+    points = []
+    base = obs_m[obs_m["phase"] == config.baseline_phase].sort_values("day")
+    if not base.empty:
+        points.append(("baseline", float(base["value"].iloc[-1])))
+    if not ch_m.empty:
+        last = ch_m.sort_values("day").iloc[-1]
+        points.append((str(last["visit"]), float(last["value"])))
+    return points
+
+
+def _dose_slopes(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> list[pd.DataFrame]:
+    """Per-patient outcome-against-dose slopes during the test infusion."""
+    frames = []
+    titration = obs_m[(obs_m["phase"] == config.treatment_phase) & (obs_m["dose_ug_day"] > 0)]
+    for pid, one in titration.groupby("patient_id", sort=True):
+        if one["dose_ug_day"].nunique() >= MIN_DOSES:
+            frames.append(dose.dose_response(one, measure=measure.key, patient_id=str(pid),
+                                             side=one["side"].iloc[0]))
+    return frames
+
+
+def _group_dose(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> list[pd.DataFrame]:
+    """``value ~ dose + (1 + dose | patient)`` for measures where >= 3 patients titrate."""
+    frames = []
+    titration = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    for (key, side), one in titration.groupby(["measure", "side"], sort=True):
+        doses = one.groupby("patient_id")["dose_ug_day"].nunique()
+        if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:
+            frames.append(dose.group_dose_model(one, measure=key, side=side, df_method=config.df_method))
+    return frames
+
+
+def _window(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Therapeutic window per patient from the configured (or all) MAS and MRC measures."""
+    present = sorted(obs["measure"].unique())
+    spasticity = list(config.window_spasticity) or [k for k in present if k.startswith("mas_")]
+    strength = list(config.window_strength) or [k for k in present if k.startswith("mrc_")]
+    spasticity = [k for k in spasticity if k in present]
+    strength = [k for k in strength if k in present]
+    titrated = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    if not spasticity or not strength or titrated.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    return dose.therapeutic_window(
+        obs, spasticity_measures=spasticity, strength_measures=strength, codebook=codebook,
+        baseline_phase=config.baseline_phase, treatment_phase=config.treatment_phase,
+    )
+
+
+def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame:
+    """Holm adjustment of the paired tests across the measures of each declared family.
+
+    A measure in no family is adjusted across its own visits and sides. Mixed-model contrasts
+    keep their Holm adjustment across the visits of their model (as emmeans does).
+    """
+    results = results.copy()
+    for analysis_name in FAMILY_ANALYSES:
+        rows = results["analysis"] == analysis_name
+        family = results.loc[rows, "measure"].map(lambda m: config.family_of(m) or f"measure={m}")
+        for name, index in family.groupby(family).groups.items():
+            label = name if name.startswith("measure=") else f"family={name}"
+            p = results.loc[index, "p_value"].to_numpy(dtype=float)
+            results.loc[index, "p_adjusted"] = holm(p)
+            results.loc[index, "adjustment"] = f"holm: {label} ({int(np.isfinite(p).sum())} tests)"
+    return results
+
+
+def _default_config(data: Path) -> Path | None:
+    candidate = (data if data.is_dir() else data.parent) / "study.yaml"
+    return candidate if candidate.exists() else None
+
+
+def _relative(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _source_digest() -> str:
+    """Hash of the package's own source files, so a code change invalidates the cache."""
+    digest = hashlib.sha256()
+    root = Path(analysis.__file__).parent
+    for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_path(cache_dir: str | Path | None, inputs: list[Path], cfg: StudyConfig) -> Path | None:
+    if cache_dir is None:
+        return None
+    if cache_dir == "default":
+        cache_dir = os.environ.get("ITB_CACHE_DIR") or Path.cwd() / ".cache" / "itb"
+    key = json.dumps({
+        "inputs": [[p.resolve().as_posix(), sha256_file(p)] for p in inputs],
+        "config": cfg.to_dict(),
+        "source": _source_digest(),
+    }, sort_keys=True)
+    return Path(cache_dir) / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pickle")
+
+
+def _write_cache(path: Path, run: AnalysisRun) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(run, handle)
+    os.replace(tmp, path)
+
