@@ -21,7 +21,8 @@ Variants, named so that they are never confused:
   r = (W+ - W-) / (n(n + 1) / 2) over the non-zero differences (zeros dropped, as R's
   ``wilcox.test`` and ``effectsize::rank_biserial(paired = TRUE)``), tied absolute differences
   given mid-ranks. Interval: Fisher z with SE = sqrt((2n^3 + 3n^2 + n) / 6) / (n(n + 1) / 2),
-  n = number of non-zero differences, as in effectsize 0.8.
+  n = number of non-zero differences, as current effectsize (0.8.3's ``paired = TRUE`` path
+  counts n on the raw x instead; it agrees when no value or difference is zero).
 
 These are hand-written because pingouin's paired ``"cohen"`` is d_av without the name, its
 Hedges correction uses the wrong df and its paired interval is approximate; scipy provides the
@@ -34,15 +35,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import stats
 
-from analysis.errors import ITBError
+from analysis.errors import InvalidInputError
+from analysis.noncentral import noncentral_t_limits
 
 Standardizer = Literal["average", "rms"]
 
-
-class EffectSizeInputError(ITBError, ValueError):
-    """Effect-size inputs are unusable (unequal lengths, unknown variant)."""
 
 
 @dataclass(frozen=True)
@@ -81,44 +80,12 @@ def _pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise EffectSizeInputError(
+        raise InvalidInputError(
             f"x and y must be 1-D arrays of equal length (got shapes {x.shape} and "
             f"{y.shape}); pass the follow-up and baseline values of the same patients."
         )
     keep = np.isfinite(x) & np.isfinite(y)
     return x[keep], y[keep]
-
-
-def noncentral_t_limits(t: float, df: float, *, confidence: float = 0.95) -> tuple[float, float]:
-    """Confidence limits for the noncentrality parameter of a t statistic.
-
-    Finds ``lam_low`` with P(T <= t | lam_low) = (1 + confidence) / 2 and ``lam_high`` with
-    P(T <= t | lam_high) = (1 - confidence) / 2 by root finding (Brent) on
-    :func:`scipy.special.nctdtr`, the noncentral t CDF.
-
-    Examples
-    --------
-    >>> lo, hi = noncentral_t_limits(4.743416, 9)   # Lakens movie data
-    >>> round(lo / 10 ** 0.5, 4), round(hi / 10 ** 0.5, 4)
-    (0.5605, 2.4034)
-    """
-    if not (np.isfinite(t) and df > 0):
-        return (np.nan, np.nan)
-    alpha = 1.0 - confidence
-
-    def limit(p: float) -> float:
-        f = lambda lam: special.nctdtr(df, lam, t) - p  # noqa: E731 - decreasing in lam
-        width = 2.0 + abs(t)
-        lo, hi = t - width, t + width
-        while f(lo) < 0:
-            lo -= width
-            width *= 2
-        while f(hi) > 0:
-            hi += width
-            width *= 2
-        return optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500)
-
-    return (limit(1 - alpha / 2), limit(alpha / 2))
 
 
 def cohens_dz(x, y, *, confidence: float = 0.95) -> EffectSize:
@@ -179,7 +146,7 @@ def cohens_dav(x, y, *, standardizer: Standardizer = "average",
     (1.1259, 0.4207, 1.804)
     """
     if standardizer not in ("average", "rms"):
-        raise EffectSizeInputError(
+        raise InvalidInputError(
             f"standardizer={standardizer!r} is not known; use 'average' (Lakens' d_av) or "
             "'rms' (Cumming's d_av)."
         )

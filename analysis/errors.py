@@ -64,6 +64,11 @@ class DataValidationError(ITBError):
         return "\n".join(lines)
 
 
+class InvalidInputError(ITBError, ValueError):
+    """Arguments to an analysis function are unusable (wrong shape, unknown option, missing
+    column); the message names the value and the fix."""
+
+
 class ConfigError(ITBError):
     """The study configuration file is invalid."""
 

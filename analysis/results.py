@@ -152,7 +152,7 @@ def result_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for col in NUMERIC_COLUMNS:
         frame[col] = pd.to_numeric(frame[col], errors="raise").astype("float64")
     for col in TEXT_COLUMNS:
-        frame[col] = frame[col].fillna("").astype(str)
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), "").astype(str)
     return frame
 
 

@@ -1,0 +1,74 @@
+"""Manifest: hashes, stable keys, atomic byte-stable writes; reproduce's comparison."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from analysis.errors import ITBError
+from analysis.manifest import build_manifest, read_manifest, result_numbers, sha256_file, write_run
+from analysis.reproduce import compare_numbers, find_manifests
+from analysis.results import result_frame
+
+
+@pytest.fixture()
+def results():
+    return result_frame([
+        {"measure": "tug", "analysis": "paired_t", "term": "post_m6 - baseline",
+         "estimate": -2.5, "se": 0.5, "p_value": 0.01},
+        {"measure": "tug", "analysis": "cohens_dz", "term": "post_m6 - baseline", "estimate": np.nan,
+         "note": "zero variance"},
+    ])
+
+
+def test_sha256_matches_hashlib(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"patient_id,visit\nP01,baseline\n")
+    assert sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_numbers_are_keyed_by_measure_analysis_term_column(results):
+    numbers = result_numbers(results)
+    assert numbers["tug |  |  | paired_t | post_m6 - baseline | estimate"] == -2.5
+    assert numbers["tug |  |  | cohens_dz | post_m6 - baseline | estimate"] is None
+    assert len(numbers) == 2 * 10
+
+
+def test_manifest_records_inputs_relative_to_root(tmp_path, results):
+    data = tmp_path / "obs.csv"
+    data.write_text("x\n1\n")
+    m = build_manifest(results, inputs=[data], config={"seed": 1}, seed=1, command="itb analyze",
+                       root=tmp_path)
+    assert m["inputs"] == [{"path": "obs.csv", "sha256": sha256_file(data), "bytes": 4}]
+    assert m["versions"]["numpy"] == np.__version__
+    assert set(m["git"]) == {"commit", "dirty"}
+
+
+def test_write_run_is_byte_identical_and_leaves_no_temporary_files(tmp_path, results):
+    m = build_manifest(results, inputs=[], config={}, seed=1, command="x", root=tmp_path)
+    first = {p.name: p.read_bytes() for p in write_run(results, m, tmp_path / "a")}
+    second = {p.name: p.read_bytes() for p in write_run(results, m, tmp_path / "b")}
+    assert first == second
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        "manifest.json", "results.csv", "results.parquet"]
+    assert json.loads(first["manifest.json"])["numbers"] == m["numbers"]
+    assert read_manifest(tmp_path / "a")["n_rows"] == 2
+
+
+def test_read_manifest_missing_names_the_fix(tmp_path):
+    with pytest.raises(ITBError, match="run `itb analyze` or `itb report` first"):
+        read_manifest(tmp_path)
+    with pytest.raises(ITBError, match="no manifest.json found"):
+        find_manifests(tmp_path)
+
+
+def test_compare_numbers_tolerance_and_missing_keys():
+    rec = {"a": 1.0, "b": 0.0, "c": 2.0, "d": None}
+    assert compare_numbers(rec, {"a": 1.0 + 5e-10, "b": 1e-13, "c": 2.0, "d": None}).empty
+    diff = compare_numbers(rec, {"a": 1.0 + 1e-6, "b": 0.0, "d": 3.0})
+    assert diff["key"].tolist() == ["a", "c", "d"]
+    assert diff.loc[0, "rel_diff"] == pytest.approx(1e-6)
+    assert diff.loc[1, "reproduced"] == "missing"
