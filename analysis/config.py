@@ -17,7 +17,11 @@ Every key is optional; the defaults below are what a case series without a confi
     df_method: satterthwaite           # or kenward-roger: mixed-model denominator df
     lmm: {random_slope: false, covariates: []}
     bootstrap: {enabled: false, n_boot: 2000}
-    therapeutic_window: {spasticity: [mas_knee_ext], strength: [mrc_knee_ext]}
+    therapeutic_window:                # doses where spasticity improves by >= its threshold
+      spasticity: [mas_knee_ext]       # while strength falls by < its MDC
+      strength: [mrc_knee_ext]
+      spasticity_threshold: 1          # default: the codebook MCID (else MDC) of the first
+      strength_mdc: 1                  # default: the codebook MDC, else one grade
     single_case:
       baseline_phase: baseline
       treatment_phase: test_infusion
@@ -81,6 +85,8 @@ class StudyConfig:
     n_boot: int = 2000
     window_spasticity: tuple[str, ...] = ()
     window_strength: tuple[str, ...] = ()
+    window_spasticity_threshold: float | None = None
+    window_strength_mdc: float | None = None
     baseline_phase: str = "baseline"
     treatment_phase: str = "test_infusion"
     controls: Mapping[str, Controls] = field(default_factory=dict)
@@ -96,7 +102,8 @@ class StudyConfig:
         boot = dict(raw.get("bootstrap") or {})
         _check_keys(boot, {"enabled", "n_boot"}, source, "bootstrap.")
         window = dict(raw.get("therapeutic_window") or {})
-        _check_keys(window, {"spasticity", "strength"}, source, "therapeutic_window.")
+        _check_keys(window, {"spasticity", "strength", "spasticity_threshold", "strength_mdc"},
+                    source, "therapeutic_window.")
         single = dict(raw.get("single_case") or {})
         _check_keys(single, {"baseline_phase", "treatment_phase", "controls"}, source, "single_case.")
 
@@ -151,6 +158,10 @@ class StudyConfig:
             n_boot=n_boot,
             window_spasticity=_str_tuple(window.get("spasticity"), source, "therapeutic_window.spasticity"),
             window_strength=_str_tuple(window.get("strength"), source, "therapeutic_window.strength"),
+            window_spasticity_threshold=_optional_float(window.get("spasticity_threshold"), source,
+                                                        "therapeutic_window.spasticity_threshold"),
+            window_strength_mdc=_optional_float(window.get("strength_mdc"), source,
+                                                "therapeutic_window.strength_mdc"),
             baseline_phase=str(single.get("baseline_phase", "baseline")),
             treatment_phase=str(single.get("treatment_phase", "test_infusion")),
             controls=controls,
@@ -219,6 +230,18 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str, prefix: 
 def _check_choice(value: str, choices: tuple[str, ...], source: str, key: str) -> None:
     if value not in choices:
         raise ConfigError(f"{source}: {key} must be one of {', '.join(choices)} (got {value!r})")
+
+
+def _optional_float(value: Any, source: str, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {key} must be a number (got {value!r})") from exc
+    if not number > 0:
+        raise ConfigError(f"{source}: {key} must be positive (got {value!r})")
+    return number
 
 
 def _str_tuple(value: Any, source: str, key: str) -> tuple[str, ...]:

@@ -200,7 +200,8 @@ def analyze(
     window = _window(obs, codebook, config)
     if not window[1].empty:
         frames.append(window[1])
-    frames += _group_dose(obs, codebook, config)
+    frames.append(dose.dose_response(obs, phase=config.treatment_phase))
+    frames += _group_dose(obs, config)
     results = _adjust_families(combine(frames), config)
     return results, window[0], changes
 
@@ -215,14 +216,13 @@ def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
     if obs_m["patient_id"].nunique() >= 2 and not ch_m.empty:
         frames.append(paired.paired_comparisons(
             ch_m, kind=measure.kind, levels=measure.levels, codes=measure.codes,
-            better=measure.better, reference=config.reference_visit,
+            reference=config.reference_visit,
             bootstrap=config.bootstrap, n_boot=config.n_boot, seed=config.seed,
         ))
     if obs_m["patient_id"].nunique() >= MIN_LMM_PATIENTS:
         frames.append(_visit_model(obs_m, measure, config))
     if n_patients == 1:
         frames += _single_case(obs_m, ch_m, measure, config)
-    frames += _dose_slopes(obs_m, measure, config)
     return frames
 
 
@@ -258,10 +258,11 @@ def _single_case(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
     series = obs_m[obs_m["phase"].isin([config.baseline_phase, config.treatment_phase])]
     counts = series["phase"].value_counts()
     if all(counts.get(p, 0) >= MIN_PHASE_POINTS for p in (config.baseline_phase, config.treatment_phase)):
-        frames.append(phase.phase_analysis(
+        rows = phase.phase_analysis(
             series, better=measure.better, baseline_phase=config.baseline_phase,
-            treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid, side=side,
-        ))
+            treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
+        )
+        frames.append(rows.assign(side=side))
     controls = config.controls.get(measure.key)
     if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
         controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
@@ -298,25 +299,16 @@ def _single_case_timepoints(obs_m: pd.DataFrame, ch_m: pd.DataFrame,
     return points
 
 
-def _dose_slopes(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> list[pd.DataFrame]:
-    """Per-patient outcome-against-dose slopes during the test infusion."""
-    frames = []
-    titration = obs_m[(obs_m["phase"] == config.treatment_phase) & (obs_m["dose_ug_day"] > 0)]
-    for pid, one in titration.groupby("patient_id", sort=True):
-        if one["dose_ug_day"].nunique() >= MIN_DOSES:
-            frames.append(dose.dose_response(one, measure=measure.key, patient_id=str(pid),
-                                             side=one["side"].iloc[0]))
-    return frames
-
-
-def _group_dose(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> list[pd.DataFrame]:
+def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
     """``value ~ dose + (1 + dose | patient)`` for measures where >= 3 patients titrate."""
     frames = []
     titration = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
     for (key, side), one in titration.groupby(["measure", "side"], sort=True):
         doses = one.groupby("patient_id")["dose_ug_day"].nunique()
         if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:
-            frames.append(dose.group_dose_model(one, measure=key, side=side, df_method=config.df_method))
+            frames.append(dose.dose_group_model(one, measure=key, side=side,
+                                                phase=config.treatment_phase,
+                                                min_patients=MIN_GROUP_DOSE_PATIENTS))
     return frames
 
 
@@ -330,10 +322,32 @@ def _window(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> tuple
     titrated = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
     if not spasticity or not strength or titrated.empty:
         return pd.DataFrame(), pd.DataFrame()
-    return dose.therapeutic_window(
-        obs, spasticity_measures=spasticity, strength_measures=strength, codebook=codebook,
-        baseline_phase=config.baseline_phase, treatment_phase=config.treatment_phase,
+    first_spasticity, first_strength = codebook.measure(spasticity[0]), codebook.measure(strength[0])
+    threshold, threshold_source = _first_given(
+        (config.window_spasticity_threshold, "study configuration"),
+        (first_spasticity.mcid, f"MCID, codebook: {first_spasticity.mcid_source}"),
+        (first_spasticity.mdc, f"MDC, codebook: {first_spasticity.mdc_source}"),
+        (1.0, "one grade (no MCID or MDC in the codebook or configuration)"),
     )
+    strength_mdc, strength_source = _first_given(
+        (config.window_strength_mdc, "study configuration"),
+        (first_strength.mdc, f"MDC, codebook: {first_strength.mdc_source}"),
+        (1.0, "one grade: no MDC is published for this strength measure (codebook), so a "
+              "fall of one full grade counts as a loss"),
+    )
+    return dose.therapeutic_window(
+        obs, spasticity_measures=spasticity, strength_measures=strength,
+        spasticity_threshold=threshold, spasticity_threshold_source=threshold_source,
+        strength_mdc=strength_mdc, strength_mdc_source=strength_source,
+        spasticity_better=first_spasticity.better, strength_better=first_strength.better,
+        baseline=config.baseline, baseline_phase=config.baseline_phase,
+        phase=config.treatment_phase,
+    )
+
+
+def _first_given(*candidates: tuple[float | None, str]) -> tuple[float, str]:
+    """The first candidate whose value is not None, with its source."""
+    return next((float(v), s) for v, s in candidates if v is not None)
 
 
 def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame:

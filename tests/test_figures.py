@@ -1,0 +1,297 @@
+"""Figures: each function on small hand-built data, checked through its artists (data
+coordinates of lines, bars and spans), plus byte-stable saving."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from analysis.plotting import (
+    COLUMN_WIDTH,
+    PAGE_WIDTH,
+    InvalidInputError,
+    forest,
+    mas_distribution,
+    phase_plot,
+    save_figure,
+    slope_plot,
+    spaghetti,
+    therapeutic_window_plot,
+    titration_timeline,
+    use_theme,
+    waterfall,
+)
+from analysis.plotting.theme import IMPROVED, UNCHANGED, WORSENED
+from analysis.results import result_frame
+
+VISITS = [("post_m6", 180.0), ("baseline", -7.0), ("ti_d3", 3.0)]  # deliberately out of order
+
+
+@pytest.fixture
+def obs() -> pd.DataFrame:
+    rng = np.random.default_rng(20261124)
+    rows = []
+    for p in range(5):
+        for v, d in VISITS:
+            rows.append({"patient_id": f"P{p + 1}", "visit": v, "measure": "tug",
+                         "value": 20 - d / 30 + rng.normal(), "day": d, "side": "",
+                         "unit": "s", "phase": "baseline" if d < 0 else "test_infusion",
+                         "dose_ug_day": 0.0 if d < 0 else 100.0})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def changes() -> pd.DataFrame:
+    base = np.array([20.0, 18.0, 25.0, 22.0])
+    value = np.array([15.0, 19.0, 25.0, 21.0])
+    ch = value - base
+    return pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4"], "visit": "post_m6",
+                         "measure": "tug", "value": value, "baseline": base, "change": ch,
+                         "improvement": -ch, "side": "", "unit": "s"})
+
+
+def test_spaghetti_one_line_per_patient_and_emmeans(obs):
+    em = result_frame([{"measure": "tug", "analysis": "lmm_emmean", "term": v,
+                        "estimate": 20 - d / 30, "ci_low": 19 - d / 30, "ci_high": 21 - d / 30}
+                       for v, d in VISITS])
+    fig = spaghetti(obs, measure="tug", emmeans=em)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    grey = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("patient:")]
+    assert [ln.get_gid() for ln in grey] == [f"patient:P{i}" for i in range(1, 6)]
+    # visits in day order on a categorical axis
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "ti_d3", "post_m6"]
+    p1 = obs[obs.patient_id == "P1"].set_index("visit")["value"]
+    np.testing.assert_allclose(grey[0].get_ydata(), p1[["baseline", "ti_d3", "post_m6"]])
+    # estimated marginal means at their visit's position, with CI bars from ci_low to ci_high
+    container = ax.containers[0]
+    x, y = container.lines[0].get_data()
+    np.testing.assert_allclose(x, [2, 0, 1])  # post_m6, baseline, ti_d3 in result order
+    np.testing.assert_allclose(y, [20 - 6, 20 + 7 / 30, 20 - 0.1])
+    seg = container.lines[2][0].get_segments()[1]  # baseline
+    np.testing.assert_allclose(seg[:, 1], [19 + 7 / 30, 21 + 7 / 30])
+    assert ax.get_ylabel() == "tug (s)"
+    assert fig.get_size_inches()[0] == COLUMN_WIDTH
+
+
+def test_spaghetti_errors(obs):
+    with pytest.raises(InvalidInputError, match="no rows of measure 'gait'"):
+        spaghetti(obs, measure="gait")
+    em = result_frame([{"measure": "tug", "analysis": "lmm_emmean", "term": "post_m12",
+                        "estimate": 1.0}])
+    with pytest.raises(InvalidInputError, match="post_m12"):
+        spaghetti(obs, measure="tug", emmeans=em)
+    with pytest.raises(InvalidInputError, match="no lmm_emmean"):
+        spaghetti(obs, measure="tug", emmeans=result_frame([]))
+    assert spaghetti(obs, measure="tug", width="page").get_size_inches()[0] == PAGE_WIDTH
+
+
+def test_spaghetti_sides_make_separate_lines(obs):
+    two = pd.concat([obs.assign(side="L"), obs.assign(side="R")], ignore_index=True)
+    gids = [ln.get_gid() for ln in spaghetti(two, measure="tug").axes[0].get_lines()]
+    assert len(gids) == 10 and gids[:2] == ["patient:P1/L", "patient:P1/R"]
+    assert len(spaghetti(two, measure="tug", side="L").axes[0].get_lines()) == 5
+
+
+def test_slope_plot_colours_by_direction(changes):
+    ax = slope_plot(changes, measure="tug", visit="post_m6").axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 4
+    # lower is better for TUG: P1 improved (-5), P2 worsened (+1), P3 unchanged, P4 improved
+    assert [to_hex(ln.get_color()).upper() for ln in lines] == [
+        IMPROVED.upper(), WORSENED.upper(), UNCHANGED.upper(), IMPROVED.upper()]
+    np.testing.assert_allclose(lines[0].get_ydata(), [20.0, 15.0])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Improved (n = 2)", "Unchanged (n = 1)", "Worsened (n = 1)"]
+
+
+def test_waterfall_sorted_bars_and_mcid_lines(changes):
+    fig = waterfall(changes, measure="tug", visit="post_m6", mcid=2.0, better="lower")
+    ax = fig.axes[0]
+    heights = [b.get_height() for b in ax.patches]
+    assert heights == sorted(changes["change"], reverse=True)  # [1, 0, -1, -5]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["P2", "P3", "P4", "P1"]
+    # lower is better: the improvement MCID line sits at -2, the worsening one at +2
+    dashed = {ln.get_label(): ln.get_ydata()[0] for ln in ax.get_lines()
+              if ln.get_linestyle() == "--"}
+    assert dashed == {"MCID: improved": -2.0, "MCID: worsened": 2.0}
+    texts = [t.get_text() for t in ax.texts]
+    assert "MCID: improved (-2.00)" in texts and "MCID: worsened (+2.00)" in texts
+    # only P1 (change -5) passes the MCID; -1 and +1 are within it
+    colours = [to_hex(b.get_facecolor()).upper() for b in ax.patches]
+    assert colours == [UNCHANGED.upper()] * 3 + [IMPROVED.upper()]
+
+
+def test_waterfall_rejects_bad_options(changes):
+    with pytest.raises(InvalidInputError, match="towards_normal"):
+        waterfall(changes, measure="tug", visit="post_m6", better="towards_normal")
+    with pytest.raises(InvalidInputError, match="mcid must be a positive"):
+        waterfall(changes, measure="tug", visit="post_m6", mcid=-1)
+    with pytest.raises(InvalidInputError, match="post_m3"):
+        waterfall(changes, measure="tug", visit="post_m3")
+
+
+def test_forest_rows_ci_and_labels():
+    res = result_frame([
+        {"measure": "tug", "analysis": "cohens_dz", "term": "post_m6 - baseline",
+         "estimate": -1.5, "ci_low": -2.4, "ci_high": -0.56},
+        {"measure": "tug", "analysis": "hedges_gav", "term": "post_m6 - baseline",
+         "estimate": -1.0, "ci_low": -1.8, "ci_high": -0.4},
+        {"measure": "tug", "analysis": "paired_t", "term": "post_m6 - baseline",
+         "statistic": 4.0},
+        {"measure": "gait_speed", "analysis": "cohens_dz", "term": "post_m3 - baseline",
+         "estimate": 0.8, "ci_low": 0.1, "ci_high": 1.5},
+    ])
+    ax = forest(res).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["gait_speed, post_m3 - baseline: Cohen's $d_z$",
+                      "tug, post_m6 - baseline: Cohen's $d_z$",
+                      "tug, post_m6 - baseline: Hedges' $g_{av}$"]
+    assert len(ax.containers) == 3
+    seg = ax.containers[1].lines[2][0].get_segments()[0]  # tug d_z
+    np.testing.assert_allclose(seg[:, 0], [-2.4, -0.56])
+    zero = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [0, 0]]
+    assert len(zero) == 1
+    one = forest(res, visit="post_m6").axes[0]
+    assert [t.get_text() for t in one.get_yticklabels()] == [
+        "tug: Cohen's $d_z$", "tug: Hedges' $g_{av}$"]
+    assert one.get_xlabel() == "Effect size (95% CI), post_m6 - baseline"
+    with pytest.raises(InvalidInputError):
+        forest(res, visit="post_m12")
+
+
+def test_mas_distribution_shares():
+    obs = pd.DataFrame({
+        "patient_id": ["P1", "P2", "P3", "P4"] * 2,
+        "visit": ["baseline"] * 4 + ["post_m6"] * 4, "day": [-1.0] * 4 + [180.0] * 4,
+        "measure": "mas_knee_ext", "value": [2, 2, 1.5, 3, 1, 1, 0, 1.5]})
+    ax = mas_distribution(obs, measure="mas_knee_ext").axes[0]
+    assert len(ax.containers) == 6  # one bar series per level
+    share = np.array([[p.get_height() for p in c] for c in ax.containers])  # level x visit
+    np.testing.assert_allclose(share.sum(axis=0), [100, 100])
+    np.testing.assert_allclose(share[:, 0], [0, 0, 25, 50, 25, 0])  # baseline: 1+, 2, 2, 3
+    np.testing.assert_allclose(share[:, 1], [25, 50, 25, 0, 0, 0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4", "3", "2", "1+", "1",
+                                                                   "0"]
+    with pytest.raises(InvalidInputError, match="match none of the codes"):
+        mas_distribution(obs.assign(value=2.5), measure="mas_knee_ext")
+
+
+def _one_patient() -> pd.DataFrame:
+    days = [-7.0, -1.0, 1.0, 2.0, 3.0, 4.0, 120.0, 180.0]
+    dose = [0.0, 0.0, 25.0, 50.0, 75.0, 108.0, 108.0, 120.0]
+    phase = ["baseline"] * 2 + ["test_infusion"] * 4 + ["post_implant"] * 2
+    rows = []
+    for d, q, ph in zip(days, dose, phase):
+        rows.append({"patient_id": "P01", "visit": f"d{d:g}", "measure": "tug",
+                     "value": 20 - q / 20, "day": d, "dose_ug_day": q, "phase": ph,
+                     "side": "", "unit": "s"})
+        for s in "LR":
+            rows.append({"patient_id": "P01", "visit": f"d{d:g}", "measure": "mas_knee_ext",
+                         "value": 2.0 if q < 50 else 1.0, "day": d, "dose_ug_day": q,
+                         "phase": ph, "side": s, "unit": "grade"})
+    return pd.DataFrame(rows)
+
+
+def test_titration_timeline_panels_dose_and_phases():
+    one = _one_patient()
+    fig = titration_timeline(one, measures=["tug", "mas_knee_ext"])
+    axes = np.array(fig.axes).reshape(3, 2)  # (tug, mas, dose) x (titration, post-implant)
+    dose_left = axes[2, 0].get_lines()[0]
+    assert dose_left.get_drawstyle() == "steps-post"
+    np.testing.assert_allclose(dose_left.get_xdata(), [-7, -1, 1, 2, 3, 4])
+    np.testing.assert_allclose(dose_left.get_ydata(), [0, 0, 25, 50, 75, 108])
+    np.testing.assert_allclose(axes[2, 1].get_lines()[0].get_ydata(), [108, 120])
+    assert len(axes[1, 0].get_lines()) == 2  # sides L and R
+    # post-implant days live only in the right column, so the titration is not squashed
+    assert axes[0, 0].get_xlim()[1] < 10 and axes[0, 1].get_xlim()[0] > 100
+    spans = {p.get_gid(): (p.get_x(), p.get_x() + p.get_width()) for p in axes[0, 0].patches}
+    assert spans["phase:baseline"] == pytest.approx((-7.5, 0.0))
+    assert spans["phase:test_infusion"] == pytest.approx((0.0, 4.5))
+    texts = [t.get_text() for t in axes[0, 0].texts] + [t.get_text() for t in axes[0, 1].texts]
+    assert texts == ["Baseline", "Test infusion", "After implantation"]
+    with pytest.raises(InvalidInputError, match="one patient"):
+        titration_timeline(pd.concat([one, one.assign(patient_id="P02")]), measures=["tug"])
+
+
+def test_titration_timeline_without_post_implant():
+    one = _one_patient()
+    fig = titration_timeline(one[one.phase != "post_implant"], measures=["tug"])
+    assert len(fig.axes) == 2
+
+
+def test_therapeutic_window_span_in_data_coordinates():
+    wt = pd.DataFrame({
+        "patient_id": ["P01"] * 5 + ["P02"],
+        "dose_ug_day": [150.0, 25, 50, 75, 108, 50],  # unsorted on purpose
+        "spasticity_change": [-2.0, 0, -0.5, -1, -1.5, 0],
+        "strength_change": [-1.0, 0, 0, 0, 0, 0],
+        "spasticity_ok": [True, False, False, True, True, False],
+        "strength_ok": [False, True, True, True, True, True],
+        "in_window": [False, False, False, True, True, False]})
+    fig = therapeutic_window_plot(wt, patient_id="P01")
+    for ax in fig.axes:
+        spans = [p for p in ax.patches if p.get_gid() == "therapeutic_window"]
+        assert len(spans) == 1
+        assert (spans[0].get_x(), spans[0].get_x() + spans[0].get_width()) == (75.0, 108.0)
+    top = fig.axes[0]
+    filled, hollow = top.collections[0], top.collections[1]
+    np.testing.assert_allclose(filled.get_offsets()[:, 0], [75, 108, 150])
+    np.testing.assert_allclose(hollow.get_offsets()[:, 0], [25, 50])
+    assert "Therapeutic window" in [t.get_text() for t in top.texts]
+    # no dose in the window: no span, and the figure says so
+    none = therapeutic_window_plot(wt.assign(in_window=False), patient_id="P01")
+    assert not [p for p in none.axes[0].patches if p.get_gid() == "therapeutic_window"]
+    assert none.axes[0].get_title() == "No dose met both criteria"
+    with pytest.raises(InvalidInputError, match="P09"):
+        therapeutic_window_plot(wt, patient_id="P09")
+
+
+def test_phase_plot_separator_means_and_trends():
+    s = pd.DataFrame({"patient_id": "P01", "measure": "tug",
+                      "day": [-5.0, -3, -1, 2, 4, 6, 8],
+                      "value": [20.0, 21, 22, 17, 16, 15, 14],
+                      "phase": ["baseline"] * 3 + ["test_infusion"] * 4})
+    ax = phase_plot(s, measure="tug", better="lower").axes[0]
+    by_gid = {ln.get_gid(): ln for ln in ax.get_lines()}
+    assert by_gid["phase_change"].get_xdata()[0] == pytest.approx(0.5)  # (-1 + 2) / 2
+    np.testing.assert_allclose(by_gid["mean:baseline"].get_ydata(), [21, 21])
+    np.testing.assert_allclose(by_gid["mean:test_infusion"].get_ydata(), [15.5, 15.5])
+    # trend of the infusion phase: slope -0.5 per day through (2, 17) and (8, 14)
+    np.testing.assert_allclose(by_gid["trend:test_infusion"].get_ydata(), [17, 14])
+    np.testing.assert_allclose(by_gid["trend:baseline"].get_ydata(), [20, 22])
+    assert "lower is better" in ax.get_ylabel()
+    with pytest.raises(InvalidInputError, match="higher"):
+        phase_plot(s, measure="tug", better="towards_normal")
+
+
+def test_save_figure_png_svg_byte_stable(tmp_path, changes):
+    fig = slope_plot(changes, measure="tug", visit="post_m6")
+    first = save_figure(fig, tmp_path / "a" / "slope")
+    again = save_figure(slope_plot(changes, measure="tug", visit="post_m6"),
+                        tmp_path / "b" / "slope")
+    assert [p.name for p in first] == ["slope.png", "slope.svg"]
+    for x, y in zip(first, again):
+        assert x.read_bytes() == y.read_bytes()
+    assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = first[1].read_text()
+    assert svg.lstrip().startswith("<?xml") and "<dc:date>" not in svg
+    pdf = save_figure(fig, tmp_path / "c" / "slope", formats=("pdf",))
+    assert pdf[0].read_bytes()[:5] == b"%PDF-"
+    assert pdf[0].read_bytes() == save_figure(fig, tmp_path / "d" / "slope",
+                                              formats=("pdf",))[0].read_bytes()
+    with pytest.raises(InvalidInputError, match="unsupported"):
+        save_figure(fig, tmp_path / "x", formats=("gif",))
+
+
+def test_theme_is_scoped_and_figures_do_not_leak_rcparams(changes):
+    before = dict(mpl.rcParams)
+    slope_plot(changes, measure="tug", visit="post_m6")
+    assert dict(mpl.rcParams) == before
+    with use_theme():
+        assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
+    assert dict(mpl.rcParams) == before
