@@ -77,6 +77,10 @@ class CodebookError(ITBError):
     """The codebook (built-in or user-supplied) is invalid."""
 
 
+class ModelSpecError(ITBError):
+    """A model cannot be fitted to these data as specified (rank, size, names)."""
+
+
 class NonConvergenceError(ITBError):
     """A model did not reach a verified optimum."""
 

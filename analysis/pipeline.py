@@ -41,7 +41,7 @@ from analysis import derive, descriptives, dose, individual, paired, phase, sing
 from analysis.codebook import Codebook, Measure, load_codebook
 from analysis.config import StudyConfig, load_config
 from analysis.errors import ITBError
-from analysis.lmm import fit_lmm
+from analysis.lmm import fit_lmm_safe
 from analysis.manifest import build_manifest, sha256_file
 from analysis.multicomp import holm
 from analysis.results import combine, result_frame
@@ -231,7 +231,7 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
     side = obs_m["side"].iloc[0]
     n = obs_m["patient_id"].nunique()
     try:
-        fit = fit_lmm(
+        fit = fit_lmm_safe(
             obs_m, formula="value ~ visit", random="1 + day" if config.random_slope else "1",
             reference=config.reference_visit, df_method=config.df_method,
             covariates=config.covariates,

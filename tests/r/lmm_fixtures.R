@@ -80,6 +80,26 @@ repeat {
 d$visit <- as.character(d$visit)
 datasets$singular <- list(data = d, formula = value ~ visit + (1 | patient_id), emm = TRUE)
 
+# (d2) singular random slope: identical slopes, the first seed from 20265 with a boundary fit
+make_flat_slope <- function(seed) {
+  set.seed(seed)
+  np <- 10
+  d <- merge(data.frame(patient_id = sprintf("R%02d", 1:np), b0 = rnorm(np)),
+             data.frame(visit = visits[1:5], day = c(0, 1, 2, 3, 4)), by = NULL)
+  d$value <- round(5 + d$b0 + 0.5 * d$day + rnorm(nrow(d), 0, 0.3), 3)
+  d[order(d$patient_id, d$day), c("patient_id", "visit", "day", "value")]
+}
+seed <- 20265
+repeat {
+  d <- make_flat_slope(seed)
+  d$visit <- factor(d$visit, levels = visits[1:5])
+  if (isSingular(lmer(value ~ visit + (1 + day | patient_id), data = d, control = ctrl))) break
+  seed <- seed + 1
+}
+d$visit <- as.character(d$visit)
+datasets$singular_slope <- list(data = d, formula = value ~ visit + (1 + day | patient_id),
+                                emm = TRUE)
+
 # (e) dose titration: value ~ dose + (1 + dose | patient)
 set.seed(20264)
 np <- 10

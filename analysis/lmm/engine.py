@@ -1,0 +1,330 @@
+"""Profiled REML for linear mixed models with one grouping factor, as lme4 computes it.
+
+The model is ``y = X beta + Z b + e`` with independent groups (patients), ``b_i ~ N(0,
+sigma^2 T T')`` for a ``q x q`` lower-triangular relative covariance factor ``T(theta)``
+(lme4's Lambda block; ``q`` = 1 for a random intercept, 2 with a random slope) and ``e ~ N(0,
+sigma^2 I)``. Fixed effects and ``sigma`` are profiled out, so the REML criterion is a function
+of ``theta`` alone (Bates et al. 2015, J Stat Softw 67(1), eq. 41):
+
+    d(theta) = log|L_theta|^2 + log|R_X|^2 + (n - p) (1 + log(2 pi r^2 / (n - p)))
+
+with ``|L_theta|^2 = prod_i |I + T' Z_i' Z_i T|``, ``R_X' R_X = X' V^-1 X`` and
+``r^2 = (y - X beta)' V^-1 (y - X beta)``, ``V = I + Z T T' Z'``.
+
+Why hand-written: statsmodels' MixedLM can report convergence at a false optimum and flags
+boundary fits with an absolute threshold (see the analysis plan). Every quantity here is a sum
+over patients of ``q x q`` and ``q x p`` blocks (Woodbury identity), computed for all patients at
+once with batched numpy linear algebra, so one evaluation costs O(m q^2 p^2) for m patients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from analysis.errors import ModelSpecError, NonConvergenceError
+
+#: lme4's rule for a singular fit: a diagonal element of theta below this (isSingular tol).
+SINGULAR_TOL = 1e-4
+#: Largest projected gradient norm of the REML criterion accepted as an optimum.
+GRADIENT_TOL = 1e-3
+#: Largest REML-criterion difference between the two optimizers accepted as agreement.
+AGREEMENT_TOL = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """Everything the REML criterion computes at one ``theta``.
+
+    Attributes
+    ----------
+    beta : ndarray (p,)
+        Generalised least squares estimate of the fixed effects given ``theta``.
+    xtvx : ndarray (p, p)
+        ``X' V^-1 X`` (``V`` relative to ``sigma^2``).
+    r2 : float
+        Penalised weighted residual sum of squares ``(y - X beta)' V^-1 (y - X beta)``.
+    logdet_l, logdet_rx : float
+        ``log|L_theta|^2`` and ``log|R_X|^2``.
+    """
+
+    beta: np.ndarray
+    xtvx: np.ndarray
+    r2: float
+    logdet_l: float
+    logdet_rx: float
+
+
+class REMLProblem:
+    """Sufficient statistics of one model and the functions of ``theta`` built on them.
+
+    Parameters
+    ----------
+    y : ndarray (n,)
+    X : ndarray (n, p)
+        Fixed-effects design, full column rank.
+    Z : ndarray (n, q)
+        Random-effects design of each observation (columns: intercept, slope variable).
+    groups : ndarray (n,) of int
+        Group code 0..m-1 of each observation.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(10), 4)
+    >>> y = 5 + rng.normal(size=10)[g] + rng.normal(size=40)
+    >>> prob = REMLProblem(y, np.ones((40, 1)), np.ones((40, 1)), g)
+    >>> fit = prob.fit()
+    >>> fit.converged, round(float(fit.solution.beta[0]), 6) == round(float(y.mean()), 6)
+    (True, True)
+    """
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray):
+        y = np.asarray(y, dtype=float)
+        X = np.asarray(X, dtype=float)
+        Z = np.asarray(Z, dtype=float)
+        groups = np.asarray(groups, dtype=np.intp)
+        self.n, self.p = X.shape
+        self.q = Z.shape[1]
+        self.m = int(groups.max()) + 1
+        if self.n <= self.p:
+            raise ModelSpecError(
+                f"{self.n} observations for {self.p} fixed effects; the model needs more "
+                "observations than fixed effects (drop covariates or visits)"
+            )
+        if np.linalg.matrix_rank(X) < self.p:
+            raise ModelSpecError(
+                "the fixed-effects design is rank deficient (a level or covariate is "
+                "confounded with others); drop the redundant covariate or sparse visit"
+            )
+        self.y, self.X, self.Z, self.groups = y, X, Z, groups
+        # work with the OLS residuals of y: r^2 and the REML criterion are unchanged
+        # (beta absorbs X b_ols), and y'y no longer dwarfs r^2, so less cancellation
+        self.beta_ols = np.linalg.lstsq(X, y, rcond=None)[0]
+        resid = y - X @ self.beta_ols
+        if np.all(np.abs(resid) <= 1e-12 * max(1.0, float(np.abs(y).max()))):
+            raise ModelSpecError(
+                "the fixed effects fit the response exactly (zero residual variance); "
+                "a mixed model needs variation left within patients"
+            )
+        Xy = np.column_stack([X, resid])
+        # per-group cross products, summed with np.add.at (no Python loop over groups)
+        self.ztz = np.zeros((self.m, self.q, self.q))
+        np.add.at(self.ztz, groups, Z[:, :, None] * Z[:, None, :])
+        self.ztxy = np.zeros((self.m, self.q, self.p + 1))
+        np.add.at(self.ztxy, groups, Z[:, :, None] * Xy[:, None, :])
+        self.xyxy = Xy.T @ Xy
+        self.n_theta = self.q * (self.q + 1) // 2
+        rows, cols = np.tril_indices(self.q)
+        # lme4 orders theta column-wise through the lower triangle: (1,1), (2,1), (2,2)
+        order = np.lexsort((rows, cols))
+        self._tri = (rows[order], cols[order])
+        self.diag_index = np.array([i for i, (r, c) in enumerate(zip(*self._tri)) if r == c])
+
+    # ---- theta ---------------------------------------------------------------------------
+    def factor(self, theta: np.ndarray) -> np.ndarray:
+        """Relative covariance factor ``T`` (lower triangular) from ``theta``."""
+        T = np.zeros((self.q, self.q))
+        T[self._tri] = theta
+        return T
+
+    def lower_bounds(self) -> list[tuple[float | None, float | None]]:
+        """Bounds of theta as lme4 sets them: 0 on the diagonal, free below it."""
+        return [(0.0, None) if i in self.diag_index else (None, None)
+                for i in range(self.n_theta)]
+
+    def theta_start(self) -> np.ndarray:
+        """lme4's starting value: identity factor."""
+        start = np.zeros(self.n_theta)
+        start[self.diag_index] = 1.0
+        return start
+
+    # ---- criterion -----------------------------------------------------------------------
+    def solve(self, theta: np.ndarray) -> Solution:
+        """Profile out beta (and sigma) at ``theta``."""
+        T = self.factor(np.asarray(theta, dtype=float))
+        if self.q == 1:
+            # closed form for scalar blocks (the common random-intercept case, fastest):
+            # sum_i B_i' M_i^-1 B_i = theta^2 sum_i z_i'[X y]_i' z_i'[X y]_i / (1 + theta^2 z_i'z_i)
+            t2 = T[0, 0] ** 2
+            M = 1.0 + t2 * self.ztz[:, 0, 0]
+            logdet_l = float(np.log(M).sum())
+            A = self.ztxy[:, 0, :]
+            gram = self.xyxy - (A * (t2 / M)[:, None]).T @ A
+        else:
+            # B_i = T' Z_i' [X_i y_i]; M_i = I + T' Z_i' Z_i T; batched over patients
+            B = T.T @ self.ztxy
+            M = T.T @ self.ztz @ T + np.eye(self.q)
+            L = np.linalg.cholesky(M)
+            logdet_l = float(2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum())
+            S = np.linalg.solve(M, B)
+            k = self.p + 1
+            gram = self.xyxy - B.reshape(-1, k).T @ S.reshape(-1, k)
+        p = self.p
+        xtvx = gram[:p, :p]
+        rx = np.linalg.cholesky(xtvx)
+        beta = np.linalg.solve(xtvx, gram[:p, p])
+        r2 = float(gram[p, p] - gram[:p, p] @ beta)
+        beta = beta + self.beta_ols
+        logdet_rx = float(2.0 * np.log(np.diag(rx)).sum())
+        return Solution(beta=beta, xtvx=xtvx, r2=r2, logdet_l=logdet_l, logdet_rx=logdet_rx)
+
+    def deviance(self, theta: np.ndarray) -> float:
+        """Profiled REML criterion (lme4's ``REMLcrit``) at ``theta``."""
+        s = self.solve(theta)
+        dof = self.n - self.p
+        return s.logdet_l + s.logdet_rx + dof * (1.0 + np.log(2.0 * np.pi * s.r2 / dof))
+
+    def deviance_vp(self, varpar: np.ndarray) -> float:
+        """REML criterion as a function of ``(theta, sigma)`` (lmerTest's ``devfun_vp``)."""
+        theta, sigma2 = varpar[:-1], varpar[-1] ** 2
+        s = self.solve(theta)
+        return (s.logdet_l + s.r2 / sigma2 + (self.n - self.p) * np.log(2.0 * np.pi * sigma2)
+                + s.logdet_rx)
+
+    def vcov_vp(self, varpar: np.ndarray) -> np.ndarray:
+        """``vcov(beta) = sigma^2 (X' V^-1 X)^-1`` as a function of ``(theta, sigma)``."""
+        s = self.solve(varpar[:-1])
+        return varpar[-1] ** 2 * np.linalg.inv(s.xtvx)
+
+    def sigma(self, theta: np.ndarray) -> float:
+        """REML estimate of the residual SD at ``theta``."""
+        return float(np.sqrt(self.solve(theta).r2 / (self.n - self.p)))
+
+    # ---- optimisation --------------------------------------------------------------------
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        """Analytic gradient of the profiled REML criterion.
+
+        With ``G(theta) = [X y]' V^-1 [X y]`` (Woodbury, per patient) and ``u = (-beta, 1)``:
+        ``d/dtheta_k = sum_i tr(M_i^-1 dM_i) + tr((X'V^-1X)^-1 dG_xx) + (n - p) u'dG u / r^2``.
+        """
+        theta = np.asarray(theta, dtype=float)
+        T = self.factor(theta)
+        k1 = self.p + 1
+        B = T.T @ self.ztxy
+        M = T.T @ self.ztz @ T + np.eye(self.q)
+        Minv = np.linalg.inv(M)
+        S = Minv @ B
+        gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
+        xtvx = gram[:-1, :-1]
+        xtvx_inv = np.linalg.inv(xtvx)
+        beta = xtvx_inv @ gram[:-1, -1]
+        u = np.append(-beta, 1.0)
+        r2 = float(u @ gram @ u)
+        grad = np.empty(self.n_theta)
+        for k in range(self.n_theta):
+            E = self.factor(np.eye(self.n_theta)[k])
+            dB = E.T @ self.ztxy
+            dM = E.T @ self.ztz @ T
+            dM = dM + np.swapaxes(dM, 1, 2)
+            cross = dB.reshape(-1, k1).T @ S.reshape(-1, k1)
+            dG = -(cross + cross.T - S.reshape(-1, k1).T @ (dM @ S).reshape(-1, k1))
+            grad[k] = (np.sum(Minv * dM) + np.sum(xtvx_inv * dG[:-1, :-1])
+                       + (self.n - self.p) * (u @ dG @ u) / r2)
+        return grad
+
+    def _escape_boundary(self, theta: np.ndarray, dev: float) -> np.ndarray | None:
+        """A point off the boundary with a lower criterion than ``theta``, or None."""
+        scale = max(1.0, float(np.max(theta[self.diag_index])))
+        for k in self.diag_index:
+            if theta[k] >= SINGULAR_TOL:
+                continue
+            for delta in (1e-3, 1e-2, 1e-1):
+                probe = theta.copy()
+                probe[k] = delta * scale
+                if self.deviance(probe) < dev - 1e-9:
+                    return probe
+        return None
+
+    def projected_gradient_norm(self, theta: np.ndarray) -> float:
+        """Norm of the gradient with components pushing into an active bound removed."""
+        g = self.gradient(theta)
+        for i in self.diag_index:
+            if theta[i] <= 1e-10 and g[i] > 0:
+                g[i] = 0.0
+        return float(np.linalg.norm(g))
+
+    def fit(self) -> Fit:
+        """Minimise the criterion with L-BFGS-B, then bounded Nelder-Mead from the best point.
+
+        Returns
+        -------
+        Fit
+            ``converged`` is True when the projected gradient norm is below
+            :data:`GRADIENT_TOL` and the two optimizers agree within :data:`AGREEMENT_TOL`
+            (or the second improved on the first and the gradient check passes).
+        """
+        bounds = self.lower_bounds()
+        notes = []
+        start = self.theta_start()
+        try:
+            for _ in range(4):
+                first = optimize.minimize(self.deviance, start, jac=self.gradient,
+                                          method="L-BFGS-B", bounds=bounds,
+                                          options={"ftol": 1e-14, "gtol": 1e-8,
+                                                   "maxiter": 500})
+                # A diagonal theta at 0 has zero derivative (theta enters squared), so
+                # L-BFGS-B can stop there at a saddle; probe off the bound and restart.
+                start = self._escape_boundary(first.x, first.fun)
+                if start is None:
+                    break
+                notes.append("L-BFGS-B restarted off the boundary (theta = 0 was a saddle, "
+                             "not a minimum)")
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            raise NonConvergenceError(f"REML optimisation failed in L-BFGS-B: {exc}") from exc
+        nm_bounds = [(lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+                     for lo, hi in bounds]
+        second = optimize.minimize(self.deviance, first.x, method="Nelder-Mead",
+                                   bounds=nm_bounds,
+                                   options={"xatol": 1e-9,
+                                            "fatol": 1e-10 * max(1.0, abs(first.fun)),
+                                            "maxiter": 2000,
+                                            "initial_simplex": _simplex(first.x, nm_bounds)})
+        best = first.x if first.fun <= second.fun else second.x
+        best = np.where(np.abs(best) < 1e-12, 0.0, best)
+        dev = self.deviance(best)
+        disagreement = abs(first.fun - second.fun)
+        gnorm = self.projected_gradient_norm(best)
+        if not first.success:
+            notes.append(f"L-BFGS-B: {first.message}")
+        if disagreement > AGREEMENT_TOL:
+            notes.append(f"optimizers disagree by {disagreement:.2e} in REML deviance; "
+                         "kept the lower")
+        converged = bool(gnorm < GRADIENT_TOL)
+        if not converged:
+            notes.append(f"projected gradient norm {gnorm:.2e} >= {GRADIENT_TOL:g}")
+        singular = bool(np.any(best[self.diag_index] < SINGULAR_TOL))
+        return Fit(theta=best, sigma=self.sigma(best), deviance=float(dev),
+                   solution=self.solve(best), converged=converged, singular=singular,
+                   gradient_norm=gnorm, deviance_lbfgsb=float(first.fun),
+                   deviance_neldermead=float(second.fun), note="; ".join(notes))
+
+
+def _simplex(x0: np.ndarray, bounds: list[tuple[float, float]]) -> np.ndarray:
+    """A small initial simplex around ``x0`` kept inside the bounds."""
+    k = x0.size
+    simplex = np.tile(x0, (k + 1, 1))
+    for i in range(k):
+        step = 0.05 * max(abs(x0[i]), 0.1)
+        lo, hi = bounds[i]
+        simplex[i + 1, i] = x0[i] + step if x0[i] + step <= hi else x0[i] - step
+        simplex[i + 1, i] = min(max(simplex[i + 1, i], lo), hi)
+    return simplex
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """The verified REML optimum of one :class:`REMLProblem`."""
+
+    theta: np.ndarray
+    sigma: float
+    deviance: float
+    solution: Solution
+    converged: bool
+    singular: bool
+    gradient_norm: float
+    deviance_lbfgsb: float
+    deviance_neldermead: float
+    note: str
