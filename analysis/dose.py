@@ -110,7 +110,8 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
     Fitted with :func:`analysis.lmm.fit_lmm` (Satterthwaite df) when at least
     ``min_patients`` patients titrate (>= 2 distinct doses in ``phase``). The fixed dose
     coefficient is returned as a ``dose_slope`` row (``patient_id`` empty); the model's other
-    rows (intercept, variance components, fit) keep their ``lmm_*`` analyses.
+    rows (intercept, variance components, fit) keep their ``lmm_*`` analyses, with terms
+    prefixed ``dose model: `` (e.g. ``dose model: (Intercept)``).
 
     Parameters
     ----------
@@ -156,6 +157,9 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
     table.loc[is_dose, "analysis"] = "dose_slope"
     table.loc[is_dose, "method"] = (
         "group dose slope: " + table.loc[is_dose, "method"].astype(str))
+    # The model's other rows share analysis names with the visit model of the same measure:
+    # their terms say which model they belong to, so result keys stay unique.
+    table.loc[~is_dose, "term"] = "dose model: " + table.loc[~is_dose, "term"].astype(str)
     return result_frame(table.to_dict("records"))
 
 

@@ -128,15 +128,16 @@ def run_analysis(
     cfg = load_config(config_path).with_df_method(df_method)
     book = load_codebook(extra=codebook_path)
     dataset = load_dataset(data, codebook=book)
-    inputs = sorted({*map(Path, dataset.files), *(p for p in (config_path, codebook_path) if p)})
+    inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})
 
     cache = _cache_path(cache_dir, inputs, cfg)
     if cache is not None and cache.exists():
         with open(cache, "rb") as handle:
             return pickle.load(handle)
 
+    patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
     results, window, changes = analyze(
-        dataset.observations, dataset.patients, codebook=book, config=cfg, progress=progress
+        dataset.observations, patients, codebook=book, config=cfg, progress=progress
     )
     run_spec = {
         "data": _relative(data),
@@ -153,9 +154,9 @@ def run_analysis(
     manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed, command=command)
     manifest["run"] = run_spec
     run = AnalysisRun(
-        observations=dataset.observations, patients=dataset.patients, changes=changes,
+        observations=dataset.observations, patients=patients, changes=changes,
         results=results, window=window, config=cfg, manifest=manifest, codebook=book,
-        notes=tuple(str(p) for p in dataset.notes),
+        notes=tuple(str(p) for p in dataset.report.problems),
     )
     if cache is not None:
         _write_cache(cache, run)
@@ -255,20 +256,29 @@ def _single_case(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
     frames = []
     pid = obs_m["patient_id"].iloc[0]
     side = obs_m["side"].iloc[0]
+    base = obs_m[obs_m["phase"] == config.baseline_phase].sort_values("day")
+    better = _direction(measure, float(base["value"].iloc[-1]) if not base.empty else None)
+    if better is None:
+        return [result_frame([{
+            "measure": measure.key, "side": side, "patient_id": pid, "analysis": "nap",
+            "term": f"{config.treatment_phase} vs {config.baseline_phase}", "n_patients": 1,
+            "note": f"single-case indices not computed: the direction of improvement of "
+                    f"{measure.key} is '{measure.better}' (codebook) and no norm decides it",
+        }])]
     series = obs_m[obs_m["phase"].isin([config.baseline_phase, config.treatment_phase])]
     counts = series["phase"].value_counts()
     if all(counts.get(p, 0) >= MIN_PHASE_POINTS for p in (config.baseline_phase, config.treatment_phase)):
         rows = phase.phase_analysis(
-            series, better=measure.better, baseline_phase=config.baseline_phase,
+            series, better=better, baseline_phase=config.baseline_phase,
             treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
         )
         frames.append(rows.assign(side=side))
     controls = config.controls.get(measure.key)
     if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
         controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
-    if controls is not None and measure.better in ("lower", "higher"):
+    if controls is not None:
         for visit, value in _single_case_timepoints(obs_m, ch_m, config):
-            common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=measure.better)
+            common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=better)
             for result in (singlecase.crawford_howell(value, **common),
                            singlecase.bayes_single_case(value, **common, seed=config.seed)):
                 rows = result.tidy(measure=measure.key, patient_id=pid, side=side)
@@ -276,6 +286,15 @@ def _single_case(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
                 rows["method"] = rows["method"] + f"; controls: {controls.source or 'configuration'}"
                 frames.append(rows)
     return frames
+
+
+def _direction(measure: Measure, baseline: float | None) -> str | None:
+    """``lower``/``higher``; for a ``towards_normal`` measure, towards the norm from baseline."""
+    if measure.better in ("lower", "higher"):
+        return measure.better
+    if measure.better == "towards_normal" and measure.norm_mean is not None and baseline is not None:
+        return "higher" if baseline < measure.norm_mean else "lower"
+    return None
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,15 @@ ANALYSES: dict[str, str] = {
     "missing": "Observed and missing counts of a measure at a visit (`term` = visit; "
     "`estimate` = number missing, `n_obs` = observed).",
     # paired comparisons
-    "mean_difference": "Mean of the paired differences with its t interval.",
+    "mean_difference": "Mean of the paired differences with its t interval (the test is the "
+    "`paired_t` row).",
     "paired_t": "Paired t-test of follow-up against baseline.",
     "wilcoxon": "Wilcoxon signed-rank test; exact p when possible, permutation p otherwise "
-    "(`method` says which); `statistic` is V, the sum of positive ranks.",
+    "(`method` says which); `statistic` is V, the sum of positive ranks; `estimate` empty (the "
+    "test has no point estimate: see `median_change` and `rank_biserial`).",
     "wilcoxon_normal": "Wilcoxon signed-rank test, normal approximation without continuity "
-    "correction (SPSS's default and what small published series quote); `statistic` is z.",
+    "correction (SPSS's default and what small published series quote); `statistic` is z; "
+    "`estimate` empty.",
     "cohens_dz": "Cohen's d_z = mean difference / SD of differences, exact noncentral-t CI.",
     "cohens_dav": "Cohen's d_av = mean difference / mean of the two SDs (Lakens 2013), "
     "Algina-Keselman noncentral-t CI.",
