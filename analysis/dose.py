@@ -93,7 +93,16 @@ def dose_response(obs: pd.DataFrame, *, phase: str = "test_infusion",
             rows.append({**base, "note": f"not estimable: needs >= 3 observations at >= 2 "
                          f"doses (got {len(g)} at {n_doses})"})
             continue
-        fit = sm.OLS(g["value"].to_numpy(float), sm.add_constant(doses)).fit()
+        values = g["value"].to_numpy(float)
+        if np.ptp(values) == 0:
+            rows.append({**base, "estimate": 0.0, "note": f"value constant ({values[0]:g}) over "
+                         f"{n_doses} doses: slope 0, no test (zero residual variance)"})
+            continue
+        fit = sm.OLS(values, sm.add_constant(doses)).fit()
+        if fit.ssr <= 1e-24 * np.sum((values - values.mean()) ** 2):
+            rows.append({**base, "estimate": fit.params[1], "note": "values lie exactly on a "
+                         "line: slope exact, no test (zero residual variance)"})
+            continue
         ci = fit.conf_int(alpha=1 - confidence)
         rows.append({**base, "estimate": fit.params[1], "se": fit.bse[1], "df": fit.df_resid,
                      "df_method": "residual", "statistic": fit.tvalues[1],

@@ -95,13 +95,26 @@ def number_key(row: Mapping[str, Any], column: str) -> str:
 
 
 def result_numbers(results: pd.DataFrame) -> dict[str, float | None]:
-    """Every number of a results table keyed by :func:`number_key` (NaN becomes None)."""
+    """Every number of a results table keyed by :func:`number_key` (NaN becomes None,
+    infinities the strings ``"inf"`` and ``"-inf"``)."""
+    prefix = results[KEY_COLUMNS[0]].astype(str)
+    for column in KEY_COLUMNS[1:]:
+        prefix = prefix + KEY_SEPARATOR + results[column].astype(str)
     numbers: dict[str, float | None] = {}
-    for row in results.to_dict("records"):
-        for column in NUMERIC_COLUMNS:
-            value = row[column]
-            numbers[number_key(row, column)] = None if value is None or math.isnan(value) else float(value)
+    for column in NUMERIC_COLUMNS:
+        values = results[column].to_numpy(dtype=float)
+        keys = (prefix + KEY_SEPARATOR + column).tolist()
+        numbers.update(zip(keys, map(_json_number, values)))
     return numbers
+
+
+def _json_number(value: float) -> float | str | None:
+    """NaN -> None and +/-inf -> "inf"/"-inf": JSON has neither."""
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return float(value)
 
 
 def build_manifest(

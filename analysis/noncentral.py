@@ -33,9 +33,17 @@ def noncentral_t_limits(t: float, df: float, *, confidence: float = 0.95) -> tup
         return (np.nan, np.nan)
     alpha = 1.0 - confidence
 
+    def cdf(lam: float) -> float:
+        value = float(special.nctdtr(df, lam, t))
+        if np.isnan(value):
+            # nctdtr gives NaN far in a tail, where the CDF at t is 0 (lam far above t) or 1.
+            return 0.0 if lam > t else 1.0
+        return value
+
     def limit(p: float) -> float:
-        f = lambda lam: special.nctdtr(df, lam, t) - p  # noqa: E731 - decreasing in lam
-        width = 2.0 + abs(t)
+        f = lambda lam: cdf(lam) - p  # noqa: E731 - decreasing in lam
+        # The noncentral t's SD is about sqrt(1 + t^2 / (2 df)): bracket on that scale.
+        width = 2.0 * np.sqrt(1.0 + t * t / (2.0 * df))
         lo, hi = t - width, t + width
         while f(lo) < 0:
             lo -= width

@@ -98,7 +98,7 @@ def compare_numbers(recorded: dict[str, Any], reproduced: dict[str, Any], *, rto
     rows = []
     for key in sorted(set(recorded) | set(reproduced)):
         a, b = recorded.get(key, "missing"), reproduced.get(key, "missing")
-        if a is None and b is None:
+        if a == b:  # also None (NaN) and "inf" on both sides
             continue
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             if abs(a - b) <= atol + rtol * abs(a):

@@ -152,7 +152,8 @@ def test_no_baseline_rows_gives_empty_tables(obs):
 
 
 def test_with_codebook_object(obs):
-    codebook = pytest.importorskip("analysis.codebook")
+    from analysis import codebook
+
     cb = codebook.load_codebook()
     a = change_table(obs, better=cb)
     b = change_table(obs, better=lambda k: cb.measure(k).better)

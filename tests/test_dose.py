@@ -78,9 +78,6 @@ def test_group_model_needs_three_patients():
 
 
 def test_group_model_against_lmer():
-    lmm = pytest.importorskip("analysis.lmm")
-    if not hasattr(lmm, "fit_lmm"):
-        pytest.skip("analysis.lmm.fit_lmm is not written yet")
     data = pd.read_csv(FIX / "dose_group.csv", keep_default_na=False)
     ref = json.loads((FIX / "dose_group_r.json").read_text())
     r = dose_group_model(data, measure="tug")
@@ -212,3 +209,14 @@ def test_therapeutic_window_errors():
         therapeutic_window(obs, **KW, spasticity_better="towards_normal")
     with pytest.raises(InvalidInputError, match="dose_ug_day"):
         therapeutic_window(obs.drop(columns="dose_ug_day"), **KW)
+
+
+def test_constant_and_exactly_linear_series_have_no_infinite_test():
+    obs = pd.DataFrame({"patient_id": "P01", "measure": ["mrc_knee_ext"] * 3 + ["tug"] * 3,
+                        "side": "", "phase": "test_infusion",
+                        "dose_ug_day": [20.0, 40.0, 60.0] * 2, "value": [4, 4, 4, 12, 11, 10]})
+    r = dose_response(obs).set_index("measure")
+    assert r.loc["mrc_knee_ext", "estimate"] == 0 and np.isnan(r.loc["mrc_knee_ext", "statistic"])
+    assert "constant" in r.loc["mrc_knee_ext", "note"]
+    assert r.loc["tug", "estimate"] == pytest.approx(-0.05)
+    assert np.isnan(r.loc["tug", "se"]) and "exactly on a line" in r.loc["tug", "note"]

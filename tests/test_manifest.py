@@ -72,3 +72,14 @@ def test_compare_numbers_tolerance_and_missing_keys():
     assert diff["key"].tolist() == ["a", "c", "d"]
     assert diff.loc[0, "rel_diff"] == pytest.approx(1e-6)
     assert diff.loc[1, "reproduced"] == "missing"
+
+
+def test_infinities_survive_json_and_compare_equal(tmp_path):
+    t = result_frame([{"measure": "x", "analysis": "z_cc", "term": "t", "estimate": np.inf,
+                       "ci_low": -np.inf}])
+    numbers = result_numbers(t)
+    assert numbers["x |  |  | z_cc | t | estimate"] == "inf"
+    assert numbers["x |  |  | z_cc | t | ci_low"] == "-inf"
+    m = build_manifest(t, inputs=[], config={}, seed=1, command="x", root=tmp_path)
+    write_run(t, m, tmp_path)
+    assert compare_numbers(read_manifest(tmp_path)["numbers"], numbers).empty

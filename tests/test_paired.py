@@ -153,7 +153,6 @@ def test_sign_follows_term():
 
 
 def test_degenerate_cases_have_notes():
-    numeric = ["estimate", "ci_low", "ci_high", "statistic", "p_value"]
     for x, y in [([1.0], [0.0]), ([1.0, 2.0], [0.0, 1.0]), ([2.0, 3.0, 4.0], [1.0, 2.0, 3.0]),
                  ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]), ([1.0, 3.0], [0.0, 1.0])]:
         out = paired_comparisons(changes(x, y))

@@ -99,7 +99,8 @@ def test_value_ranges(series):
 
 
 def test_against_codebook(series):
-    codebook = pytest.importorskip("analysis.codebook")
+    from analysis import codebook
+
     cb = codebook.load_codebook()
     obs, _ = series
     for key, rows in obs.groupby("measure"):
@@ -263,6 +264,7 @@ def test_readmes_and_study_yaml():
         assert study["families"]["primary"] == ["gait_speed"]
         controls = study["single_case"]["controls"]["gait_speed"]
         assert (controls["mean"], controls["sd"], controls["n"]) == (1.31, 0.11, 15)
-        config = pytest.importorskip("analysis.config")
+        from analysis import config
+
         cfg = config.load_config(EXAMPLE / name / "study.yaml")
         assert cfg.primary_outcome == "gait_speed"

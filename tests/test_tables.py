@@ -192,7 +192,8 @@ def test_to_markdown_pipe_table_caption_and_escaping():
 
 
 def test_to_markdown_is_read_by_pandoc_as_a_table():
-    pypandoc = pytest.importorskip("pypandoc")
+    import pypandoc
+
     md = to_markdown(pd.DataFrame({"A": ["x|y"], "B": ["1.0"]}), caption="Cap", label="t")
     html = pypandoc.convert_text(md, "html", format="markdown")
     assert "<table" in html and "x|y" in html and "Cap" in html
