@@ -27,6 +27,9 @@ Every key is optional; the defaults below are what a case series without a confi
       treatment_phase: test_infusion
       controls:                        # normative samples for one-patient tests
         gait_speed: {mean: 1.31, sd: 0.11, n: 20, source: "..."}
+        six_mwt: {mean: 600, sd: 80, n: 20, source: "..."}
+      dissociations:                   # RSDT: two measures, their correlation in controls
+        - {measures: [gait_speed, six_mwt], r: 0.7, source: "..."}
 """
 
 from __future__ import annotations
@@ -55,6 +58,16 @@ class Controls:
     mean: float
     sd: float
     n: int
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Dissociation:
+    """Two measures compared in one patient with the RSDT, and their correlation in controls."""
+
+    measure_x: str
+    measure_y: str
+    r: float
     source: str = ""
 
 
@@ -90,6 +103,7 @@ class StudyConfig:
     baseline_phase: str = "baseline"
     treatment_phase: str = "test_infusion"
     controls: Mapping[str, Controls] = field(default_factory=dict)
+    dissociations: tuple[Dissociation, ...] = ()
     source: str = "defaults"
 
     @classmethod
@@ -105,7 +119,8 @@ class StudyConfig:
         _check_keys(window, {"spasticity", "strength", "spasticity_threshold", "strength_mdc"},
                     source, "therapeutic_window.")
         single = dict(raw.get("single_case") or {})
-        _check_keys(single, {"baseline_phase", "treatment_phase", "controls"}, source, "single_case.")
+        _check_keys(single, {"baseline_phase", "treatment_phase", "controls", "dissociations"},
+                    source, "single_case.")
 
         df_method = str(raw.get("df_method", "satterthwaite")).lower()
         _check_choice(df_method, DF_METHODS, source, "df_method")
@@ -138,6 +153,10 @@ class StudyConfig:
                     f"{source}: single_case.controls.{measure}: sd must be > 0 and n >= 2 "
                     f"(got sd={spec['sd']!r}, n={spec['n']!r})"
                 )
+        dissociations = tuple(
+            _dissociation(spec, source, f"single_case.dissociations[{i}]")
+            for i, spec in enumerate(single.get("dissociations") or [])
+        )
         try:
             seed = int(raw.get("seed", 20151))
             n_boot = int(boot.get("n_boot", 2000))
@@ -165,6 +184,7 @@ class StudyConfig:
             baseline_phase=str(single.get("baseline_phase", "baseline")),
             treatment_phase=str(single.get("treatment_phase", "test_infusion")),
             controls=controls,
+            dissociations=dissociations,
             source=source,
         )
 
@@ -230,6 +250,21 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str, prefix: 
 def _check_choice(value: str, choices: tuple[str, ...], source: str, key: str) -> None:
     if value not in choices:
         raise ConfigError(f"{source}: {key} must be one of {', '.join(choices)} (got {value!r})")
+
+
+def _dissociation(spec: Any, source: str, key: str) -> Dissociation:
+    spec = dict(spec or {})
+    _check_keys(spec, {"measures", "r", "source"}, source, key + ".")
+    measures = _str_tuple(spec.get("measures"), source, key + ".measures")
+    try:
+        r = float(spec["r"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {key}.r must be the controls' correlation (got "
+                          f"{spec.get('r')!r})") from exc
+    if len(measures) != 2 or not -1 < r < 1:
+        raise ConfigError(f"{source}: {key} needs two measures and -1 < r < 1 "
+                          f"(got {list(measures)}, r = {r:g})")
+    return Dissociation(measures[0], measures[1], r, str(spec.get("source", "")))
 
 
 def _optional_float(value: Any, source: str, key: str) -> float | None:

@@ -37,7 +37,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 import analysis
-from analysis import derive, descriptives, dose, individual, paired, phase, singlecase
+from analysis import derive, descriptives, dissociation, dose, individual, paired, phase, singlecase
 from analysis.codebook import Codebook, Measure, load_codebook
 from analysis.config import StudyConfig, load_config
 from analysis.errors import ITBError
@@ -201,6 +201,8 @@ def analyze(
     window = _window(obs, codebook, config)
     if not window[1].empty:
         frames.append(window[1])
+    if n_patients == 1:
+        frames += [_dissociation(obs, d, codebook, config) for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
     frames += _group_dose(obs, config)
     results = _adjust_families(combine(frames), config)
@@ -273,9 +275,7 @@ def _single_case(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
             treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
         )
         frames.append(rows.assign(side=side))
-    controls = config.controls.get(measure.key)
-    if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
-        controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
+    controls = _controls(measure, config)
     if controls is not None:
         for visit, value in _single_case_timepoints(obs_m, ch_m, config):
             common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=better)
@@ -295,6 +295,49 @@ def _direction(measure: Measure, baseline: float | None) -> str | None:
     if measure.better == "towards_normal" and measure.norm_mean is not None and baseline is not None:
         return "higher" if baseline < measure.norm_mean else "lower"
     return None
+
+
+def _controls(measure: Measure, config: StudyConfig) -> Any:
+    """Normative controls of a measure: the configuration's, else the codebook's, else None."""
+    controls = config.controls.get(measure.key)
+    if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
+        controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
+    return controls
+
+
+def _dissociation(obs: pd.DataFrame, spec: Any, codebook: Codebook, config: StudyConfig) -> pd.DataFrame:
+    """RSDT of one patient at baseline and at the last visit where both measures were taken."""
+    mx, my = codebook.measure(spec.measure_x), codebook.measure(spec.measure_y)
+    cx, cy = _controls(mx, config), _controls(my, config)
+    base = {"measure": "", "patient_id": str(obs["patient_id"].iloc[0]), "analysis": "rsdt",
+            "n_patients": 1, "method": "Revised Standardized Difference Test (Crawford & Garthwaite 2005)"}
+    pair = obs[obs["measure"].isin([mx.key, my.key]) & (obs["side"] == "")]
+    wide = pair.pivot_table(index=["visit", "phase", "day"], columns="measure", values="value").dropna()
+    wide = wide.reset_index().sort_values("day")
+    if cx is None or cy is None or wide.empty or mx.key not in wide or my.key not in wide:
+        why = ("no normative controls for " + " and ".join(k.key for k, c in ((mx, cx), (my, cy)) if c is None)
+               if cx is None or cy is None else "the two measures were never taken at the same visit (without side)")
+        return result_frame([{**base, "term": f"z({mx.key}) - z({my.key})", "note": why}])
+    points = []
+    baseline = wide[wide["phase"] == config.baseline_phase]
+    if not baseline.empty:
+        points.append(baseline.iloc[-1])
+    later = wide[wide["phase"] != config.baseline_phase]
+    if not later.empty:
+        points.append(later.iloc[-1])
+    frames = []
+    for row in points:
+        result = dissociation.rsdt(
+            row[mx.key], row[my.key], mean_x=cx.mean, sd_x=cx.sd, mean_y=cy.mean, sd_y=cy.sd,
+            r_xy=spec.r, n=min(cx.n, cy.n), better_x=_direction(mx, None),
+            better_y=_direction(my, None), label_x=mx.key, label_y=my.key,
+        )
+        rows = result.tidy(patient_id=base["patient_id"])
+        rows["term"] = f"{row['visit']}: " + rows["term"]
+        rows["method"] = rows["method"] + (f"; r from {spec.source}" if spec.source else "") + (
+            f"; controls n = min({cx.n}, {cy.n})")
+        frames.append(rows)
+    return combine(frames)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,10 @@ ANALYSES: dict[str, str] = {
     "as d_av's multiplied by J.",
     "rank_biserial": "Matched-pairs rank-biserial correlation for the signed-rank test, "
     "with its Fisher-z interval.",
+    "mean_difference_bca": "Mean difference with a seeded paired BCa bootstrap interval "
+    "(option `bootstrap.enabled`).",
+    "cohens_dz_bca": "Cohen's d_z with a seeded paired BCa bootstrap interval.",
+    "hedges_gav_bca": "Hedges' g_av with a seeded paired BCa bootstrap interval.",
     "median_change": "Median of the paired differences (ordinal measures).",
     "improved_one_grade": "Share of patients improved by at least one grade (ordinal measures), "
     "Wilson interval.",
