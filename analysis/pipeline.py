@@ -119,8 +119,11 @@ def run_analysis(
 
     Examples
     --------
-    >>> run = run_analysis("data/example/case_series", cache_dir=None)  # doctest: +SKIP
-    >>> run.results.query("analysis == 'lmm_contrast'").head()  # doctest: +SKIP
+    >>> from analysis.cli import EXAMPLES
+    >>> run = run_analysis(EXAMPLES / "case_report", cache_dir=None)
+    >>> window = run.results.query("analysis == 'therapeutic_window'").iloc[0]
+    >>> float(window["ci_low"]), float(window["ci_high"]), float(window["estimate"])
+    (100.0, 108.0, 108.0)
     """
     data = Path(data)
     config_path = Path(config) if config is not None else _default_config(data)

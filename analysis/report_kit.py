@@ -192,6 +192,8 @@ def _digits(results_row: pd.Series, digits: int | None, codebook: Any) -> int:
     if codebook is not None and results_row["measure"] in codebook:
         unit = codebook.measure(results_row["measure"]).unit
     method = str(results_row.get("method", "")).lower()
+    if results_row["analysis"] == "therapeutic_window":
+        return digits_for("ug/day")
     if results_row["analysis"] in ("cohens_dz", "cohens_dav", "hedges_gav", "rank_biserial",
                                    "z_cc", "nap", "tau_u", "lmm_icc", "rci"):
         return 2
@@ -354,7 +356,7 @@ def reproducibility_tables(run) -> dict[str, pd.DataFrame]:
     facts = [
         ("seed", str(m.get("seed", MISSING))),
         ("command", f"`{m.get('command', '')}`"),
-        ("git commit", git.get("commit") or "not a git checkout"),
+        ("git commit", git.get("commit") or "none recorded (not a git checkout, or no commit yet)"),
         ("uncommitted changes", MISSING if dirty is None else ("yes" if dirty else "no")),
         ("results rows", str(m.get("n_rows", len(run.results)))),
     ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import html.parser
-import io
 import re
 from pathlib import Path
 
@@ -147,6 +146,15 @@ def test_html_has_crossrefs_inline_values_and_table(rendered):
     assert 'print("stdout line", n_points)' in code  # the echoed cell's source
 
 
+def test_project_options_apply_under_the_document(rendered):
+    # _quarto.yml at the repository root sets toc: true and warning: false (as Quarto merges
+    # project options); the demo's own `echo: false` and its cell's `echo: true` still win.
+    page = rendered["html"].read_text(encoding="utf-8")
+    assert 'id="TOC"' in page
+    assert "_quarto.yml (warning: false) hides" not in page
+    assert "import warnings" not in page  # echo: false from the front matter
+
+
 def test_string_parameter_keeps_leading_zeros(rendered):
     text = _text(rendered["html"].read_text(encoding="utf-8"))
     assert "Results for patient 007" in text
@@ -280,8 +288,10 @@ REPORTS = {
 
 
 def _primary_number(name: str, data: Path, cache: Path) -> str:
-    """The primary outcome's change as the results table holds it, printed with 2 decimals
-    (gait speed is in m/s, reported to 0.01 m/s) by Python's own format, not by our code."""
+    """The primary outcome's change at the last follow-up as the results table holds it,
+    printed by Python's own format with 2 decimals (gait speed is reported to 0.01 m/s), not
+    by our formatting code: "est [lo, hi]" of the group mean difference (case series) or
+    "changed by est" of the patient's change (case report)."""
     from analysis.descriptives import visit_order
     from analysis.pipeline import run_analysis
 
@@ -291,12 +301,14 @@ def _primary_number(name: str, data: Path, cache: Path) -> str:
     order = visit_order(run.observations)
     analysis = "mean_difference" if name == "case-series" else "change"
     rows = res[(res["measure"] == primary) & (res["analysis"] == analysis)
-               & res["estimate"].notna()]
+               & res["estimate"].notna() & res["term"].str.endswith(f" - {ref}")]
     if name == "case-series":
         rows = rows[rows["patient_id"] == ""]
     rows = rows.assign(_rank=rows["term"].str.split(" - ").str[0].map(order.index))
-    last = rows[rows["term"].str.endswith(f" - {ref}")].sort_values("_rank").iloc[-1]
-    return f"{last['estimate']:.2f}"
+    last = rows.sort_values("_rank").iloc[-1]
+    if name == "case-series":
+        return f"{last['estimate']:.2f} [{last['ci_low']:.2f}, {last['ci_high']:.2f}]"
+    return f"changed by {last['estimate']:.2f}"
 
 
 @pytest.mark.slow

@@ -15,6 +15,11 @@ dict (then they are converted to that type): ``patient=007`` stays ``"007"``, wh
 own ``-P patient:007`` reads YAML and gives 7 (the Quarto path here passes a typed YAML file
 instead of ``-P``).
 
+Project options
+---------------
+Options in the project's ``_quarto.yml`` (``execute``, ``format``...) apply under the
+document's own front matter, as in Quarto.
+
 Working directory
 -----------------
 Code runs in the project directory (the nearest folder above the document holding
@@ -34,7 +39,7 @@ from tqdm.auto import tqdm
 from analysis.errors import RenderError
 from analysis.render.execute import execute_document
 from analysis.render.pandoc import EXTENSIONS, assemble_markdown, convert
-from analysis.render.qmd import read_qmd
+from analysis.render.qmd import read_qmd, with_project
 from analysis.render.quarto import quarto_available, render_with_quarto
 
 __all__ = ["render_report", "project_dir", "quarto_available", "Engine", "FORMATS"]
@@ -117,15 +122,17 @@ def render_report(
     if engine == "quarto" or (engine == "auto" and quarto_available()):
         return render_with_quarto(qmd, formats=formats, params=params, out_dir=out_dir)
 
-    doc = read_qmd(qmd)
+    root = project_dir(qmd)
+    doc = with_project(read_qmd(qmd), root / "_quarto.yml")
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tqdm(total=1 + len(formats), desc=qmd.stem, unit="step", disable=not progress,
               leave=False) as bar, tempfile.TemporaryDirectory(prefix="itb-render-") as tmp:
         workdir = Path(tmp)
         bar.set_postfix_str("execute")
-        executed = execute_document(doc, params=params, workdir=workdir, cwd=project_dir(qmd),
-                                    timeout=timeout)
+        executed = execute_document(
+            doc, params=params, workdir=workdir, cwd=root, timeout=timeout,
+            on_cell=lambda done, total: bar.set_postfix_str(f"execute {done}/{total}"))
         markdown = assemble_markdown(executed)
         bar.update()
         for fmt in formats:

@@ -37,13 +37,14 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _INLINE_MARK = "__itb_inline__"
 
 _SETUP = """\
-import warnings as _itb_warnings
+# Set up as Quarto's Jupyter engine does: inline PNG figures of the document's size and dpi.
 try:
     import matplotlib as _itb_mpl
+    get_ipython().run_line_magic("config", "InlineBackend.rc = {{}}")
+    get_ipython().run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+    get_ipython().run_line_magic("matplotlib", "inline")
     _itb_mpl.rcParams.update({{"figure.figsize": ({w}, {h}), "figure.dpi": {dpi},
                                "savefig.dpi": {dpi}, "savefig.bbox": "tight"}})
-    get_ipython().run_line_magic("config", "InlineBackend.figure_formats = ['png']")
-    get_ipython().run_line_magic("config", "InlineBackend.rc = {{}}")
 except ImportError:
     pass
 """

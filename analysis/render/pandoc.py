@@ -23,7 +23,7 @@ from typing import Literal
 import yaml
 
 from analysis.errors import RenderError
-from analysis.render.execute import ExecutedDocument, Output
+from analysis.render.execute import ExecutedDocument
 from analysis.render.qmd import INLINE_RE, Cell
 
 __all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs", "convert",
@@ -54,8 +54,14 @@ pre.stderr, .stderr pre { background: #fff8e6; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
 """
 
-#: Typst header: we number figures and tables ourselves, so Typst must not number them again.
-_TYPST_HEADER = "#set figure(numbering: none)\n"
+#: Typst header: we number figures and tables ourselves, so Typst must not number them again;
+#: long tables (wrapped in figures by Pandoc) must be able to break across pages.
+_TYPST_HEADER = """\
+#set figure(numbering: none)
+#show figure: set block(breakable: true)
+#set table(inset: (x: 4pt, y: 3pt))
+#show table: set text(size: 8.5pt)
+"""
 
 _PREFIX = {"fig": "Figure", "tbl": "Table"}
 _REF = re.compile(r"(?<![\w@\-])(-?)@((?:fig|tbl)-[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)")
@@ -169,7 +175,7 @@ def _with_table_caption(markdown: str, label: str, number: int | None, caption: 
     return markdown
 
 
-def _code_cell(done, numbers: dict[str, int], echo_default: bool) -> list[str]:
+def _code_cell(done, numbers: dict[str, int], echo_default: bool, name: str) -> list[str]:
     cell: Cell = done.cell
     if cell.options.get("include", True) is False:
         return []
@@ -197,6 +203,8 @@ def _code_cell(done, numbers: dict[str, int], echo_default: bool) -> list[str]:
                 text = _with_table_caption(text, label, numbers.get(label), tbl_cap)
             else:
                 text = _number_captions(text, numbers)
+            # Markdown written by code (output: asis) is text like any other: resolve its refs.
+            text = resolve_crossrefs(text, numbers, where=f"{name}, output of {cell.describe()}: ")
             parts.append(text.strip("\n"))
         elif out.kind == "text":
             parts.append(_fence(out.content))
@@ -227,8 +235,9 @@ def _markdown_cell(done, numbers: dict[str, int], name: str) -> str:
 
 
 def _metadata(front: dict) -> dict:
-    meta = {k: front[k] for k in ("title", "subtitle", "author", "date", "abstract", "lang",
-                                  "keywords") if k in front}
+    # Not "keywords": Pandoc 3.9's Typst template writes them unquoted, which Typst rejects.
+    meta = {k: front[k] for k in ("title", "subtitle", "author", "date", "abstract", "lang")
+            if k in front}
     if str(meta.get("date", "")).strip() in {"today", "now", "last-modified"}:
         meta["date"] = _dt.date.today().isoformat()
     elif isinstance(meta.get("date"), (_dt.date, _dt.datetime)):
@@ -250,7 +259,7 @@ def assemble_markdown(executed: ExecutedDocument) -> str:
         if done.cell.kind == "markdown":
             parts.append(_markdown_cell(done, numbers, doc.name))
         else:
-            parts.extend(_code_cell(done, numbers, echo_default))
+            parts.extend(_code_cell(done, numbers, echo_default, doc.name))
     return "\n\n".join(p for p in parts if p.strip()) + "\n"
 
 
@@ -305,7 +314,13 @@ def convert(
     out.parent.mkdir(parents=True, exist_ok=True)
     source = workdir / "document.md"
     source.write_text(markdown, encoding="utf-8")
-    common = [source.name, "-f", "markdown", "--resource-path", str(workdir)]
+    # Citations are off: cross-references are resolved already, and a stray "@word" must not
+    # become a citation that Typst then fails to find in a bibliography.
+    # --columns: pipe tables wider than this get relative column widths from the dashes of
+    # their separator line (equal widths here); a large value lets each writer size columns
+    # to their content.
+    common = [source.name, "-f", "markdown-citations", "--resource-path", str(workdir),
+              "--columns", "2000"]
     if _toc(front, fmt):
         common.append("--toc")
     what = f"{name} ({fmt})"

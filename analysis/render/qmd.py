@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ __all__ = [
     "inline_expressions",
     "INLINE_RE",
     "coerce_params",
+    "with_project",
 ]
 
 #: An inline expression: `` `{python} expr` `` (Quarto 1.4+ syntax).
@@ -364,3 +365,40 @@ def coerce_params(doc: QmdDocument, params: dict[str, Any] | None) -> dict[str, 
             f"{sorted(defaults)}"
         )
     return {k: _coerce(k, v, defaults[k]) for k, v in params.items()}
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def with_project(doc: QmdDocument, project_yml: Path | None) -> QmdDocument:
+    """Merge a Quarto project's ``_quarto.yml`` options under the document's front matter.
+
+    As in Quarto, the document's own options win; ``execute`` and ``format`` are merged key by
+    key. The ``project`` section itself is not a document option and is left out.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> yml = Path(tempfile.mkdtemp()) / "_quarto.yml"
+    >>> _ = yml.write_text("project: {type: default}\\nexecute: {echo: false, warning: false}")
+    >>> doc = with_project(parse_qmd("---\\nexecute:\\n  echo: true\\n---\\n"), yml)
+    >>> doc.front_matter["execute"]
+    {'echo': True, 'warning': False}
+    """
+    if project_yml is None or not Path(project_yml).is_file():
+        return doc
+    try:
+        project = yaml.safe_load(Path(project_yml).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{project_yml}: not valid YAML: {exc}") from None
+    if not isinstance(project, dict):
+        raise RenderError(f"{project_yml}: must be a mapping of key: value")
+    project = {k: v for k, v in project.items() if k != "project"}
+    return replace(doc, front_matter=_deep_merge(project, doc.front_matter))
