@@ -23,6 +23,7 @@ the analysis once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -129,6 +130,8 @@ def run_analysis(
     config_path = Path(config) if config is not None else _default_config(data)
     codebook_path = Path(codebook) if codebook is not None else None
     cfg = load_config(config_path).with_df_method(df_method)
+    if config_path is not None:  # recorded relative to the working directory, as the inputs are
+        cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
     dataset = load_dataset(data, codebook=book)
     inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})

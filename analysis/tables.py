@@ -312,7 +312,8 @@ def responders_table(results: pd.DataFrame) -> pd.DataFrame:
     """Responder proportions with Wilson and Clopper-Pearson 95% CIs (in %).
 
     Uses ``responder`` (Wilson), ``responder_cp`` (Clopper-Pearson) and
-    ``improved_one_grade`` (Wilson) rows; responders = round(estimate * n_patients).
+    ``improved_one_grade`` (Wilson) rows; responders = ``statistic`` (the count) when given,
+    else round(estimate * n_patients); an empty estimate gives an empty cell.
 
     Examples
     --------
@@ -332,7 +333,12 @@ def responders_table(results: pd.DataFrame) -> pd.DataFrame:
     for (m, side, crit), g in rows.groupby(["measure", "side", "_crit"], sort=False):
         first = g.iloc[0]
         total = first["n_patients"] if not is_missing(first["n_patients"]) else first["n_obs"]
-        k = np.nan if is_missing(total) else round(float(first["estimate"]) * float(total))
+        if not is_missing(first["statistic"]):  # responder rows carry the count here
+            k = float(first["statistic"])
+        elif is_missing(total) or is_missing(first["estimate"]):
+            k = np.nan
+        else:
+            k = round(float(first["estimate"]) * float(total))
         wil = g[g["analysis"].isin(["responder", "improved_one_grade"])]
         cp = g[g["analysis"] == "responder_cp"]
         out.append({

@@ -203,3 +203,15 @@ def test_to_great_table_html(results):
     gt = to_great_table(contrasts_table(results), title="Contrasts", source_note="REML")
     html = gt.as_raw_html()
     assert "Contrasts" in html and "-2.50 [-4.19, -0.81]" in html and "REML" in html
+
+
+def test_responders_table_empty_estimate_and_count_from_statistic():
+    res = result_frame([
+        {"measure": "tug", "analysis": "responder", "term": "mcid: post_m6", "n_patients": 0,
+         "note": "no patient with both values"},
+        {"measure": "six_mwt", "analysis": "responder", "term": "mcid: post_m6", "estimate": 2 / 7,
+         "statistic": 2, "ci_low": 0.0822, "ci_high": 0.6411, "n_patients": 7},
+    ])
+    table = responders_table(res)
+    assert table.iloc[0]["Responders, n/N (%)"] == MISSING
+    assert table.iloc[1]["Responders, n/N (%)"] == "2/7 (29%)"
