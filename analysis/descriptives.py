@@ -144,18 +144,19 @@ def missing_wide(obs: pd.DataFrame, *, visits: Sequence[str] | None = None) -> p
     order = visit_order(work) if len(work) else []
     out = []
     for measure, g in work.groupby("measure", sort=True):
-        expected = set(g["patient_id"])
-        these = list(visits) if visits is not None else [v for v in order
-                                                          if v in set(g["visit"])]
+        n_expected = len(pd.unique(g["patient_id"]))
+        present = set(pd.unique(g["visit"]))  # once, not once per visit
+        these = list(visits) if visits is not None else [v for v in order if v in present]
+        # patients seen per side and visit (every one of them is expected)
+        seen = g.drop_duplicates(["side", "visit", "patient_id"]).groupby(
+            ["side", "visit"], sort=False).size().to_dict()
         for side in sorted(pd.unique(g["side"])):
-            gs = g[g["side"] == side]
             for visit in these:
-                seen = set(gs.loc[gs["visit"] == visit, "patient_id"])
-                n_obs = len(seen & expected)
+                n_obs = int(seen.get((side, visit), 0))
                 out.append(dict(measure=measure, side=side, visit=visit,
-                                n_expected=len(expected), n_observed=n_obs,
-                                n_missing=len(expected) - n_obs,
-                                pct_missing=100.0 * (len(expected) - n_obs) / len(expected)))
+                                n_expected=n_expected, n_observed=n_obs,
+                                n_missing=n_expected - n_obs,
+                                pct_missing=100.0 * (n_expected - n_obs) / n_expected))
     return pd.DataFrame(out, columns=["measure", "side", "visit", "n_expected", "n_observed",
                                       "n_missing", "pct_missing"])
 

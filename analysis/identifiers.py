@@ -122,8 +122,10 @@ def find_identifiers(table: pd.DataFrame, *, file: str,
             kind = "calendar dates"
         else:
             text = values.astype("string").fillna("")
-            dates = text.str.match(_DATE_VALUE)
-            emails = text.str.match(_EMAIL_VALUE)
+            # each distinct value is matched once (columns repeat their values many times)
+            distinct = pd.Series(text.unique(), dtype="string")
+            dates = text.isin(distinct[distinct.str.match(_DATE_VALUE).astype(bool)])
+            emails = text.isin(distinct[distinct.str.match(_EMAIL_VALUE).astype(bool)])
             hit = dates | emails
             kind = "calendar dates" if dates.any() else "e-mail addresses"
         if hit.any():

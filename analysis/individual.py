@@ -256,51 +256,82 @@ def individual_change(
     change = data["change"].to_numpy(float)
     improvement = _improvement(change, data["value"].to_numpy(float),
                                data["baseline"].to_numpy(float), better, norm_mean)
-    rows: list[dict[str, Any]] = []
-    for i, rec in enumerate(data.itertuples(index=False)):
-        ids = {"measure": rec.mkey, "side": rec.side, "patient_id": str(rec.patient_id),
-               "term": f"{rec.visit} - {reference}", "n_patients": 1.0, "n_obs": 2.0}
-        d = float(change[i])
-        rows.append({**ids, "analysis": "change", "estimate": d,
-                     "method": "value - baseline", "note": "" if np.isfinite(d) else
-                     "change missing (value or baseline missing)"})
-        # RCI
-        if np.isfinite(s_diff) and np.isfinite(d):
-            index = d / s_diff
-            if abs(index) <= RCI_CRITICAL:
-                verdict = NO_RELIABLE_CHANGE
-            elif improvement is None:
-                verdict = f"{RELIABLE_UNCLASSIFIED} (better = {better})"
-            else:
-                verdict = (RELIABLE_IMPROVEMENT if improvement[i] > 0
-                           else RELIABLE_DETERIORATION)
-            rows.append({**ids, "analysis": "rci", "estimate": index, "se": s_diff,
-                         "statistic": index, "method": f"Jacobson & Truax 1991 RCI = change / "
-                         f"(sqrt(2) SEM), S_diff {s_diff:.4g}; {rci_method}",
-                         "note": f"{verdict} (|RCI| > {RCI_CRITICAL} is reliable)"})
-        else:
-            rows.append({**ids, "analysis": "rci", "method": "Jacobson & Truax 1991 RCI",
-                         "note": rci_reason or "no RCI: change missing"})
-        # MCID class
-        if improvement is None:
-            reason = (f"not classified: better = {better!r}" +
-                      (" needs norm_mean" if better == "towards_normal" else ""))
-            rows.append({**ids, "analysis": "mcid_class", "method": "change against the MCID",
-                         "note": reason})
-            continue
-        imp = float(improvement[i])
-        if not (np.isfinite(imp) and np.isfinite(threshold)):
-            rows.append({**ids, "analysis": "mcid_class", "method": "change against the MCID",
-                         "note": thr_note if not np.isfinite(threshold) else
-                         "not classified: change missing"})
-            continue
-        cls = 1 if imp >= threshold - _TOL else (-1 if imp <= -threshold + _TOL else 0)
-        word = {1: "improved", 0: "unchanged", -1: "worsened"}[cls]
-        rows.append({**ids, "analysis": "mcid_class", "estimate": float(cls),
-                     "method": f"change against the MCID (better = {better}; at least the "
-                     "threshold in the better direction = improved)",
-                     "note": f"{word}; {thr_note}"})
-    return result_frame(rows)
+    # Vectorised over the patients and visits (a loop over rows took seconds on thousands of
+    # patients); each record gives three rows, interleaved as change, rci, mcid_class.
+    n = len(data)
+    nan = np.full(n, np.nan)
+    finite = np.isfinite(change)
+    ids = {
+        "measure": data["mkey"].to_numpy(object), "side": data["side"].to_numpy(object),
+        "patient_id": np.array([str(p) for p in data["patient_id"].tolist()], dtype=object),
+        "term": np.array([f"{v} - {reference}" for v in data["visit"].tolist()], dtype=object),
+    }
+    change_rows = {
+        "analysis": "change", "estimate": change, "se": nan, "statistic": nan,
+        "method": "value - baseline",
+        "note": np.where(finite, "", "change missing (value or baseline missing)"),
+    }
+    # RCI
+    has_rci = finite & np.isfinite(s_diff)
+    with np.errstate(invalid="ignore"):
+        index = np.where(has_rci, change / s_diff, np.nan)
+    if improvement is None:
+        directed = np.full(n, f"{RELIABLE_UNCLASSIFIED} (better = {better})", dtype=object)
+    else:
+        directed = np.where(improvement > 0, RELIABLE_IMPROVEMENT, RELIABLE_DETERIORATION)
+    verdict = np.where(np.abs(index) <= RCI_CRITICAL, NO_RELIABLE_CHANGE, directed)
+    rci_rows = {
+        "analysis": "rci", "estimate": index, "se": np.where(has_rci, s_diff, np.nan),
+        "statistic": index,
+        "method": np.where(has_rci, f"Jacobson & Truax 1991 RCI = change / (sqrt(2) SEM), "
+                           f"S_diff {s_diff:.4g}; {rci_method}", "Jacobson & Truax 1991 RCI"),
+        "note": np.where(has_rci, _each(verdict, f" (|RCI| > {RCI_CRITICAL} is reliable)"),
+                         rci_reason or "no RCI: change missing"),
+    }
+    # MCID class
+    if improvement is None:
+        mcid_rows = {
+            "analysis": "mcid_class", "estimate": nan, "se": nan, "statistic": nan,
+            "method": "change against the MCID",
+            "note": (f"not classified: better = {better!r}"
+                     + (" needs norm_mean" if better == "towards_normal" else "")),
+        }
+    else:
+        imp = improvement.astype(float)
+        classified = np.isfinite(imp) & np.isfinite(threshold)
+        with np.errstate(invalid="ignore"):
+            cls = np.where(imp >= threshold - _TOL, 1.0,
+                           np.where(imp <= -threshold + _TOL, -1.0, 0.0))
+        words = np.where(cls == 1, "improved", np.where(cls == -1, "worsened", "unchanged"))
+        mcid_rows = {
+            "analysis": "mcid_class", "estimate": np.where(classified, cls, np.nan),
+            "se": nan, "statistic": nan,
+            "method": np.where(classified, "change against the MCID (better = "
+                               f"{better}; at least the threshold in the better direction = "
+                               "improved)", "change against the MCID"),
+            "note": np.where(classified, _each(words, f"; {thr_note}"),
+                             thr_note if not np.isfinite(threshold) else
+                             "not classified: change missing"),
+        }
+    columns: dict[str, Any] = {}
+    parts = (change_rows, rci_rows, mcid_rows)
+    for col in ("analysis", "estimate", "se", "statistic", "method", "note"):
+        kind = float if col in ("estimate", "se", "statistic") else object
+        stacked = np.empty((n, 3), dtype=kind)
+        for k, part in enumerate(parts):
+            stacked[:, k] = part[col]
+        columns[col] = stacked.ravel()
+    for col, values in ids.items():
+        columns[col] = np.repeat(values, 3)
+    columns["n_patients"] = 1.0
+    columns["n_obs"] = 2.0
+    return result_frame(pd.DataFrame(columns, index=pd.RangeIndex(3 * n)))
+
+
+def _each(labels: np.ndarray, suffix: str) -> np.ndarray:
+    """``f"{label}{suffix}"`` for every label, built once per distinct label."""
+    codes, distinct = pd.factorize(np.asarray(labels, dtype=object))
+    return np.array([f"{v}{suffix}" for v in distinct] + [""], dtype=object)[codes]
 
 
 def responders(
@@ -349,19 +380,32 @@ def responders(
         )
     alpha = 1 - conf_level
     rows: list[dict[str, Any]] = []
-    table = class_table[class_table["analysis"].isin(["mcid_class", "rci"])].copy()
-    table["_visit"] = table["term"].str.split(" - ").str[0]
-    for (meas, side, visit), grp in table.groupby(["measure", "side", "_visit"], sort=False):
+    table = class_table.loc[class_table["analysis"].isin(["mcid_class", "rci"]),
+                            ["measure", "side", "term", "analysis", "estimate", "note"]]
+    # the visit of each term ("post_m6 - baseline" -> "post_m6"), split once per distinct term
+    codes, terms = pd.factorize(table["term"], use_na_sentinel=False)
+    visits = np.array([str(t).split(" - ")[0] for t in terms], dtype=object)[codes] \
+        if len(terms) else table["term"].to_numpy()
+    # counts per measure, side and visit from per-row flags (no per-group row filtering)
+    is_mcid = (table["analysis"] == "mcid_class").to_numpy()
+    valid = table["estimate"].notna().to_numpy()
+    counts = pd.DataFrame({
+        "measure": table["measure"].to_numpy(), "side": table["side"].to_numpy(),
+        "_visit": visits,
+        "n_mcid_class": is_mcid & valid,
+        "k_mcid_class": is_mcid & valid & (table["estimate"] == 1).to_numpy(),
+        "n_rci": ~is_mcid & valid,
+        "k_rci": ~is_mcid & valid & table["note"].str.startswith(RELIABLE_IMPROVEMENT)
+        .fillna(False).to_numpy(bool),
+    }).groupby(["measure", "side", "_visit"], sort=False).sum()
+    for (meas, side, visit), count in zip(counts.index, counts.to_dict("records")):
         for kind, label in (("mcid_class", "mcid"), ("rci", "rci")):
-            g = grp[(grp["analysis"] == kind) & grp["estimate"].notna()]
             ids = {"measure": meas, "side": side, "term": f"{label}: {visit}"}
             if kind == "mcid_class":
-                k = int((g["estimate"] == 1).sum())
                 what = "improved by at least the MCID (or the threshold in mcid_class notes)"
             else:
-                k = int(g["note"].str.startswith(RELIABLE_IMPROVEMENT).sum())
                 what = f"reliably improved (|RCI| > {RCI_CRITICAL} in the better direction)"
-            n = len(g)
+            k, n = int(count[f"k_{kind}"]), int(count[f"n_{kind}"])
             if n == 0:
                 reason = "no classified patients (see the notes of the individual rows)"
                 rows.append({**ids, "analysis": "responder", "n_patients": 0.0,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import platform
 import subprocess
@@ -98,8 +97,8 @@ def number_key(row: Mapping[str, Any], column: str) -> str:
 def result_numbers(results: pd.DataFrame) -> dict[str, float | None]:
     """Every number of a results table keyed by :func:`number_key` (NaN becomes None,
     infinities the strings ``"inf"`` and ``"-inf"``)."""
-    # Vectorised (one Python call per number took a second on large studies); the keys and
-    # values are exactly those of number_key and _json_number.
+    # Vectorised (one Python call per number took a second on large studies): the keys are
+    # those of number_key; NaN -> None and +/-inf -> "inf"/"-inf", as JSON has neither.
     prefix = results[KEY_COLUMNS[0]].astype(str)
     for column in KEY_COLUMNS[1:]:
         prefix = prefix + KEY_SEPARATOR + results[column].astype(str)
@@ -113,15 +112,6 @@ def result_numbers(results: pd.DataFrame) -> dict[str, float | None]:
         json_values[values == -np.inf] = "-inf"
         numbers.update(zip([key + column for key in prefix], json_values.tolist()))
     return numbers
-
-
-def _json_number(value: float) -> float | str | None:
-    """NaN -> None and +/-inf -> "inf"/"-inf": JSON has neither."""
-    if math.isnan(value):
-        return None
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return float(value)
 
 
 def build_manifest(

@@ -178,8 +178,8 @@ def _read_text(path: Path, file: str, problems: list[Problem]):
                                 fix="save it as UTF-8 to be sure accented letters are kept"))
     delim = _delimiter(text, path.suffix.lower())
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-    numbered = [(i + 1, r) for i, r in enumerate(records)]
-    numbered = [(n, r) for n, r in numbered if any(c.strip() for c in r)]
+    # rows with any non-blank cell (joined once rather than stripping each cell)
+    numbered = [(n, r) for n, r in enumerate(records, start=1) if "".join(r).strip()]
     if not numbered:
         return None, {}
     (_, header), body = numbered[0], numbered[1:]
@@ -191,10 +191,11 @@ def _read_text(path: Path, file: str, problems: list[Problem]):
                                     f"header has {width}", fix="check for a stray delimiter "
                                     f"({delim!r}) or a missing header"))
             continue
-        rows.append((rec + [""] * width)[:width])
+        if len(rec) != width:
+            rec = (rec + [""] * width)[:width]
+        rows.append(list(map(str.strip, rec)))  # cells stripped
         line_numbers.append(n)
     table = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype="str")
-    table = table.map(str.strip) if len(table) else table
     table["_row"] = line_numbers
     return table, {"encoding": encoding, "delimiter": delim, "decimal": _decimal(table, delim)}
 

@@ -125,16 +125,18 @@ TEXT_COLUMNS = [c for c in COLUMNS if c not in NUMERIC_COLUMNS]
 KEY_COLUMNS = ["measure", "side", "patient_id", "analysis", "term"]
 
 
-def result_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Build a results table from row dictionaries.
+def result_frame(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Build a results table from row dictionaries (or a DataFrame of rows).
 
     Missing columns are filled (NaN for numbers, empty text for text); unknown keys raise,
     so a typo in a column name cannot silently create a new column.
 
     Parameters
     ----------
-    rows : iterable of mapping
-        One mapping per row, with keys from :data:`COLUMNS`.
+    rows : iterable of mapping, or pandas.DataFrame
+        One mapping per row, with keys from :data:`COLUMNS`; or a DataFrame whose columns
+        are a subset of :data:`COLUMNS` (one row per result row; the fast way to build many
+        rows at once).
 
     Returns
     -------
@@ -149,20 +151,68 @@ def result_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     True
     >>> t.loc[0, "estimate"]
     np.float64(-2.5)
+    >>> f = result_frame(pd.DataFrame({"measure": ["tug", None], "estimate": [1.0, None]}))
+    >>> f["measure"].tolist(), f["estimate"].tolist()
+    (['tug', ''], [1.0, nan])
     """
-    rows = list(rows)
-    for row in rows:
-        unknown = set(row) - set(COLUMNS)
+    if isinstance(rows, pd.DataFrame):
+        unknown = set(rows.columns) - _COLUMN_SET
         if unknown:
             raise KeyError(f"unknown results column(s): {sorted(unknown)}")
+        n = len(rows)
+        columns = {col: _frame_column(rows[col], numeric=col in NUMERIC_COLUMNS)
+                   for col in rows.columns}
+    else:
+        rows = list(rows)
+        unknown = set().union(*rows) - _COLUMN_SET
+        if unknown:
+            raise KeyError(f"unknown results column(s): {sorted(unknown)}")
+        n = len(rows)
+        present = set().union(*rows)
+        columns = {col: [row.get(col) for row in rows] for col in COLUMNS if col in present}
     # Built column by column from plain lists: constructing from records and then casting
-    # each column costs milliseconds per call, and the pipeline makes thousands of rows.
+    # each column costs milliseconds per call, and the pipeline makes tens of thousands of rows.
     data: dict[str, Any] = {}
     for col in NUMERIC_COLUMNS:
-        data[col] = np.array([_number(row.get(col)) for row in rows], dtype="float64")
+        values = columns.get(col)
+        data[col] = (np.full(n, np.nan) if values is None else
+                     values if isinstance(values, np.ndarray) else _numbers(values))
     for col in TEXT_COLUMNS:
-        data[col] = [_text(row.get(col)) for row in rows]
+        values = columns.get(col)
+        data[col] = ([""] * n if values is None else
+                     values if isinstance(values, pd.api.extensions.ExtensionArray) else
+                     _texts(values))
     return pd.DataFrame(data, columns=list(COLUMNS))
+
+
+_COLUMN_SET = frozenset(COLUMNS)
+
+
+def _frame_column(column: pd.Series, *, numeric: bool) -> Any:
+    """A column of a DataFrame of rows, converted without a Python loop where the dtype allows."""
+    if numeric and pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype="float64", na_value=np.nan)
+    if not numeric and isinstance(column.dtype, pd.StringDtype):
+        return column.fillna("").astype(_STR).array
+    return column.tolist()
+
+
+_STR = pd.Series([""]).dtype  # the dtype pandas gives a column of Python strings
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    """A float64 array of ``values``; None and pd.NA become NaN."""
+    array = None
+    # numpy turns None into NaN itself; text and complex numbers (which numpy would parse or
+    # truncate its own way), pd.NA and anything numpy refuses go through float() one by one
+    if not any(isinstance(v, (str, bytes, complex)) for v in values):
+        try:
+            array = np.array(values, dtype="float64")
+        except (TypeError, ValueError):
+            array = None
+    if array is None or array.shape != (len(values),):  # e.g. one-element arrays as values
+        array = np.array([_number(v) for v in values], dtype="float64")
+    return array
 
 
 def _number(value: Any) -> float:
@@ -173,6 +223,10 @@ def _text(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     return str(value)
+
+
+def _texts(values: list[Any]) -> list[str]:
+    return [v if type(v) is str else _text(v) for v in values]
 
 
 def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:

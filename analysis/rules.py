@@ -241,6 +241,152 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
     return out
 
 
+def observations(raw: pd.DataFrame, cb: Codebook, decimal: str, col: Collector,
+                 extras: list[str], unknown: dict) -> list[dict]:
+    """:func:`observation` of every row of ``raw``, in order (None results left out).
+
+    Rows that break no rule and need no note (the usual case) take a fast path that does
+    the same checks without building a record; any other row goes through
+    :func:`observation`, which records its problems. The result, the problems and their
+    order are those of calling :func:`observation` on every row.
+    """
+    names = list(raw.columns)
+    # one Python list per column: iterating a DataFrame's records is slow for many rows
+    columns = [raw[c].tolist() for c in names]
+    at = {c: i for i, c in enumerate(names)}
+    blank = [""] * len(raw)
+
+    def column(name: str) -> list:
+        return columns[at[name]] if name in at else blank
+
+    fast = _FastRules(cb)
+    out: list[dict] = []
+    zipped = zip(column("patient_id"), column("visit"), column("measure"), column("side"),
+                 column("unit"), column("value"), column("phase"), column("day"),
+                 column("dose_ug_day"), column("_row"), column("_source_column"),
+                 zip(*(column(e) for e in extras)) if extras else iter(lambda: (), None),
+                 range(len(raw)))
+    for pid, visit, key, side, unit, value, ph, day, dose, row, src, extra, i in zipped:
+        o = fast.observation(pid, visit, key, side, unit, value, ph, day, dose, row, src)
+        if o is None:  # a problem or a note: the full rules say which
+            o = observation(dict(zip(names, (c[i] for c in columns))), cb, decimal, col,
+                            extras, unknown)
+            if o is not None:
+                out.append(o)
+            continue
+        for e, v in zip(extras, extra):
+            o[e] = str(v)
+        out.append(o)
+    return out
+
+
+class _FastRules:
+    """:func:`observation` for rows that need no problem or note; None for any other row.
+
+    Hand-written mirror of the checks of :func:`observation` for the clean case only, with
+    the outcome of each distinct cell text cached (a row it cannot accept silently goes back
+    to :func:`observation`, so no message is written here).
+    """
+
+    def __init__(self, cb: Codebook):
+        self.cb = cb
+        self.ceiling = (cb.columns.get("dose_ug_day") or {}).get("maximum")
+        self.ids: dict[tuple, tuple | None] = {}
+        self.values: dict[tuple, float | None] = {}
+        self.phases: dict[str, str | None] = {}
+        self.days: dict[str, float | None] = {}
+        self.doses: dict[str, float | None] = {}
+
+    def observation(self, pid, visit, key, side, unit, value, ph, day, dose, row,
+                    src) -> dict | None:
+        pid, visit = str(pid).strip(), str(visit).strip()
+        if not pid or not visit:
+            return None
+        ids = (str(key), str(side), str(unit))
+        found = self.ids[ids] if ids in self.ids else self.ids.setdefault(ids, self._ids(*ids))
+        if found is None:
+            return None
+        m, key, side = found
+        text = str(value).strip()
+        v = self.values.get((key, text), False)
+        if v is False:
+            v = self.values[(key, text)] = self._value(m, text)
+        if v is None:
+            return None
+        ph = str(ph).strip()
+        if ph:
+            phase = self.phases.get(ph, False)
+            if phase is False:
+                phase = self.phases[ph] = _PHASE_ALIASES.get(normalise_name(ph))
+            if phase is None:
+                return None
+        else:
+            phase = None
+        day = str(day).strip()
+        d = self.days.get(day, False)
+        if d is False:
+            d = self.days[day] = self._number(day, dose=False)
+        dose = str(dose).strip()
+        q = self.doses.get(dose, False)
+        if q is False:
+            q = self.doses[dose] = self._number(dose, dose=True)
+        if d is None or q is None:
+            return None
+        return {"patient_id": pid, "visit": visit, "measure": key, "value": v, "side": side,
+                "unit": m.unit, "_row": int(row), "_src": src or "value", "phase": phase,
+                "day": d, "dose_ug_day": q}
+
+    def _ids(self, key, side, unit) -> tuple | None:
+        key = str(key).strip()
+        if key not in self.cb:
+            return None
+        m = self.cb.measure(key)
+        side = _SIDES.get(str(side).strip().lower())
+        if side is None or (side and not m.sided):
+            return None
+        u = str(unit).strip().replace("µ", "u").replace("μ", "u")
+        if u != "" and u.lower() != m.unit.lower():
+            return None
+        return m, key, side
+
+    @staticmethod
+    def _value(m: Measure, text: str) -> float | None:
+        if m.levels is not None and (text in m.levels or text in m.aliases):
+            if text in m.aliases:
+                return None
+            v = m.code(text)
+            if _fmt(v) != text:
+                return None
+        else:
+            try:
+                v = float(text)  # what parse_number returns for a plain number (status "ok")
+            except ValueError:
+                return None
+            if not math.isfinite(v):
+                return None
+        if m.codes is not None:
+            if not any(math.isclose(v, c) for c in m.codes):
+                return None
+        elif ((m.minimum is not None and v < m.minimum)
+              or (m.maximum is not None and v > m.maximum)
+              or (m.integer and not float(v).is_integer())):
+            return None
+        return float(v)
+
+    def _number(self, text: str, *, dose: bool) -> float | None:
+        if not text:
+            return np.nan
+        try:
+            num = float(text)
+        except ValueError:
+            return None
+        if not math.isfinite(num):
+            return None
+        if dose and (num < 0 or (self.ceiling is not None and num > self.ceiling)):
+            return None
+        return num
+
+
 def fill_phase_and_dose(rows: list[dict], col: Collector, has_dose: bool) -> list[dict]:
     inferred, kept = {}, []
     for o in rows:
@@ -298,9 +444,11 @@ def no_baseline(obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
         col.add(None, "measure", m, f"measure '{m}' has no baseline observation in any patient "
                 "(expected for a rating of change such as PGIC); it enters no comparison with "
                 "baseline", severity="note")
-    have = set(map(tuple, base[keys].to_numpy().tolist()))
-    cand = obs[obs["measure"].isin(measured)][keys].drop_duplicates()
-    missing = [t for t in map(tuple, cand.to_numpy().tolist()) if t not in have]
+    cand = obs.loc[obs["measure"].isin(measured), keys].drop_duplicates()
+    # candidates without a baseline row, in order of first appearance (a left merge keeps it)
+    found = cand.merge(base[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    missing = list(map(tuple, cand[(found["_merge"] == "left_only").to_numpy()]
+                       .to_numpy().tolist()))
     by_patient: dict[str, dict[str, list[str]]] = {}
     for pid, m, side in missing:  # one note per patient: "tug, mas_knee_ext (L, R)"
         by_patient.setdefault(pid, {}).setdefault(m, []).append(side)

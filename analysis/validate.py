@@ -46,7 +46,7 @@ from analysis.rules import (
     duplicates,
     fill_phase_and_dose,
     no_baseline,
-    observation,
+    observations,
     parse_number,
 )
 from analysis.schema import check_observations
@@ -195,10 +195,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     if not missing and len(raw):
         decimal = raw.attrs.get("decimal", ".")
         unknown: dict[str, list[int]] = {}
-        for r in raw.to_dict("records"):
-            o = observation(r, codebook, decimal, col, extras, unknown)
-            if o is not None:
-                rows.append(o)
+        rows = observations(raw, codebook, decimal, col, extras, unknown)
         for text, where in unknown.items():
             hint = codebook.suggest(text)
             more = f" (also rows {', '.join(map(str, where[1:6]))}" + (", ..." if len(where) > 6
@@ -293,7 +290,8 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     dup = table["patient_id"][table["patient_id"].duplicated()]
     for i, v in dup.items():
         bad(int(rows[i]), "patient_id", v, "patient listed twice", "Keep one row per patient")
-    listed, seen = set(table["patient_id"]), set(obs["patient_id"]) if len(obs) else set()
+    listed = set(pd.unique(table["patient_id"]))
+    seen = set(pd.unique(obs["patient_id"])) if len(obs) else set()
     for pid in sorted(seen - listed):
         col.add(None, "patient_id", pid, f"patient {pid} has observations but no row in "
                 f"{path.name}", severity="note")

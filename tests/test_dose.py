@@ -220,3 +220,55 @@ def test_constant_and_exactly_linear_series_have_no_infinite_test():
     assert "constant" in r.loc["mrc_knee_ext", "note"]
     assert r.loc["tug", "estimate"] == pytest.approx(-0.05)
     assert np.isnan(r.loc["tug", "se"]) and "exactly on a line" in r.loc["tug", "note"]
+
+
+def test_dose_response_many_patients_against_statsmodels_ols():
+    # Reference: statsmodels OLS fitted separately for each patient and side (the slope the
+    # vectorised closed form must reproduce), with the degenerate cases mixed in.
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    frames = []
+    for i in range(40):
+        for side in ("L", "R"):
+            dose = rng.choice([25.0, 50.0, 75.0, 100.0, 125.0], size=rng.integers(2, 7))
+            value = 3.0 - 0.01 * dose + rng.normal(0, 0.3, dose.size)
+            frames.append(pd.DataFrame({"patient_id": f"P{i:02d}", "side": side,
+                                        "dose_ug_day": dose, "value": value}))
+    frames.append(pd.DataFrame({"patient_id": "Q1", "side": "", "dose_ug_day": [10.0, 20, 30],
+                                "value": [2.0, 2.0, 2.0]}))          # constant
+    frames.append(pd.DataFrame({"patient_id": "Q2", "side": "", "dose_ug_day": [10.0, 20, 40],
+                                "value": [1.0, 2.0, 4.0]}))          # exact line
+    frames.append(pd.DataFrame({"patient_id": "Q3", "side": "", "dose_ug_day": [10.0, 10, 10],
+                                "value": [1.0, 2.0, 4.0]}))          # one dose
+    obs = pd.concat(frames, ignore_index=True).assign(measure="mas_knee_ext",
+                                                      phase="test_infusion")
+    r = dose_response(obs).set_index(["patient_id", "side"])
+    tested = 0
+    for (pid, side), g in obs.groupby(["patient_id", "side"]):
+        row = r.loc[(pid, side)]
+        x, y = g["dose_ug_day"].to_numpy(), g["value"].to_numpy()
+        assert row["n_obs"] == len(g)
+        if len(g) < 3 or np.unique(x).size < 2:
+            assert np.isnan(row["estimate"]) and row["note"].startswith("not estimable")
+            continue
+        if np.ptp(y) == 0:
+            assert row["estimate"] == 0 and np.isnan(row["se"]) and "constant" in row["note"]
+            continue
+        fit = sm.OLS(y, sm.add_constant(x)).fit()
+        if pid == "Q2":
+            assert row["estimate"] == pytest.approx(0.1, rel=1e-12)
+            assert np.isnan(row["p_value"]) and "exactly on a line" in row["note"]
+            continue
+        ci = fit.conf_int(alpha=0.05)
+        assert row["estimate"] == pytest.approx(fit.params[1], rel=1e-9, abs=1e-14)
+        assert row["se"] == pytest.approx(fit.bse[1], rel=1e-9)
+        assert row["df"] == fit.df_resid and row["df_method"] == "residual"
+        assert row["statistic"] == pytest.approx(fit.tvalues[1], rel=1e-8, abs=1e-12)
+        assert row["p_value"] == pytest.approx(fit.pvalues[1], rel=1e-8)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ci[1]), rel=1e-9)
+        assert row["note"] == (f"{np.unique(x).size} doses from {x.min():g} to "
+                               f"{x.max():g} ug/day")
+        tested += 1
+    assert tested > 40
+    assert list(r.index) == sorted(r.index)  # sorted by patient, then side

@@ -225,3 +225,39 @@ def test_responders_without_classifiable_patients_say_why():
     assert (r["note"] != "").all()
     with pytest.raises(ITBError, match="columns"):
         responders(pd.DataFrame({"x": [1]}))
+
+
+def test_rows_per_record_in_order_with_missing_changes_and_sides():
+    # Reference: the rules of individual_change written out for each record by hand:
+    # change, rci, mcid_class per patient and visit, ordered by side, patient and day.
+    ch = pd.DataFrame({
+        "patient_id": ["P2", "P1", "P1", "P2", "P1"], "side": ["L", "R", "L", "L", "L"],
+        "visit": ["post_m6", "post_m6", "post_m6", "post_m3", "post_m3"],
+        "day": [180.0, 180, 180, 90, 90], "measure": "mas_knee_ext",
+        "value": [1.0, np.nan, 3.0, 2.0, 1.0], "baseline": [3.0, 2.0, 2.0, 2.0, 2.0]})
+    ch["change"] = ch["value"] - ch["baseline"]
+    t = individual_change(ch, better="lower", mcid=1.0, mcid_source="one grade", sem=0.5)
+    s_diff = math.sqrt(2) * 0.5
+    expected = [  # (side, patient, visit, change)
+        ("L", "P1", "post_m3", -1.0), ("L", "P1", "post_m6", 1.0),
+        ("L", "P2", "post_m3", 0.0), ("L", "P2", "post_m6", -2.0), ("R", "P1", "post_m6", np.nan)]
+    assert len(t) == 3 * len(expected)
+    for i, (side, pid, visit, d) in enumerate(expected):
+        rows = t.iloc[3 * i: 3 * i + 3]
+        assert rows["analysis"].tolist() == ["change", "rci", "mcid_class"]
+        assert (rows["side"] == side).all() and (rows["patient_id"] == pid).all()
+        assert (rows["term"] == f"{visit} - baseline").all()
+        change, rc, cls = (rows.iloc[k] for k in range(3))
+        if np.isnan(d):
+            assert np.isnan(change["estimate"]) and change["note"].startswith("change missing")
+            assert np.isnan(rc["estimate"]) and rc["note"] == "no RCI: change missing"
+            assert np.isnan(cls["estimate"]) and cls["note"] == "not classified: change missing"
+            continue
+        assert change["estimate"] == d and change["note"] == ""
+        assert rc["estimate"] == pytest.approx(d / s_diff) and rc["se"] == pytest.approx(s_diff)
+        verdict = ("no reliable change" if abs(d / s_diff) <= 1.96 else
+                   RELIABLE_IMPROVEMENT if d < 0 else RELIABLE_DETERIORATION)
+        assert rc["note"].startswith(verdict + " (")
+        word = "improved" if -d >= 1 else "worsened" if -d <= -1 else "unchanged"
+        assert cls["estimate"] == {"improved": 1, "unchanged": 0, "worsened": -1}[word]
+        assert cls["note"] == f"{word}; MCID 1 (one grade)"

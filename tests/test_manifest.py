@@ -83,3 +83,27 @@ def test_infinities_survive_json_and_compare_equal(tmp_path):
     m = build_manifest(t, inputs=[], config={}, seed=1, command="x", root=tmp_path)
     write_run(t, m, tmp_path)
     assert compare_numbers(read_manifest(tmp_path)["numbers"], numbers).empty
+
+
+def test_numbers_match_number_key_one_by_one():
+    # Reference: number_key and the NaN/inf rules applied to every cell of the table.
+    from analysis.manifest import number_key
+    from analysis.results import NUMERIC_COLUMNS
+
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(30, len(NUMERIC_COLUMNS)))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    values[0, 0], values[1, 1] = np.inf, -np.inf
+    rows = [{"measure": f"m{i % 3}", "side": "LR"[i % 2], "patient_id": f"P{i}",
+             "analysis": "change", "term": f"v{i} - baseline",
+             **dict(zip(NUMERIC_COLUMNS, v))} for i, v in enumerate(values)]
+    table = result_frame(rows)
+    expected = {}
+    for column in NUMERIC_COLUMNS:
+        for row in rows:
+            v = row[column]
+            expected[number_key(row, column)] = (None if np.isnan(v) else "inf" if v == np.inf
+                                                 else "-inf" if v == -np.inf else v)
+    numbers = result_numbers(table)
+    assert list(numbers.items()) == list(expected.items())
+    assert all(type(v) in (float, str, type(None)) for v in numbers.values())

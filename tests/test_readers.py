@@ -312,3 +312,35 @@ def test_values_stay_text_until_validation(tmp_path):
     frame, _ = read(f)
     assert frame["value"].tolist() == [">30", "n/a"]
     assert not pd.api.types.is_numeric_dtype(frame["value"])
+
+
+def test_identifier_values_found_at_their_first_row_among_repeats():
+    # Reference: the first row (spreadsheet numbering) holding a date or an e-mail, found by
+    # matching each cell with the documented patterns one by one.
+    import re
+
+    from analysis.identifiers import _DATE_VALUE, _EMAIL_VALUE, find_identifiers
+
+    notes = ["ok", "12", "", "x@y"] * 50
+    notes[137], notes[151] = "2015-03-12", "12-03-2015 10:30"
+    mails = ["a", "b"] * 100
+    mails[88] = "jan@example.org"
+    table = pd.DataFrame({"patient_id": "P01", "remark": notes, "contact_info": mails})
+    found = {p.column: p for p in find_identifiers(table, file="obs.csv")}
+    assert set(found) == {"remark", "contact_info"}
+    first = next(i for i, v in enumerate(notes) if re.match(_DATE_VALUE, v))
+    assert found["remark"].row == first + 2 and "calendar dates" in found["remark"].rule
+    first = next(i for i, v in enumerate(mails) if re.match(_EMAIL_VALUE, v))
+    assert found["contact_info"].row == first + 2 and "e-mail" in found["contact_info"].rule
+    assert all(p.value is None for p in found.values())
+
+
+def test_blank_lines_and_padded_cells_are_stripped(tmp_path):
+    f = tmp_path / "obs.csv"
+    f.write_text("patient_id, visit ,measure,value\n , , ,\n P01 ,baseline , tug,14.2\n"
+                 "\nP02,baseline,tug\n", encoding="utf-8")
+    frame, problems = read_observations(f, codebook=load_codebook())
+    assert list(frame.columns[:4]) == ["patient_id", "visit", "measure", "value"]
+    assert frame[["patient_id", "visit", "measure", "value"]].values.tolist() == [
+        ["P01", "baseline", "tug", "14.2"], ["P02", "baseline", "tug", ""]]
+    assert frame["_row"].tolist() == [3, 5]
