@@ -94,23 +94,26 @@ def number_key(row: Mapping[str, Any], column: str) -> str:
     return KEY_SEPARATOR.join([*(str(row[c]) for c in KEY_COLUMNS), column])
 
 
-def result_numbers(results: pd.DataFrame) -> dict[str, float | None]:
-    """Every number of a results table keyed by :func:`number_key` (NaN becomes None,
-    infinities the strings ``"inf"`` and ``"-inf"``)."""
-    # Vectorised (one Python call per number took a second on large studies): the keys are
-    # those of number_key; NaN -> None and +/-inf -> "inf"/"-inf", as JSON has neither.
+def result_numbers(results: pd.DataFrame) -> dict[str, float | str]:
+    """Every reported number of a results table keyed by :func:`number_key`.
+
+    Empty cells (NaN) are left out: they are not reported numbers, and a number that becomes
+    empty (or appears) shows in ``itb reproduce`` as present on one side only. Infinities are
+    written as the strings ``"inf"`` and ``"-inf"`` (JSON has neither).
+    """
+    # Vectorised (one Python call per number took a second on large studies).
     prefix = results[KEY_COLUMNS[0]].astype(str)
     for column in KEY_COLUMNS[1:]:
         prefix = prefix + KEY_SEPARATOR + results[column].astype(str)
-    prefix = (prefix + KEY_SEPARATOR).tolist()
-    numbers: dict[str, float | None] = {}
+    prefix = (prefix + KEY_SEPARATOR).to_numpy(dtype=object)
+    numbers: dict[str, float | str] = {}
     for column in NUMERIC_COLUMNS:
         values = results[column].to_numpy(dtype=float)
-        json_values = values.astype(object)  # Python floats
-        json_values[np.isnan(values)] = None
-        json_values[values == np.inf] = "inf"
-        json_values[values == -np.inf] = "-inf"
-        numbers.update(zip([key + column for key in prefix], json_values.tolist()))
+        keep = ~np.isnan(values)
+        json_values = values[keep].astype(object)  # Python floats
+        json_values[values[keep] == np.inf] = "inf"
+        json_values[values[keep] == -np.inf] = "-inf"
+        numbers.update(zip((prefix[keep] + column).tolist(), json_values.tolist()))
     return numbers
 
 
