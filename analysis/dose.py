@@ -218,7 +218,9 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
 
 # ------------------------------------------------------------------------ therapeutic window
 def _match(measures: pd.Series, patterns: Sequence[str]) -> pd.Series:
-    return measures.apply(lambda m: any(fnmatch.fnmatchcase(m, p) for p in patterns))
+    # Matched once per distinct measure key, not once per row.
+    hit = {m: any(fnmatch.fnmatchcase(m, p) for p in patterns) for m in measures.unique()}
+    return measures.map(hit).astype(bool)
 
 
 def _improvement(change: pd.Series, better: str) -> pd.Series:
@@ -349,21 +351,26 @@ def therapeutic_window(
         "in the window (a range, not a confidence interval)")
     thresholds = (f"spasticity threshold {spasticity_threshold:g} ({spasticity_threshold_source}"
                   f"); strength MDC {strength_mdc:g} ({strength_mdc_source})")
+    # Positions grouped once and plain arrays in the loop: filtering frames per patient made
+    # this quadratic in the number of patients.
+    positions = table.groupby("patient_id", sort=False).indices
+    dose_col, in_window = table[DOSE].to_numpy(float), table["in_window"].to_numpy(bool)
+    incomplete = ((table["n_spasticity"] == 0) | (table["n_strength"] == 0)).to_numpy()
+    titrated = work[(work["phase"] == phase) & work[DOSE].notna()]
+    if "day" in titrated:  # stable: observations on the same day keep their file order
+        titrated = titrated.sort_values(["patient_id", "day"], kind="mergesort")
+    settled_dose = titrated.groupby("patient_id", sort=False)[DOSE].last()
     rows = []
     for pid in patients:
-        g = table[table["patient_id"] == pid]
-        last = work[(work["patient_id"] == pid) & (work["phase"] == phase)
-                    & work[DOSE].notna()]
-        if "day" in last:
-            last = last.sort_values("day", kind="mergesort")
-        settled = float(last[DOSE].iloc[-1]) if len(last) else np.nan
-        window = g.loc[g["in_window"], DOSE].to_numpy(float)
+        at = positions.get(pid, np.array([], dtype=int))
+        settled = float(settled_dose[pid]) if pid in settled_dose.index else np.nan
+        all_doses, qualifies = dose_col[at], in_window[at]
+        window = all_doses[qualifies]
         notes = []
         if window.size:
             notes.append("window doses " + ", ".join(f"{d:g}" for d in window) + " ug/day")
-            all_doses = g[DOSE].to_numpy(float)
             inside = (all_doses >= window.min()) & (all_doses <= window.max())
-            if not g.loc[inside, "in_window"].all():
+            if not qualifies[inside].all():
                 notes.append("window not contiguous: some doses between its limits do not "
                              "qualify")
             if np.isfinite(settled) and settled not in set(window):
@@ -371,10 +378,10 @@ def therapeutic_window(
         else:
             notes.append("no dose qualifies: spasticity never improved by the threshold "
                          "while strength fell by less than its MDC")
-        missing = g[(g["n_spasticity"] == 0) | (g["n_strength"] == 0)]
-        if len(missing):
+        missing = all_doses[incomplete[at]]
+        if missing.size:
             notes.append("doses without both families measured (cannot qualify): "
-                         + ", ".join(f"{d:g}" for d in missing[DOSE]))
+                         + ", ".join(f"{d:g}" for d in missing))
         n_nobl = int(dropped.get(pid, 0))
         if n_nobl:
             notes.append(f"{n_nobl} {phase} observation(s) without a baseline for their "
@@ -387,7 +394,7 @@ def therapeutic_window(
             "term": DOSE, "estimate": settled,
             "ci_low": window.min() if window.size else np.nan,
             "ci_high": window.max() if window.size else np.nan,
-            "n_patients": 1, "n_obs": len(g), "method": method,
+            "n_patients": 1, "n_obs": len(at), "method": method,
             "note": "; ".join(notes),
         })
     return table, result_frame(rows)
