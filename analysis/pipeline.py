@@ -11,14 +11,14 @@ mixed model over visits       >= 4 patients (a warning in ``note`` below 6)
 single-case set               exactly one patient: phase analysis (>= 3 points per
                               phase), one patient against controls (when the
                               configuration or the codebook gives normative data)
-dose titration                patients with >= 3 distinct test-infusion doses; the
-                              group dose model when >= 3 patients titrate
+dose titration                per patient: >= 3 test-infusion observations at >= 2
+                              doses; the group dose model when >= 3 patients titrate
 therapeutic window            patients with spasticity and strength measures
 ============================  ====================================================
 
-The one-patient set is wired in :mod:`analysis.single_patient`. Reports call :func:`run_analysis`, which caches its result by the hash of the inputs, the
-configuration and the package's source, so that rendering a document in three formats runs
-the analysis once.
+The one-patient set is wired in :mod:`analysis.single_patient`. Reports call
+:func:`run_analysis`, which caches its result by the hash of the inputs, the configuration and
+the package's source, so that rendering a document in three formats runs the analysis once.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from analysis.validate import load_dataset
 FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
 MIN_LMM_PATIENTS = 4
 WARN_LMM_PATIENTS = 6
-MIN_DOSES = 3
 MIN_GROUP_DOSE_PATIENTS = 3
 
 
