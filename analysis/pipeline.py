@@ -251,8 +251,16 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
             "n_patients": n, "n_obs": len(obs_m), "method": "LMM REML (analysis.lmm)",
             "note": f"model not fitted: {exc}",
         }])
+    warnings = []
     if n < WARN_LMM_PATIENTS:
-        warning = f"only {n} patients: mixed-model inference is fragile below {WARN_LMM_PATIENTS}"
+        warnings.append(f"only {n} patients: mixed-model inference is fragile below "
+                        f"{WARN_LMM_PATIENTS}")
+    if measure.kind == "ordinal":
+        warnings.append("ordinal measure: this model treats the codes as interval values; the "
+                        "ordinal analysis is the per-visit signed-rank test against baseline "
+                        "(Holm-adjusted)")
+    if warnings:
+        warning = "; ".join(warnings)
         rows["note"] = [f"{warning}; {x}" if x else warning for x in rows["note"]]
     return rows
 

@@ -52,6 +52,14 @@ def test_case_series_runs_group_analyses(series):
     assert not r["analysis"].isin(["nap", "crawford_howell"]).any(), "single-case set is for n = 1"
 
 
+def test_ordinal_visit_model_says_it_treats_codes_as_interval(series):
+    r = series.results
+    mas = r[(r["measure"] == "mas_knee_ext") & (r["analysis"] == "lmm_contrast")]
+    gait = r[(r["measure"] == "gait_speed") & (r["analysis"] == "lmm_contrast")]
+    assert len(mas) and mas["note"].str.contains("ordinal measure").all()
+    assert not gait["note"].str.contains("ordinal measure").any()
+
+
 def test_holm_across_the_measures_of_a_family(series):
     r = series.results
     family = series.config.families["secondary"]
