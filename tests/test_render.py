@@ -344,3 +344,22 @@ def test_real_report_renders_in_all_formats(name, tmp_path, monkeypatch):
     document = docx.Document(str(paths[2]))
     assert len(document.tables) >= 3
     assert number in " ".join(p.text for p in document.paragraphs)
+
+
+@pytest.mark.slow
+def test_case_series_on_users_data_without_configuration(tmp_path, monkeypatch):
+    # A user's own dataset, no study.yaml: the primary outcome defaults to gait speed (not the
+    # alphabetically first measure, here a per-side EMG measure), as `itb report --data` does.
+    from analysis.cli import main
+    from analysis.simulate import simulate_series
+
+    obs, patients = simulate_series(6, seed=5)
+    data = tmp_path / "mine"
+    data.mkdir()
+    obs.to_csv(data / "observations.csv", index=False)
+    patients.to_csv(data / "patients.csv", index=False)
+    monkeypatch.setenv("ITB_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["report", "--data", str(data), "--to", "html", "--out", str(tmp_path / "out")]) == 0
+    text = html.unescape(re.sub(r"<[^>]+>", "", (tmp_path / "out" / "case-series.html").read_text()))
+    assert "The primary outcome, Gait speed, 10-metre walk test" in text
+    assert (tmp_path / "out" / "case-series" / "manifest.json").exists()
