@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.stattools import durbin_watson
 from statsmodels.tsa.stattools import acf
 
@@ -81,7 +81,7 @@ def piecewise(days, values, phase, *, confidence: float = 0.95, measure: str = "
     if np.linalg.matrix_rank(x) < 4:
         why = "not estimable: the design matrix is rank deficient (too few distinct days)"
         return result_frame([{**base, "term": term, "note": why} for term in PIECEWISE_TERMS])
-    fit = sm.OLS(y, x).fit()
+    fit = OLS(y, x).fit()
     ci = fit.conf_int(alpha=1 - confidence)
     resid = fit.resid
     r1 = float(acf(resid, nlags=1, fft=False)[1])
