@@ -160,6 +160,11 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
             _unmatched(col, codebook, file, problems)
         else:
             measure_cols[col] = parsed
+            if not str(col).startswith(parsed[0]):  # e.g. "TUG_baseline", "Gait speed_m6"
+                problems.append(Problem(
+                    file, None, str(col), None, f"column name differs from the codebook key "
+                    f"'{parsed[0]}' in case or spacing; read as {parsed[0]}"
+                    + (f" ({parsed[1]})" if parsed[1] else ""), severity="note"))
     out = []
     for _, rec in table.iterrows():
         for col, (measure, side, visit) in measure_cols.items():

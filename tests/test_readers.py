@@ -344,3 +344,17 @@ def test_blank_lines_and_padded_cells_are_stripped(tmp_path):
     assert frame[["patient_id", "visit", "measure", "value"]].values.tolist() == [
         ["P01", "baseline", "tug", "14.2"], ["P02", "baseline", "tug", ""]]
     assert frame["_row"].tolist() == [3, 5]
+
+
+def test_wide_column_differing_in_case_is_read_and_noted():
+    from analysis.codebook import load_codebook
+    from analysis.wide import from_wide
+
+    problems = []
+    table = pd.DataFrame({"patient_id": ["P01"], "TUG_baseline": ["14"], "tug_m6": ["9.5"],
+                          "_row": [2]})
+    long = from_wide(table, codebook=load_codebook(), file="w.csv", problems=problems)
+    assert long["measure"].tolist() == ["tug", "tug"]
+    notes = [p for p in problems if p.column == "TUG_baseline"]
+    assert len(notes) == 1 and notes[0].severity == "note" and "case or spacing" in notes[0].rule
+    assert not [p for p in problems if p.column == "tug_m6"]
