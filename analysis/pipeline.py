@@ -140,9 +140,8 @@ def run_analysis(
             return pickle.load(handle)
 
     patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
-    results, window, changes = analyze(
-        dataset.observations, patients, codebook=book, config=cfg, progress=progress
-    )
+    results, window, changes = analyze(dataset.observations, codebook=book, config=cfg,
+                                       progress=progress)
     run_spec = {
         "data": _relative(data),
         "config": None if config_path is None else _relative(config_path),
@@ -169,7 +168,6 @@ def run_analysis(
 
 def analyze(
     obs: pd.DataFrame,
-    patients: pd.DataFrame | None = None,
     *,
     codebook: Codebook,
     config: StudyConfig,
@@ -185,6 +183,16 @@ def analyze(
         The therapeutic-window table (empty when no patient titrated).
     changes : DataFrame
         The change table.
+
+    Examples
+    --------
+    >>> from analysis.cli import EXAMPLES
+    >>> from analysis.validate import load_dataset
+    >>> ds = load_dataset(EXAMPLES / "case_report")
+    >>> results, window, changes = analyze(ds.observations, codebook=ds.codebook,
+    ...                                    config=StudyConfig(reference_visit="bl_d5"))
+    >>> sorted({"nap", "tau_u", "paired_t"} & set(results["analysis"]))  # one patient
+    ['nap', 'tau_u']
     """
     if config.measures:
         obs = obs[obs["measure"].isin(config.measures)]
@@ -202,16 +210,15 @@ def analyze(
     individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
     if individual_rows:
         frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
-    window = _window(obs, codebook, config)
-    if not window[1].empty:
-        frames.append(window[1])
+    window, window_rows = _window(obs, codebook, config)
+    frames.append(window_rows)
     if n_patients == 1:
         frames += [single_patient.dissociation_results(obs, d, codebook, config)
                    for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
     frames += _group_dose(obs, config)
     results = _adjust_families(combine(frames), config)
-    return results, window[0], changes
+    return results, window, changes
 
 
 def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
