@@ -387,7 +387,7 @@ class _FastRules:
         return num
 
 
-def fill_phase_and_dose(rows: list[dict], col: Collector, has_dose: bool) -> list[dict]:
+def fill_phase_and_dose(rows: list[dict], col: Collector) -> list[dict]:
     inferred, kept = {}, []
     for o in rows:
         if o["phase"] is None:

@@ -203,7 +203,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
             col.add(where[0], "measure", text, "unknown measure" + (more if len(where) > 1 else ""),
                     fix=(f"did you mean '{hint}'? Use" if hint else "use") + " a key listed by "
                     "`itb codebook`, or add the measure with your own codebook YAML (--codebook)")
-        rows = fill_phase_and_dose(rows, col, "dose_ug_day" in raw.columns)
+        rows = fill_phase_and_dose(rows, col)
         rows = duplicates(rows, col)
     obs = pd.DataFrame(rows, columns=TIDY_COLUMNS + extras + ["_row", "_src"])
     for c in ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]:
