@@ -1,7 +1,7 @@
 """Case-series and single-case statistics for intrathecal baclofen (ITB) studies.
 
-The pipeline reads top to bottom: load and validate (:mod:`analysis.readers`,
-:mod:`analysis.validate`) -> derive (:mod:`analysis.derive`) -> models (one module per
+The pipeline reads top to bottom: load and validate (:mod:`analysis.data.readers`,
+:mod:`analysis.data.validate`) -> derive (:mod:`analysis.data.derive`) -> models (one module per
 family) -> one results table (:mod:`analysis.results`) -> figures and tables -> reports.
 """
 

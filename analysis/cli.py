@@ -15,16 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import analysis
-from analysis.config import DF_METHODS
+from analysis.data.config import DF_METHODS
 from analysis.errors import DataValidationError, ITBError
+from analysis.paths import REPORTS
 
-PROJECT_ROOT = Path(analysis.__file__).resolve().parents[1]
-EXAMPLES = PROJECT_ROOT / "data" / "example"
-REPORTS = {
-    # report name -> (Quarto source, example dataset)
-    "case-report": (PROJECT_ROOT / "reports" / "case-report.qmd", EXAMPLES / "case_report"),
-    "case-series": (PROJECT_ROOT / "reports" / "case-series.qmd", EXAMPLES / "case_series"),
-}
 FORMATS = ("html", "pdf", "docx")
 
 
@@ -126,8 +120,8 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from analysis.codebook import load_codebook
-    from analysis.validate import validate_path, write_derived
+    from analysis.data.codebook import load_codebook
+    from analysis.data.validate import validate_path, write_derived
 
     book = load_codebook(extra=args.codebook)
     try:
@@ -148,8 +142,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from analysis.manifest import write_run
-    from analysis.pipeline import run_analysis
+    from analysis.run.manifest import write_run
+    from analysis.run.pipeline import run_analysis
 
     run = run_analysis(args.path, config=args.config, codebook=args.codebook,
                        df_method=args.df_method, cache_dir=None, progress=sys.stderr.isatty())
@@ -159,9 +153,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from analysis.manifest import write_run
-    from analysis.pipeline import run_analysis
-    from analysis.render import render_report
+    from analysis.run.manifest import write_run
+    from analysis.run.pipeline import run_analysis
+    from analysis.report.render import render_report
 
     formats = tuple(f.strip() for f in args.to.split(",") if f.strip())
     unknown = sorted(set(formats) - set(FORMATS))
@@ -196,8 +190,8 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
         return [(name, REPORTS[name][1]) for name in names]
     if args.report:
         return [(name, args.data) for name in args.report]
-    from analysis.codebook import load_codebook
-    from analysis.validate import validate_path
+    from analysis.data.codebook import load_codebook
+    from analysis.data.validate import validate_path
 
     report = validate_path(args.data, codebook=load_codebook(extra=args.codebook))
     n = report.observations["patient_id"].nunique()
@@ -205,7 +199,7 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from analysis.reproduce import find_manifests, reproduce_manifest
+    from analysis.run.reproduce import find_manifests, reproduce_manifest
 
     status = 0
     for manifest in find_manifests(args.dir):
@@ -217,7 +211,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _codebook(args: argparse.Namespace) -> int:
-    from analysis.codebook import load_codebook
+    from analysis.data.codebook import load_codebook
 
     table = load_codebook(extra=args.codebook).to_frame()
     _print_table(table, args.format)
@@ -232,7 +226,7 @@ def _dictionary(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from analysis.simulate import simulate_series
+    from analysis.examples.simulate import simulate_series
 
     if args.patients < 1:
         raise ITBError(f"--patients must be at least 1 (got {args.patients})")

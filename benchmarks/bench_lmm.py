@@ -1,4 +1,4 @@
-"""Time and peak memory of analysis.lmm on simulated data (not run in CI).
+"""Time and peak memory of analysis.stats.lmm on simulated data (not run in CI).
 
 Usage: ``python benchmarks/bench_lmm.py`` from the repository root. For 20, 200 and 2,000
 patients x 6 visits (one measure), prints the time of the whole chain (REML fit + df for all
@@ -18,7 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.lmm import fit_lmm  # noqa: E402
+from analysis.stats.lmm import fit_lmm  # noqa: E402
 
 VISITS = ["baseline", "ti_d1", "ti_d3", "post_m1", "post_m3", "post_m6"]
 DAYS = [-7.0, 1, 3, 30, 90, 180]

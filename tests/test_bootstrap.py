@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis import bootstrap as boot
+from analysis.stats import bootstrap as boot
 from analysis.errors import InvalidInputError
 
 SLEEP1 = np.array([0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0])

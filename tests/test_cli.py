@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.manifest import sha256_file
+from analysis.run.manifest import sha256_file
 from analysis.results import NUMERIC_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests of analysis.codebook: the built-in file, its validation and users' extra files."""
+"""Tests of analysis.data.codebook: the built-in file, its validation and users' extra files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.codebook import BUILTIN_PATH, Codebook, Measure, load_codebook
+from analysis.data.codebook import BUILTIN_PATH, Codebook, Measure, load_codebook
 from analysis.errors import CodebookError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +19,7 @@ EMG_MUSCLES = ["soleus", "gastrocnemius", "tibialis_anterior", "rectus_femoris",
 
 
 def test_package_copy_is_a_symlink_to_data_codebook():
-    link = ROOT / "analysis" / "codebook.yaml"
+    link = ROOT / "analysis" / "data" / "codebook.yaml"
     assert link.is_symlink()
     assert link.resolve() == (ROOT / "data" / "codebook.yaml").resolve()
     assert BUILTIN_PATH.resolve() == (ROOT / "data" / "codebook.yaml").resolve()

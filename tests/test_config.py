@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.config import StudyConfig, load_config
+from analysis.data.config import StudyConfig, load_config
 from analysis.errors import ConfigError
 
 

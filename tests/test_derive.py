@@ -1,4 +1,4 @@
-"""Tests of analysis.derive against small frames computed by hand."""
+"""Tests of analysis.data.derive against small frames computed by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.derive import baseline_values, change_table
+from analysis.data.derive import baseline_values, change_table
 from analysis.errors import CodebookError, DataValidationError
 
 BETTER = {"tug": "lower", "gait_speed": "higher", "mas_knee_ext": "lower",
@@ -152,7 +152,7 @@ def test_no_baseline_rows_gives_empty_tables(obs):
 
 
 def test_with_codebook_object(obs):
-    from analysis import codebook
+    from analysis.data import codebook
 
     cb = codebook.load_codebook()
     a = change_table(obs, better=cb)

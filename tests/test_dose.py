@@ -1,4 +1,4 @@
-"""Tests of analysis/dose.py (dose-response slope, group model, therapeutic window).
+"""Tests of analysis/stats/dose.py (dose-response slope, group model, therapeutic window).
 
 References: closed-form OLS (slope = Sxy / Sxx, SE = sqrt(s^2 / Sxx)); R lme4 1.1.31 /
 lmerTest 3.1.3 for the group model (tests/r/phase_fixtures.R -> tests/fixtures/phase/
@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from analysis.errors import InvalidInputError
-from analysis.dose import dose_group_model, dose_response, therapeutic_window
+from analysis.stats.dose import dose_group_model, dose_response, therapeutic_window
 
 FIX = Path(__file__).parent / "fixtures" / "phase"
 

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from analysis.plotting import (
+from analysis.report.plotting import (
     COLUMN_WIDTH,
     PAGE_WIDTH,
     InvalidInputError,
@@ -25,7 +25,7 @@ from analysis.plotting import (
     use_theme,
     waterfall,
 )
-from analysis.plotting.theme import IMPROVED, UNCHANGED, WORSENED
+from analysis.report.plotting.theme import IMPROVED, UNCHANGED, WORSENED
 from analysis.results import result_frame
 
 VISITS = [("post_m6", 180.0), ("baseline", -7.0), ("ti_d3", 3.0)]  # deliberately out of order

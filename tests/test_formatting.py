@@ -1,4 +1,4 @@
-"""Tests of analysis.formatting against the APA 7 rules (Publication Manual, 7th ed., 6.36:
+"""Tests of analysis.report.formatting against the APA 7 rules (Publication Manual, 7th ed., 6.36:
 no leading zero for values that cannot exceed 1; exact p to two or three decimals; p < .001
 for smaller values) and hand-rounded numbers."""
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ITBError
-from analysis.formatting import (
+from analysis.report.formatting import (
     MISSING,
     digits_for,
     fmt_ci,

@@ -1,4 +1,4 @@
-"""analysis.lmm against R: lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4-1.
+"""analysis.stats.lmm against R: lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, emmeans 1.8.4-1.
 
 Fixtures come from tests/r/lmm_fixtures.R (run `Rscript tests/r/lmm_fixtures.R` from the repo
 root); the tests do not need R. Tolerances (relative unless said otherwise):
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ITBError
-from analysis.lmm import ModelSpecError, fit_lmm, fit_lmm_safe
+from analysis.stats.lmm import ModelSpecError, fit_lmm, fit_lmm_safe
 from analysis.results import COLUMNS
 
 FIX = Path(__file__).parent / "fixtures" / "lmm"
@@ -164,7 +164,7 @@ def test_optimum_is_verified_and_not_worse_than_lme4(name):
     theta_r = ref[[k for k in ref.index if k.startswith("theta")]].to_numpy()
     data = pd.read_csv(FIX / f"data_{name}.csv")
     # the criterion of our engine evaluated at lme4's optimum equals lme4's REMLcrit
-    from analysis.lmm.engine import REMLProblem
+    from analysis.stats.lmm.engine import REMLProblem
     problem = _problem(res, data)
     assert problem.deviance(theta_r) == pytest.approx(ref["deviance"], abs=1e-7)
     assert res.deviance <= problem.deviance(theta_r) + 1e-9
@@ -173,7 +173,7 @@ def test_optimum_is_verified_and_not_worse_than_lme4(name):
 
 def _problem(res, data):
     """Rebuild the REMLProblem of a fitted model from its terms (for criterion checks)."""
-    from analysis.lmm.engine import REMLProblem
+    from analysis.stats.lmm.engine import REMLProblem
     d = data.dropna(subset=[res.response]).reset_index(drop=True)
     cols = []
     for t in res.terms:
@@ -237,7 +237,7 @@ def test_errors_name_the_value():
 
 def test_failed_verification_is_reported_and_falls_back(monkeypatch):
     """A fit whose gradient check fails is flagged, and a random slope falls back."""
-    import analysis.lmm.engine as engine
+    import analysis.stats.lmm.engine as engine
 
     monkeypatch.setattr(engine, "GRADIENT_TOL", 0.0)  # no optimum can pass now
     data = _slope_data(6)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.noncentral import noncentral_t_limits
+from analysis.stats.noncentral import noncentral_t_limits
 
 
 def test_lakens_2013_movie_data():

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InvalidInputError
-from analysis.paired import exact_signed_rank_p, paired_comparisons
+from analysis.stats.paired import exact_signed_rank_p, paired_comparisons
 
 FIX = Path(__file__).parent / "fixtures" / "paired"
 DATA = pd.read_csv(FIX / "data.csv")

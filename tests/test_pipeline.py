@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis.multicomp import holm
-from analysis.pipeline import run_analysis
+from analysis.stats.multiplicity import holm
+from analysis.run.pipeline import run_analysis
 from analysis.results import ANALYSES, COLUMNS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "example"
@@ -122,7 +122,7 @@ def test_bootstrap_option_is_seeded(tmp_path):
 
 
 def test_dissociation_is_configured_and_wired(tmp_path):
-    from analysis.dissociation import rsdt
+    from analysis.stats.single_case.dissociations import rsdt
 
     spec = yaml.safe_load((EXAMPLES / "case_report" / "study.yaml").read_text())
     spec["single_case"]["controls"]["tug"] = {"mean": 6.5, "sd": 1.2, "n": 15, "source": "test"}

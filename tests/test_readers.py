@@ -1,4 +1,4 @@
-"""Tests of analysis.readers and analysis.wide: every format and layout into the tidy shape.
+"""Tests of analysis.data.readers and analysis.data.wide: every format and layout into the tidy shape.
 
 Each test writes its input (or uses a committed fixture under tests/fixtures/input/) and checks
 that the input file's SHA-256 is unchanged after reading.
@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.codebook import load_codebook
+from analysis.data.codebook import load_codebook
 from analysis.errors import DataValidationError
-from analysis.readers import decode, read_observations
-from analysis.validate import validate_path
-from analysis.wide import detect_layout, parse_column
+from analysis.data.readers import decode, read_observations
+from analysis.data.validate import validate_path
+from analysis.data.wide import detect_layout, parse_column
 
 FIXTURES = Path(__file__).parent / "fixtures" / "input"
 CB = load_codebook()
@@ -319,7 +319,7 @@ def test_identifier_values_found_at_their_first_row_among_repeats():
     # matching each cell with the documented patterns one by one.
     import re
 
-    from analysis.identifiers import _DATE_VALUE, _EMAIL_VALUE, find_identifiers
+    from analysis.data.identifiers import _DATE_VALUE, _EMAIL_VALUE, find_identifiers
 
     notes = ["ok", "12", "", "x@y"] * 50
     notes[137], notes[151] = "2015-03-12", "12-03-2015 10:30"
@@ -347,8 +347,8 @@ def test_blank_lines_and_padded_cells_are_stripped(tmp_path):
 
 
 def test_wide_column_differing_in_case_is_read_and_noted():
-    from analysis.codebook import load_codebook
-    from analysis.wide import from_wide
+    from analysis.data.codebook import load_codebook
+    from analysis.data.wide import from_wide
 
     problems = []
     table = pd.DataFrame({"patient_id": ["P01"], "TUG_baseline": ["14"], "tug_m6": ["9.5"],

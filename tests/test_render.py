@@ -1,4 +1,4 @@
-"""Tests of the report renderer (analysis.render) and the report documents.
+"""Tests of the report renderer (analysis.report.render) and the report documents.
 
 The engine is tested on a small document of our own (tests/fixtures/render/demo.qmd) whose
 expected numbers follow in closed form from its parameters: values = scale * i for
@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from analysis.errors import RenderError
-from analysis.render import project_dir, render_report
-from analysis.render.pandoc import CrossrefWarning, resolve_crossrefs
-from analysis.render.qmd import coerce_params, inline_expressions, parse_qmd
-from analysis.render import quarto as quarto_mod
+from analysis.report.render import project_dir, render_report
+from analysis.report.render.pandoc import CrossrefWarning, resolve_crossrefs
+from analysis.report.render.qmd import coerce_params, inline_expressions, parse_qmd
+from analysis.report.render import quarto as quarto_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "render" / "demo.qmd"
@@ -292,8 +292,8 @@ def _primary_number(name: str, data: Path, cache: Path) -> str:
     printed by Python's own format with 2 decimals (gait speed is reported to 0.01 m/s), not
     by our formatting code: "est [lo, hi]" of the group mean difference (case series) or
     "changed by est" of the patient's change (case report)."""
-    from analysis.descriptives import visit_order
-    from analysis.pipeline import run_analysis
+    from analysis.stats.descriptives import visit_order
+    from analysis.run.pipeline import run_analysis
 
     run = run_analysis(data, cache_dir=cache)
     res, ref = run.results, run.config.reference_visit
@@ -351,7 +351,7 @@ def test_case_series_on_users_data_without_configuration(tmp_path, monkeypatch):
     # A user's own dataset, no study.yaml: the primary outcome defaults to gait speed (not the
     # alphabetically first measure, here a per-side EMG measure), as `itb report --data` does.
     from analysis.cli import main
-    from analysis.simulate import simulate_series
+    from analysis.examples.simulate import simulate_series
 
     obs, patients = simulate_series(6, seed=5)
     data = tmp_path / "mine"

@@ -1,4 +1,4 @@
-"""Tests of analysis.simulate: determinism, shapes, ranges, and the example data on disk."""
+"""Tests of analysis.examples.simulate: determinism, shapes, ranges, and the example data on disk."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from analysis.errors import ConfigError
-from analysis.examples import (
+from analysis.examples.bundled import (
     example_files, observations_csv, simulate_case_report, write_example_data,
 )
-from analysis.simulate import COLUMNS, DEFAULT_MEASURES, MAS_CODES, simulate_series
+from analysis.examples.simulate import COLUMNS, DEFAULT_MEASURES, MAS_CODES, simulate_series
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example"
@@ -99,7 +99,7 @@ def test_value_ranges(series):
 
 
 def test_against_codebook(series):
-    from analysis import codebook
+    from analysis.data import codebook
 
     cb = codebook.load_codebook()
     obs, _ = series
@@ -228,7 +228,7 @@ def test_case_report_therapeutic_window(case):
 def test_example_files_on_disk_match_code():
     for rel, text in example_files().items():
         path = EXAMPLE / rel
-        assert path.exists(), f"{path} missing: run analysis.examples.write_example_data()"
+        assert path.exists(), f"{path} missing: run analysis.examples.bundled.write_example_data()"
         assert path.read_bytes() == text.encode("utf-8"), (
             f"{rel} differs from the simulator: rerun write_example_data()")
 
@@ -264,7 +264,7 @@ def test_readmes_and_study_yaml():
         assert study["families"]["primary"] == ["gait_speed"]
         controls = study["single_case"]["controls"]["gait_speed"]
         assert (controls["mean"], controls["sd"], controls["n"]) == (1.31, 0.11, 15)
-        from analysis import config
+        from analysis.data import config
 
         cfg = config.load_config(EXAMPLE / name / "study.yaml")
         assert cfg.primary_outcome == "gait_speed"

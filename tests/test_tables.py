@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.formatting import MISSING
+from analysis.report.formatting import MISSING
 from analysis.results import result_frame
-from analysis.tables import (
+from analysis.report.tables import (
     InvalidInputError,
     baseline_table,
     contrasts_table,

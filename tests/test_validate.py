@@ -1,4 +1,4 @@
-"""Tests of analysis.validate: one test per rule, each asserting on the message (file, row,
+"""Tests of analysis.data.validate: one test per rule, each asserting on the message (file, row,
 column, value, rule) and that the input file is unchanged (SHA-256)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from analysis.errors import CodebookError, DataValidationError, Problem
-from analysis.validate import (
+from analysis.data.validate import (
     ValidationReport,
     load_dataset,
     parse_number,
@@ -21,7 +21,7 @@ from analysis.validate import (
     validate_path,
     write_derived,
 )
-from analysis.codebook import load_codebook
+from analysis.data.codebook import load_codebook
 
 HEADER = "patient_id,visit,measure,value,phase,day,dose_ug_day,side,unit\n"
 GOOD = [
@@ -417,7 +417,7 @@ ROW_VARIANTS = {
 def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
     # Reference: rules.observation applied to every record (the rules as written); the
     # vectorised entry point must give the same rows, problems, log and unknown measures.
-    from analysis.rules import Collector, observation, observations
+    from analysis.data.rules import Collector, observation, observations
 
     rng = np.random.default_rng(5)
     n = 3000

@@ -1,4 +1,4 @@
-# Reference fixtures for analysis.lmm (tests/test_lmm.py) and analysis.multicomp.
+# Reference fixtures for analysis.stats.lmm (tests/test_lmm.py) and analysis.stats.multiplicity.
 # Run from the repository root:  Rscript tests/r/lmm_fixtures.R
 # Needs lme4, lmerTest, pbkrtest, emmeans. Writes tests/fixtures/lmm/*.csv:
 #   data_<name>.csv   the data each model is fitted to (simulated here with set.seed, or copied)

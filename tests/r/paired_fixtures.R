@@ -1,4 +1,4 @@
-# Reference values for tests/test_paired.py and tests/test_effsize.py.
+# Reference values for tests/test_paired.py and tests/test_effect_sizes.py.
 # Run from the repository root:  Rscript tests/r/paired_fixtures.R
 # Writes tests/fixtures/paired/data.csv (dataset, pair, x, y; x = follow-up, y = baseline)
 # and tests/fixtures/paired/results.csv (dataset, quantity, value, source).

@@ -1,4 +1,4 @@
-# Reference values for tests/test_phase.py (analysis/phase.py).
+# Reference values for tests/test_single_case_phase.py (analysis/stats/single_case/phase.py).
 # Run from the repository root:  Rscript tests/r/phase_fixtures.R
 # Writes tests/fixtures/phase/phase_r.json: for each series, the inputs and R's results.
 # Packages: stats and jsonlite only. SingleCaseES and scan are not installable here (no CRAN),

@@ -1,4 +1,4 @@
-# Reference values for tests/test_singlecase.py and tests/test_individual.py.
+# Reference values for tests/test_single_case_controls.py and tests/test_individual_change.py.
 # Run from the repository root:  Rscript tests/r/singlecase_fixtures.R
 # Base R only (singcar is not installable here): the Crawford-Howell t from pt(), the exact
 # noncentral-t limits of Crawford & Garthwaite (2002) by uniroot() on pt(q, df, ncp), and the

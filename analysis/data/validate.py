@@ -1,0 +1,425 @@
+"""Validate observations against the codebook and hand on tidy data (data contracts).
+
+Every rule is checked on every row and every problem is collected before anything is raised:
+errors end in one :class:`~analysis.errors.DataValidationError` listing all of them; notes
+(accepted changes: a converted unit, ``1+`` coded 1.5, a decimal comma, a dropped duplicate)
+are kept in the :class:`ValidationReport`, and changed or excluded rows are logged in
+``report.excluded``.
+
+Rules, in the order they are checked: the file is readable and not empty; no column is a
+direct identifier (:mod:`analysis.data.identifiers`); required columns are present (case and
+spacing ignored, with a note); every measure is a codebook key (nearest key suggested); side is
+L/R/empty and only for sided measures; the unit is the codebook unit or converts to it; the
+value is a number or an ordinal level (``n/a``/``NA``/empty = missing, noted and excluded;
+``12,5`` read as 12.5; ``>30`` refused as censored); the value lies in the codebook range (an
+ordinal value must be a level); duplicates that agree are dropped, those that disagree refused;
+phase, day and dose are valid. Patients without a baseline observation of a measure are listed
+(``report.no_baseline``): they are kept, but paired and individual-change analyses skip them.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from analysis.data.codebook import Codebook, load_codebook
+from analysis.errors import CodebookError, DataValidationError, Problem
+from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.readers import REQUIRED_COLUMNS, TIDY_COLUMNS, decode, read_observations
+from analysis.data.rules import (
+    EXCLUDED_COLUMNS,
+    NA_TOKENS,
+    Collector,
+    duplicates,
+    fill_phase_and_dose,
+    no_baseline,
+    observations,
+    parse_number,
+)
+from analysis.data.schema import check_observations
+from analysis.paths import sha256_file
+
+__all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
+           "validate_observations", "validate_path", "write_derived"]
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Validated tidy observations with everything that was accepted, changed or excluded.
+
+    Attributes
+    ----------
+    observations : DataFrame   tidy, validated (data contracts); extra columns passed through
+    problems : tuple of Problem   notes (accepted changes); errors are raised instead
+    excluded : DataFrame   rows excluded or changed: file, row, patient_id, visit, measure,
+        side, column, value (as written), action ("excluded", "converted", "dropped"), reason
+    files : mapping   input path -> SHA-256 of its bytes
+    counts : mapping   patients, visits, measures, rows (observations), notes, excluded
+    no_baseline : DataFrame   patient_id, measure, side without a baseline observation
+    visit_order : tuple of str   visits by median day, then first appearance
+    """
+
+    observations: pd.DataFrame
+    problems: tuple[Problem, ...]
+    excluded: pd.DataFrame
+    files: Mapping[str, str]
+    counts: Mapping[str, int]
+    no_baseline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["patient_id", "measure", "side"]))
+    visit_order: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """Short text: what was read, the counts, and the first notes."""
+        c = self.counts
+        names = ", ".join(Path(f).name for f in self.files) or "data"
+        lines = [f"{names}: valid. {c['patients']} patient(s), {c['visits']} visit(s), "
+                 f"{c['measures']} measure(s), {c['rows']} observation(s); {c['notes']} note(s), "
+                 f"{c['excluded']} row(s) excluded or changed."]
+        groups: dict[tuple, list[Problem]] = {}
+        for p in self.problems:  # one line per kind of note, with the rows it concerns
+            groups.setdefault((p.file, p.column, p.rule, p.value), []).append(p)
+        for (file, column, rule, _), ps in list(groups.items())[:10]:
+            rows = sorted({p.row for p in ps if p.row is not None})
+            where = file + (f", column '{column}'" if column else "")
+            if rows:
+                shown = ", ".join(map(str, rows[:8])) + (", ..." if len(rows) > 8 else "")
+                where += f", row{'s' if len(rows) > 1 else ''} {shown}"
+            lines.append(f"  note: {where}: {rule}")
+        if len(groups) > 10:
+            lines.append(f"  ... {len(groups) - 10} more kinds of note (--format json lists all)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (NaN as None)."""
+        def records(df: pd.DataFrame) -> list[dict]:
+            return json.loads(df.to_json(orient="records"))
+        return {"files": dict(self.files), "counts": dict(self.counts),
+                "visits": list(self.visit_order),
+                "measures": sorted(self.observations["measure"].unique().tolist()),
+                "notes": [asdict(p) for p in self.problems],
+                "excluded": records(self.excluded), "no_baseline": records(self.no_baseline)}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated dataset: observations, optional patient table and where they came from."""
+
+    observations: pd.DataFrame
+    patients: pd.DataFrame | None
+    report: ValidationReport
+    codebook: Codebook
+    path: Path
+    study_path: Path | None = None
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Data files read (observations, patients) -> SHA-256."""
+        return dict(self.report.files)
+
+
+def _visit_order(obs: pd.DataFrame) -> tuple[str, ...]:
+    first = {v: i for i, v in enumerate(pd.unique(obs["visit"]))}
+    day = obs.groupby("visit", sort=False)["day"].median()
+    return tuple(sorted(first, key=lambda v: (math.isnan(day[v]), day[v] if not math.isnan(day[v])
+                                              else 0.0, first[v])))
+
+
+def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
+                          problems: Sequence[Problem] = (),
+                          files: Mapping[str, str] | None = None) -> ValidationReport:
+    """Check raw observations (as :func:`analysis.data.readers.read_observations` returns them).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Text columns in the tidy layout plus ``_row`` (and optionally ``_source_column``);
+        ``raw.attrs["decimal"]`` is "," when the file writes decimals with commas throughout.
+    codebook : Codebook
+    file : str
+        File name for the messages.
+    problems : sequence of Problem
+        Problems found while reading, merged into the result.
+    files : mapping, optional
+        Input path -> SHA-256, recorded in the report.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    DataValidationError
+        Listing every error (and the notes) when any rule is broken.
+
+    Examples
+    --------
+    >>> from analysis.data.codebook import load_codebook
+    >>> raw = pd.DataFrame({"patient_id": ["P01", "P01"], "visit": ["baseline", "post_m6"],
+    ...     "measure": ["mas_knee_ext"] * 2, "side": ["L", "L"], "value": ["1+", "1"],
+    ...     "_row": [2, 3]})
+    >>> rep = validate_observations(raw, codebook=load_codebook(), file="obs.csv")
+    >>> rep.observations["value"].tolist(), rep.observations["phase"].tolist()
+    ([1.5, 1.0], ['baseline', 'post_implant'])
+    >>> print([p for p in rep.problems if p.row == 2][0])
+    obs.csv, row 2, column 'value': mas_knee_ext level '1+' coded 1.5 (value: '1+')
+    """
+    col = Collector(file, problems)
+    if "_row" not in raw.columns:
+        raw = raw.assign(_row=np.arange(2, len(raw) + 2))
+    if len(raw) == 0 and not any(p.severity == "error" for p in col.problems):
+        col.add(None, None, None, "the file is empty (no observations)",
+                fix="check that the right file was given")
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    for c in missing:
+        others = [x for x in raw.columns if not str(x).startswith("_")]
+        near = difflib.get_close_matches(c, [normalise_name(x) for x in others], n=1, cutoff=0.6)
+        hint = next((x for x in others if normalise_name(x) == near[0]), None) if near else None
+        col.add(None, c, None, f"required column '{c}' is missing", fix=(
+            f"rename column '{hint}' to '{c}'" if hint else
+            f"a tidy file needs the columns {', '.join(REQUIRED_COLUMNS)}; a wide file needs "
+            "patient_id and columns named <measure>[_<side>]_<visit>"))
+    rows: list[dict] = []
+    extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
+    if not missing and len(raw):
+        decimal = raw.attrs.get("decimal", ".")
+        unknown: dict[str, list[int]] = {}
+        rows = observations(raw, codebook, decimal, col, extras, unknown)
+        for text, where in unknown.items():
+            hint = codebook.suggest(text)
+            more = f" (also rows {', '.join(map(str, where[1:6]))}" + (", ..." if len(where) > 6
+                                                                       else "") + ")"
+            col.add(where[0], "measure", text, "unknown measure" + (more if len(where) > 1 else ""),
+                    fix=(f"did you mean '{hint}'? Use" if hint else "use") + " a key listed by "
+                    "`itb codebook`, or add the measure with your own codebook YAML (--codebook)")
+        rows = fill_phase_and_dose(rows, col)
+        rows = duplicates(rows, col)
+    obs = pd.DataFrame(rows, columns=TIDY_COLUMNS + extras + ["_row", "_src"])
+    for c in ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]:
+        obs[c] = obs[c].astype("str")
+    for c in ["value", "day", "dose_ug_day"]:
+        obs[c] = obs[c].astype("float64")
+    if not missing and "day" not in raw.columns and len(obs):
+        col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
+                severity="note", fix="add days relative to the start of the test infusion")
+    no_base = no_baseline(obs, col) if len(obs) else pd.DataFrame(
+        columns=["patient_id", "measure", "side"])
+    errors = [p for p in col.problems if p.severity == "error"]
+    order = lambda p: (p.severity != "error", p.row is not None, p.row or 0)  # noqa: E731
+    if errors:
+        raise DataValidationError(sorted(col.problems, key=order))
+    obs = obs.drop(columns=["_row", "_src"]).reset_index(drop=True)
+    try:
+        check_observations(obs)
+    except pa.errors.SchemaErrors as exc:  # a bug in the rules above, said plainly
+        raise DataValidationError([Problem(file, None, None, None, "internal schema check "
+                                           f"failed: {exc.failure_cases.head().to_dict('records')}",
+                                           fix="please report this")]) from None
+    notes = tuple(sorted(col.problems, key=order))
+    excluded = pd.DataFrame(col.log, columns=EXCLUDED_COLUMNS)
+    counts = {"patients": int(obs["patient_id"].nunique()), "visits": int(obs["visit"].nunique()),
+              "measures": int(obs["measure"].nunique()), "rows": len(obs), "notes": len(notes),
+              "excluded": len(excluded)}
+    return ValidationReport(obs, notes, excluded, dict(files or {}), counts, no_base,
+                            _visit_order(obs) if len(obs) else ())
+
+
+# ---------------------------------------------------------------------------- datasets
+
+_OBS_EXT = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta", ".parquet", ".pq")
+_SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F", "v": "F",
+        "vrouw": "F", "w": "F"}
+
+
+def _observations_file(root: Path) -> Path:
+    found = sorted(p for p in root.iterdir() if p.stem == "observations" and
+                   p.suffix.lower() in _OBS_EXT)
+    if len(found) != 1:
+        what = "no observations file" if not found else \
+            f"{len(found)} observations files ({', '.join(p.name for p in found)})"
+        raise DataValidationError([Problem(str(root), None, None, None, f"the dataset directory "
+                                           f"has {what}", fix="give exactly one file named "
+                                           "observations.csv (or .xlsx, .sav, .dta, .parquet)")])
+    return found[0]
+
+
+def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
+    """Read and check patients.csv (patient_id, age, sex, genotype, disease_duration)."""
+    with path.open("rb") as fh:
+        text, _ = decode(fh.read())
+    delim = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter \
+        if text.strip() else ","
+    table = pd.read_csv(io.StringIO(text), sep=delim, dtype="str", keep_default_na=False)
+    table.columns = [normalise_name(c) for c in table.columns]
+    rows = pd.Series(range(2, len(table) + 2), index=table.index)
+    col.problems += find_identifiers(table, file=path.name, rows=rows)
+    bad = lambda r, c, v, rule, fix: col.problems.append(  # noqa: E731
+        Problem(path.name, r, c, v, rule, "error", fix))
+    if "patient_id" not in table.columns:
+        bad(None, "patient_id", None, "required column 'patient_id' is missing",
+            "Add the pseudonymous patient codes used in the observations")
+        return table
+    for c in ("age", "disease_duration"):
+        if c in table.columns:
+            nums = []
+            for r, v in zip(rows, table[c]):
+                x, status = parse_number(v)
+                if status not in ("ok", "comma", "missing") or (x is not None and x < 0):
+                    bad(int(r), c, v, f"{c} must be a number of years >= 0", "Correct the value")
+                nums.append(np.nan if x is None else x)
+            table[c] = np.asarray(nums, dtype="float64")
+    if "sex" in table.columns:
+        sexes = []
+        for r, v in zip(rows, table["sex"]):
+            s = _SEX.get(v.strip().lower(), "" if v.strip().lower() in NA_TOKENS else None)
+            if s is None:
+                bad(int(r), "sex", v, "sex must be M or F (or empty)", "Write M or F")
+            sexes.append(s or "")
+        table["sex"] = sexes
+    dup = table["patient_id"][table["patient_id"].duplicated()]
+    for i, v in dup.items():
+        bad(int(rows[i]), "patient_id", v, "patient listed twice", "Keep one row per patient")
+    listed = set(pd.unique(table["patient_id"]))
+    seen = set(pd.unique(obs["patient_id"])) if len(obs) else set()
+    for pid in sorted(seen - listed):
+        col.add(None, "patient_id", pid, f"patient {pid} has observations but no row in "
+                f"{path.name}", severity="note")
+    for pid in sorted(listed - seen):
+        col.add(None, "patient_id", pid, f"patient {pid} in {path.name} has no observations",
+                severity="note")
+    return table.reset_index(drop=True)
+
+
+def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
+                 extra_codebook: str | Path | None = None) -> Dataset:
+    """Read and validate a data file or a dataset directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        An observations file (any format :func:`analysis.data.readers.read_observations` reads), or
+        a directory holding ``observations.*`` and optionally ``patients.csv`` and ``study.yaml``.
+    codebook : Codebook, optional
+        Default: the built-in codebook plus ``extra_codebook``.
+    extra_codebook : str or Path, optional
+        The user's own codebook YAML, added to the built-in one (give this or ``codebook``,
+        not both).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem of the observations and the patient table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "observations.csv").write_text(
+    ...     "patient_id,visit,measure,value,phase,day\\n"
+    ...     "P01,baseline,tug,14.2,baseline,-2\\nP01,post_m6,tug,9.8,post_implant,180\\n")
+    >>> ds = load_dataset(d)
+    >>> ds.observations[["visit", "value", "dose_ug_day"]].values.tolist()
+    [['baseline', 14.2, 0.0], ['post_m6', 9.8, nan]]
+    >>> ds.report.counts["rows"], ds.patients is None
+    (2, True)
+    """
+    if codebook is not None and extra_codebook is not None:
+        raise CodebookError("give either codebook= or extra_codebook=, not both "
+                            "(load_codebook(extra=...) builds a codebook with your measures)")
+    cb = codebook if codebook is not None else load_codebook(extra=extra_codebook)
+    path = Path(path)
+    root = path if path.is_dir() else path.parent
+    obs_path = _observations_file(path) if path.is_dir() else path
+    files = {str(obs_path): sha256_file(obs_path)} if obs_path.is_file() else {}
+    raw, problems = read_observations(obs_path, codebook=cb)
+    pat_path = root / "patients.csv" if path.is_dir() else None
+    study = root / "study.yaml" if path.is_dir() and (root / "study.yaml").is_file() else None
+    try:
+        report = validate_observations(raw, codebook=cb, file=obs_path.name, problems=problems,
+                                       files=files)
+        err = None
+    except DataValidationError as exc:
+        report, err = None, exc
+    patients = None
+    if pat_path is not None and pat_path.is_file():
+        col = Collector(pat_path.name, [])
+        patients = _patients(pat_path, report.observations if report else raw, col)
+        files[str(pat_path)] = sha256_file(pat_path)
+        pat_errors = [p for p in col.problems if p.severity == "error"]
+        if err is not None or pat_errors:
+            raise DataValidationError((err.problems if err else []) + col.problems)
+        report = replace(report, problems=report.problems + tuple(col.problems),
+                         counts={**report.counts,
+                                 "notes": len(report.problems) + len(col.problems)})
+    elif err is not None:
+        raise err
+    report = replace(report, files=files)
+    return Dataset(report.observations, patients, report, cb, path, study)
+
+
+def validate_path(path: str | Path, *, codebook: Codebook | None = None,
+                  extra_codebook: str | Path | None = None) -> ValidationReport:
+    """Validate a data file or dataset directory; DataValidationError lists every problem.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "obs.csv"
+    >>> _ = f.write_text("patient_id,visit,measure,value\\nP01,baseline,tug,-3\\n")
+    >>> try:
+    ...     validate_path(f)
+    ... except DataValidationError as exc:
+    ...     print(exc.problems[0])
+    obs.csv, row 2, column 'value': value out of range: tug must lie in [0, inf] s (value: '-3'). Correct the value, or check its unit
+    """
+    return load_dataset(path, codebook=codebook, extra_codebook=extra_codebook).report
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_derived(report: ValidationReport, out_dir: str | Path = Path("data/derived")) -> Path:
+    """Write the validated tidy observations, the exclusions log and the report (atomically).
+
+    Files: ``observations_tidy.csv``, ``exclusions.csv`` and ``validation.json`` in
+    ``out_dir``; each is written to a temporary file in the same directory and moved into
+    place with :func:`os.replace`, so a reader never sees a half-written file.
+
+    Returns
+    -------
+    Path
+        The tidy observations CSV.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tidy = out / "observations_tidy.csv"
+    _atomic_write(tidy, report.observations.to_csv(index=False, lineterminator="\n"))
+    _atomic_write(out / "exclusions.csv", report.excluded.to_csv(index=False, lineterminator="\n"))
+    _atomic_write(out / "validation.json", json.dumps(report.to_dict(), indent=2, default=str)
+                  + "\n")
+    return tidy

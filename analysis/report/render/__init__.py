@@ -1,0 +1,144 @@
+"""Render the Quarto reports to HTML, PDF and Word.
+
+With the Quarto CLI on PATH, :func:`render_report` calls ``quarto render``. Without it (Quarto
+cannot be installed from PyPI), the same ``.qmd`` sources are rendered here on the engines
+Quarto itself uses: Jupyter executes the cells (:mod:`~analysis.report.render.execute`), Pandoc converts
+(:mod:`~analysis.report.render.pandoc`) and Typst makes the PDF. The document is executed once and
+converted to each format from that one execution.
+
+Parameters
+----------
+Reports take parameters through the cell tagged ``parameters`` (``#| tags: [parameters]``),
+as Quarto's Jupyter engine requires; given values are injected in a cell right after it.
+Parameters are strings unless the default in the parameters cell is a bool, number, list or
+dict (then they are converted to that type): ``patient=007`` stays ``"007"``, whereas Quarto's
+own ``-P patient:007`` reads YAML and gives 7 (the Quarto path here passes a typed YAML file
+instead of ``-P``).
+
+Project options
+---------------
+Options in the project's ``_quarto.yml`` (``execute``, ``format``...) apply under the
+document's own front matter, as in Quarto.
+
+Working directory
+-----------------
+Code runs in the project directory (the nearest folder above the document holding
+``_quarto.yml``; ``execute-dir: project`` in Quarto), else in the document's folder. Give
+parameters as absolute paths, or relative to that directory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm.auto import tqdm
+
+from analysis.errors import RenderError
+from analysis.report.render.execute import execute_document
+from analysis.report.render.pandoc import EXTENSIONS, assemble_markdown, convert
+from analysis.report.render.qmd import read_qmd, with_project
+from analysis.report.render.quarto import quarto_available, render_with_quarto
+
+__all__ = ["render_report", "project_dir", "quarto_available", "Engine", "FORMATS"]
+
+Engine = Literal["auto", "quarto", "builtin"]
+FORMATS = ("html", "pdf", "docx")
+
+
+def project_dir(qmd: Path) -> Path:
+    """The Quarto project directory of a document: the nearest folder above it that holds
+    ``_quarto.yml``, else the document's own folder.
+
+    Examples
+    --------
+    >>> project_dir(Path("/nonexistent/dir/report.qmd"))
+    PosixPath('/nonexistent/dir')
+    """
+    qmd = Path(qmd).resolve()
+    for folder in qmd.parents:
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    return qmd.parent
+
+
+def render_report(
+    qmd: str | Path,
+    *,
+    formats: Sequence[str] = FORMATS,
+    params: dict[str, Any] | None = None,
+    out_dir: str | Path = "_output",
+    engine: Engine = "auto",
+    progress: bool = True,
+    timeout: int = 1200,
+) -> list[Path]:
+    """Render one report to the given formats.
+
+    Parameters
+    ----------
+    qmd : path
+        The ``.qmd`` source.
+    formats : sequence of {"html", "pdf", "docx"}
+        Output formats; the document is executed once for all of them.
+    params : dict, optional
+        Values for the document's parameters (see the module notes on typing).
+    out_dir : path
+        Where ``<name>.html``, ``<name>.pdf`` and ``<name>.docx`` are written.
+    engine : {"auto", "quarto", "builtin"}
+        ``auto`` uses Quarto when it is on PATH, else the built-in engine.
+    progress : bool
+        Show a progress bar over the steps (execute, then each format).
+    timeout : int
+        Seconds each cell may run (built-in engine).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in the order of ``formats``.
+
+    Raises
+    ------
+    RenderError
+        When a cell fails (naming the report, the cell and the error), a parameter is unknown
+        or mistyped, or a converter fails.
+
+    Examples
+    --------
+    >>> render_report("reports/x.qmd", formats=["odt"])
+    Traceback (most recent call last):
+    ...
+    analysis.errors.RenderError: unknown format(s) ['odt']; choose from html, pdf, docx
+    """
+    formats = list(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in EXTENSIONS]
+    if unknown or not formats:
+        raise RenderError(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    if engine not in ("auto", "quarto", "builtin"):
+        raise RenderError(f"unknown engine {engine!r}; use 'auto', 'quarto' or 'builtin'")
+    qmd = Path(qmd)
+    out_dir = Path(out_dir)
+    if engine == "quarto" or (engine == "auto" and quarto_available()):
+        return render_with_quarto(qmd, formats=formats, params=params, out_dir=out_dir)
+
+    root = project_dir(qmd)
+    doc = with_project(read_qmd(qmd), root / "_quarto.yml")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tqdm(total=1 + len(formats), desc=qmd.stem, unit="step", disable=not progress,
+              leave=False) as bar, tempfile.TemporaryDirectory(prefix="itb-render-") as tmp:
+        workdir = Path(tmp)
+        bar.set_postfix_str("execute")
+        executed = execute_document(
+            doc, params=params, workdir=workdir, cwd=root, timeout=timeout,
+            on_cell=lambda done, total: bar.set_postfix_str(f"execute {done}/{total}"))
+        markdown = assemble_markdown(executed)
+        bar.update()
+        for fmt in formats:
+            bar.set_postfix_str(fmt)
+            target = out_dir / f"{qmd.stem}.{EXTENSIONS[fmt]}"
+            written.append(convert(markdown, fmt, out=target, workdir=workdir,
+                                   front_matter=doc.front_matter, name=qmd.name))
+            bar.update()
+    return written

@@ -1,0 +1,96 @@
+"""Render with the Quarto CLI when it is installed (a thin wrapper; the built-in engine is the
+tested path).
+
+Parameters are written to a YAML file passed with ``--execute-params`` rather than given as
+``-P key:value``: Quarto reads ``-P`` values as YAML, so ``-P patient:007`` would arrive as the
+number 7. They are typed first exactly as the built-in engine types them
+(:func:`analysis.report.render.qmd.coerce_params`), so both paths see the same values.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.errors import RenderError
+from analysis.report.render.qmd import coerce_params, read_qmd
+
+__all__ = ["quarto_available", "render_with_quarto", "QUARTO_FORMATS"]
+
+#: Our format names -> Quarto's (the PDF is made by Quarto's ``typst`` format).
+QUARTO_FORMATS = {"html": "html", "pdf": "typst", "docx": "docx"}
+
+
+def quarto_available() -> bool:
+    """True when the ``quarto`` command is on PATH.
+
+    Examples
+    --------
+    >>> isinstance(quarto_available(), bool)
+    True
+    """
+    return shutil.which("quarto") is not None
+
+
+def quarto_command(
+    qmd: Path, *, formats: Sequence[str], params_file: Path | None, out_dir: Path
+) -> list[str]:
+    """The ``quarto render`` command line (without running it).
+
+    Examples
+    --------
+    >>> quarto_command(Path("reports/a.qmd"), formats=["html", "pdf"], params_file=None,
+    ...                out_dir=Path("_output"))[:5]
+    ['quarto', 'render', 'reports/a.qmd', '--to', 'html,typst']
+    """
+    cmd = ["quarto", "render", str(qmd), "--to", ",".join(QUARTO_FORMATS[f] for f in formats),
+           "--output-dir", str(out_dir), "--no-execute-daemon"]
+    if params_file is not None:
+        cmd += ["--execute-params", str(params_file)]
+    return cmd
+
+
+def render_with_quarto(
+    qmd: str | Path,
+    *,
+    formats: Sequence[str] = ("html", "pdf", "docx"),
+    params: dict[str, Any] | None = None,
+    out_dir: str | Path = "_output",
+) -> list[Path]:
+    """Render a report with ``quarto render`` into ``out_dir``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The output files, one per format.
+
+    Raises
+    ------
+    RenderError
+        When Quarto is missing or fails (the message holds the end of its output).
+    """
+    if not quarto_available():
+        raise RenderError("the 'quarto' command is not on PATH; install Quarto or use "
+                          "engine='builtin'")
+    qmd = Path(qmd)
+    doc = read_qmd(qmd)
+    typed = coerce_params(doc, params)
+    out_dir = Path(out_dir).resolve()
+    with tempfile.TemporaryDirectory(prefix="itb-quarto-") as tmp:
+        params_file = None
+        if typed:
+            params_file = Path(tmp) / "params.yml"
+            params_file.write_text(yaml.safe_dump(typed, sort_keys=False), encoding="utf-8")
+        cmd = quarto_command(qmd, formats=formats, params_file=params_file, out_dir=out_dir)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip()[-2000:]
+        raise RenderError(f"{qmd.name}: quarto render failed:\n{tail}")
+    ext = {"html": "html", "pdf": "pdf", "docx": "docx"}
+    return [out_dir / f"{qmd.stem}.{ext[f]}" for f in formats]

@@ -1,0 +1,389 @@
+"""The analysis pipeline: validated data -> change table -> every applicable analysis -> one
+results table and its manifest.
+
+Which analyses run depends on what the data allow (``../shared/analysis-plan.md``):
+
+============================  ====================================================
+descriptives, missing data    always
+individual change, responders  every patient with a baseline
+paired comparisons            >= 2 patients with a baseline and a follow-up
+mixed model over visits       >= 4 patients (a warning in ``note`` below 6)
+single-case set               exactly one patient: phase analysis (>= 3 points per
+                              phase), one patient against controls (when the
+                              configuration or the codebook gives normative data)
+dose titration                per patient: >= 3 test-infusion observations at >= 2
+                              doses; the group dose model when >= 3 patients titrate
+therapeutic window            patients with spasticity and strength measures
+============================  ====================================================
+
+The one-patient set is wired in :mod:`analysis.run.single_case`. Reports call
+:func:`run_analysis`, which caches its result by the hash of the inputs, the configuration and
+the package's source, so that rendering a document in three formats runs the analysis once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import pickle
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+import analysis
+from analysis.data import derive
+from analysis.stats import descriptives, dose, individual_change as individual, paired
+from analysis.run import single_case as single_patient
+from analysis.data.codebook import Codebook, Measure, load_codebook
+from analysis.data.config import StudyConfig, load_config
+from analysis.errors import ITBError
+from analysis.stats.lmm import fit_lmm_safe
+from analysis.run.manifest import build_manifest
+from analysis.paths import sha256_file
+from analysis.stats.multiplicity import holm
+from analysis.results import combine, result_frame
+from analysis.data.validate import load_dataset
+
+#: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
+FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
+MIN_LMM_PATIENTS = 4
+WARN_LMM_PATIENTS = 6
+MIN_GROUP_DOSE_PATIENTS = 3
+
+
+@dataclass(frozen=True)
+class AnalysisRun:
+    """Everything a report needs from one analysis run.
+
+    Attributes
+    ----------
+    observations, patients : DataFrame
+        The validated tidy data (see :mod:`analysis.data.validate`).
+    changes : DataFrame
+        Change table (:func:`analysis.data.derive.change_table`).
+    results : DataFrame
+        The results table (:mod:`analysis.results`).
+    window : DataFrame
+        Therapeutic-window table per patient and dose (:func:`analysis.stats.dose.therapeutic_window`).
+    config : StudyConfig
+    manifest : dict
+        Inputs with SHA-256, configuration, seed, versions, git state and every number.
+    notes : tuple of str
+        What validation accepted and changed (converted units, matched column names...).
+    """
+
+    observations: pd.DataFrame
+    patients: pd.DataFrame
+    changes: pd.DataFrame
+    results: pd.DataFrame
+    window: pd.DataFrame
+    config: StudyConfig
+    manifest: dict[str, Any]
+    codebook: Codebook
+    notes: tuple[str, ...] = field(default=())
+
+
+def run_analysis(
+    data: str | Path,
+    *,
+    config: str | Path | None = None,
+    codebook: str | Path | None = None,
+    df_method: str | None = None,
+    cache_dir: str | Path | None = "default",
+    progress: bool = False,
+) -> AnalysisRun:
+    """Validate a dataset, run every applicable analysis, and return the results.
+
+    Parameters
+    ----------
+    data : path
+        A data file, or a dataset directory (``observations.*``, optional ``patients.csv`` and
+        ``study.yaml``).
+    config : path, optional
+        Study configuration YAML; by default ``study.yaml`` in the dataset directory, else the
+        defaults of :class:`analysis.data.config.StudyConfig`.
+    codebook : path, optional
+        The user's own codebook YAML, added to the built-in one.
+    df_method : {"satterthwaite", "kenward-roger"}, optional
+        Overrides the configuration's denominator-df method.
+    cache_dir : path or None
+        Where results are cached by input hash; ``"default"`` is ``$ITB_CACHE_DIR`` or
+        ``.cache/itb`` in the working directory; ``None`` disables the cache.
+    progress : bool
+        Show a progress bar over the measures.
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> run = run_analysis(EXAMPLES / "case_report", cache_dir=None)
+    >>> window = run.results.query("analysis == 'therapeutic_window'").iloc[0]
+    >>> float(window["ci_low"]), float(window["ci_high"]), float(window["estimate"])
+    (100.0, 108.0, 108.0)
+    """
+    data = Path(data)
+    config_path = Path(config) if config is not None else _default_config(data)
+    codebook_path = Path(codebook) if codebook is not None else None
+    cfg = load_config(config_path).with_df_method(df_method)
+    if config_path is not None:  # recorded relative to the working directory, as the inputs are
+        cfg = dataclasses.replace(cfg, source=_relative(config_path))
+    book = load_codebook(extra=codebook_path)
+    dataset = load_dataset(data, codebook=book)
+    inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})
+
+    cache = _cache_path(cache_dir, inputs, cfg)
+    if cache is not None and cache.exists():
+        with open(cache, "rb") as handle:
+            return pickle.load(handle)
+
+    patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
+    results, window, changes = analyze(dataset.observations, codebook=book, config=cfg,
+                                       progress=progress)
+    run_spec = {
+        "data": _relative(data),
+        "config": None if config_path is None else _relative(config_path),
+        "codebook": None if codebook_path is None else _relative(codebook_path),
+        "df_method": cfg.df_method,
+    }
+    command = "itb analyze " + " ".join(
+        shlex.quote(x) for x in [run_spec["data"]]
+        + (["--config", run_spec["config"]] if run_spec["config"] else [])
+        + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
+        + ["--df-method", cfg.df_method]
+    )
+    manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed, command=command)
+    manifest["run"] = run_spec
+    run = AnalysisRun(
+        observations=dataset.observations, patients=patients, changes=changes,
+        results=results, window=window, config=cfg, manifest=manifest, codebook=book,
+        notes=tuple(str(p) for p in dataset.report.problems),
+    )
+    if cache is not None:
+        _write_cache(cache, run)
+    return run
+
+
+def analyze(
+    obs: pd.DataFrame,
+    *,
+    codebook: Codebook,
+    config: StudyConfig,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run every applicable analysis on validated observations (no I/O).
+
+    Returns
+    -------
+    results : DataFrame
+        The results table.
+    window : DataFrame
+        The therapeutic-window table (empty when no patient titrated).
+    changes : DataFrame
+        The change table.
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> from analysis.data.validate import load_dataset
+    >>> ds = load_dataset(EXAMPLES / "case_report")
+    >>> results, window, changes = analyze(ds.observations, codebook=ds.codebook,
+    ...                                    config=StudyConfig(reference_visit="bl_d5"))
+    >>> sorted({"nap", "tau_u", "paired_t"} & set(results["analysis"]))  # one patient
+    ['nap', 'tau_u']
+    """
+    if config.measures:
+        obs = obs[obs["measure"].isin(config.measures)]
+    changes = derive.change_table(
+        obs, better=lambda key: codebook.measure(key).better, rule=config.baseline,
+        baseline_phase=config.baseline_phase,
+    )
+    n_patients = obs["patient_id"].nunique()
+    groups = list(obs.groupby(["measure", "side"], sort=True))
+    frames: list[pd.DataFrame] = []
+    for (key, side), obs_m in tqdm(groups, desc="measures", disable=not progress, leave=False):
+        measure = codebook.measure(key)
+        ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
+        frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
+    individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
+    if individual_rows:
+        frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
+    window, window_rows = _window(obs, codebook, config)
+    frames.append(window_rows)
+    if n_patients == 1:
+        frames += [single_patient.dissociation_results(obs, d, codebook, config)
+                   for d in config.dissociations]
+    frames.append(dose.dose_response(obs, phase=config.treatment_phase))
+    frames += _group_dose(obs, config)
+    results = _adjust_families(combine(frames), config)
+    return results, window, changes
+
+
+def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
+                     config: StudyConfig, n_patients: int) -> list[pd.DataFrame]:
+    """Every per-measure analysis the data allow, for one measure and side."""
+    frames = [descriptives.describe(obs_m), descriptives.missing_table(obs_m)]
+    if not ch_m.empty:
+        frames.append(individual.individual_change(ch_m, measure=measure,
+                                                   reference=config.reference_visit))
+    if obs_m["patient_id"].nunique() >= 2 and not ch_m.empty:
+        frames.append(paired.paired_comparisons(
+            ch_m, kind=measure.kind, levels=measure.levels, codes=measure.codes,
+            reference=config.reference_visit,
+            bootstrap=config.bootstrap, n_boot=config.n_boot, seed=config.seed,
+        ))
+    if obs_m["patient_id"].nunique() >= MIN_LMM_PATIENTS:
+        frames.append(_visit_model(obs_m, measure, config))
+    if n_patients == 1:
+        frames += single_patient.single_case_results(obs_m, ch_m, measure, config)
+    return frames
+
+
+def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> pd.DataFrame:
+    """``value ~ visit + (1 | patient)`` (random slope over day as an option)."""
+    side = obs_m["side"].iloc[0]
+    n = obs_m["patient_id"].nunique()
+    try:
+        fit = fit_lmm_safe(
+            obs_m, formula="value ~ visit", random="1 + day" if config.random_slope else "1",
+            reference=config.reference_visit, df_method=config.df_method,
+            covariates=config.covariates,
+        )
+        rows = fit.tidy(measure=measure.key, side=side)
+    except ITBError as exc:
+        return result_frame([{
+            "measure": measure.key, "side": side, "analysis": "lmm_fit", "term": "value ~ visit",
+            "n_patients": n, "n_obs": len(obs_m), "method": "LMM REML (analysis.stats.lmm)",
+            "note": f"model not fitted: {exc}",
+        }])
+    warnings = []
+    if n < WARN_LMM_PATIENTS:
+        warnings.append(f"only {n} patients: mixed-model inference is fragile below "
+                        f"{WARN_LMM_PATIENTS}")
+    if measure.kind == "ordinal":
+        warnings.append("ordinal measure: this model treats the codes as interval values; the "
+                        "ordinal analysis is the per-visit signed-rank test against baseline "
+                        "(Holm-adjusted)")
+    if warnings:
+        warning = "; ".join(warnings)
+        rows["note"] = [f"{warning}; {x}" if x else warning for x in rows["note"]]
+    return rows
+
+
+def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
+    """``value ~ dose + (1 + dose | patient)`` for measures where >= 3 patients titrate."""
+    frames = []
+    titration = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    for (key, side), one in titration.groupby(["measure", "side"], sort=True):
+        doses = one.groupby("patient_id")["dose_ug_day"].nunique()
+        if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:
+            frames.append(dose.dose_group_model(one, measure=key, side=side,
+                                                phase=config.treatment_phase,
+                                                min_patients=MIN_GROUP_DOSE_PATIENTS))
+    return frames
+
+
+def _window(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Therapeutic window per patient from the configured (or all) MAS and MRC measures."""
+    present = sorted(obs["measure"].unique())
+    spasticity = list(config.window_spasticity) or [k for k in present if k.startswith("mas_")]
+    strength = list(config.window_strength) or [k for k in present if k.startswith("mrc_")]
+    spasticity = [k for k in spasticity if k in present]
+    strength = [k for k in strength if k in present]
+    titrated = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    if not spasticity or not strength or titrated.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    first_spasticity, first_strength = codebook.measure(spasticity[0]), codebook.measure(strength[0])
+    threshold, threshold_source = _first_given(
+        (config.window_spasticity_threshold, "study configuration"),
+        (first_spasticity.mcid, f"MCID, codebook: {first_spasticity.mcid_source}"),
+        (first_spasticity.mdc, f"MDC, codebook: {first_spasticity.mdc_source}"),
+        (1.0, "one grade (no MCID or MDC in the codebook or configuration)"),
+    )
+    strength_mdc, strength_source = _first_given(
+        (config.window_strength_mdc, "study configuration"),
+        (first_strength.mdc, f"MDC, codebook: {first_strength.mdc_source}"),
+        (1.0, "one grade: no MDC is published for this strength measure (codebook), so a "
+              "fall of one full grade counts as a loss"),
+    )
+    return dose.therapeutic_window(
+        obs, spasticity_measures=spasticity, strength_measures=strength,
+        spasticity_threshold=threshold, spasticity_threshold_source=threshold_source,
+        strength_mdc=strength_mdc, strength_mdc_source=strength_source,
+        spasticity_better=first_spasticity.better, strength_better=first_strength.better,
+        baseline=config.baseline, baseline_phase=config.baseline_phase,
+        phase=config.treatment_phase,
+    )
+
+
+def _first_given(*candidates: tuple[float | None, str]) -> tuple[float, str]:
+    """The first candidate whose value is not None, with its source."""
+    return next((float(v), s) for v, s in candidates if v is not None)
+
+
+def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame:
+    """Holm adjustment of the paired tests across the measures of each declared family.
+
+    A measure in no family is adjusted across its own visits and sides. Mixed-model contrasts
+    keep their Holm adjustment across the visits of their model (as emmeans does).
+    """
+    results = results.copy()
+    for analysis_name in FAMILY_ANALYSES:
+        rows = results["analysis"] == analysis_name
+        family = results.loc[rows, "measure"].map(lambda m: config.family_of(m) or f"measure={m}")
+        for name, index in family.groupby(family).groups.items():
+            label = name if name.startswith("measure=") else f"family={name}"
+            p = results.loc[index, "p_value"].to_numpy(dtype=float)
+            results.loc[index, "p_adjusted"] = holm(p)
+            results.loc[index, "adjustment"] = f"holm: {label} ({int(np.isfinite(p).sum())} tests)"
+    return results
+
+
+def _default_config(data: Path) -> Path | None:
+    candidate = (data if data.is_dir() else data.parent) / "study.yaml"
+    return candidate if candidate.exists() else None
+
+
+def _relative(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _source_digest() -> str:
+    """Hash of the package's own source files, so a code change invalidates the cache."""
+    digest = hashlib.sha256()
+    root = Path(analysis.__file__).parent
+    for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_path(cache_dir: str | Path | None, inputs: list[Path], cfg: StudyConfig) -> Path | None:
+    if cache_dir is None:
+        return None
+    if cache_dir == "default":
+        cache_dir = os.environ.get("ITB_CACHE_DIR") or Path.cwd() / ".cache" / "itb"
+    key = json.dumps({
+        "inputs": [[p.resolve().as_posix(), sha256_file(p)] for p in inputs],
+        "config": cfg.to_dict(),
+        "source": _source_digest(),
+    }, sort_keys=True)
+    return Path(cache_dir) / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pickle")
+
+
+def _write_cache(path: Path, run: AnalysisRun) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        pickle.dump(run, handle)
+    os.replace(tmp, path)
+

@@ -1,0 +1,131 @@
+"""The one-patient part of the pipeline: which single-case analyses a measure gets.
+
+For a study of one patient, :mod:`analysis.run.pipeline` calls :func:`single_case_results` for each
+measure (phase indices for the baseline against the infusion days, and the patient against
+normative controls at baseline and at the last follow-up) and :func:`dissociation_results` for
+each dissociation declared in the study configuration (RSDT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.stats.single_case import dissociations as dissociation, phase, controls as singlecase
+from analysis.data.codebook import Codebook, Measure
+from analysis.data.config import StudyConfig
+from analysis.results import combine, result_frame
+
+#: Fewest observations per phase for the phase indices.
+MIN_PHASE_POINTS = 3
+
+
+def single_case_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
+                 config: StudyConfig) -> list[pd.DataFrame]:
+    """Phase analysis and comparison against controls for a one-patient study."""
+    frames = []
+    pid = obs_m["patient_id"].iloc[0]
+    side = obs_m["side"].iloc[0]
+    base = obs_m[obs_m["phase"] == config.baseline_phase].sort_values("day")
+    better = _direction(measure, float(base["value"].iloc[-1]) if not base.empty else None)
+    if better is None:
+        return [result_frame([{
+            "measure": measure.key, "side": side, "patient_id": pid, "analysis": "nap",
+            "term": f"{config.treatment_phase} vs {config.baseline_phase}", "n_patients": 1,
+            "note": f"single-case indices not computed: the direction of improvement of "
+                    f"{measure.key} is '{measure.better}' (codebook) and no norm decides it",
+        }])]
+    series = obs_m[obs_m["phase"].isin([config.baseline_phase, config.treatment_phase])]
+    counts = series["phase"].value_counts()
+    if all(counts.get(p, 0) >= MIN_PHASE_POINTS for p in (config.baseline_phase, config.treatment_phase)):
+        rows = phase.phase_analysis(
+            series, better=better, baseline_phase=config.baseline_phase,
+            treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
+        )
+        frames.append(rows.assign(side=side))
+    controls = _controls(measure, config)
+    if controls is not None:
+        for visit, value in _timepoints(obs_m, ch_m, config):
+            common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=better)
+            for result in (singlecase.crawford_howell(value, **common),
+                           singlecase.bayes_single_case(value, **common, seed=config.seed)):
+                rows = result.tidy(measure=measure.key, patient_id=pid, side=side)
+                rows["term"] = [f"{visit}: {t}" if t else visit for t in rows["term"]]
+                rows["method"] = rows["method"] + f"; controls: {controls.source or 'configuration'}"
+                frames.append(rows)
+    return frames
+
+
+def _direction(measure: Measure, baseline: float | None) -> str | None:
+    """``lower``/``higher``; for a ``towards_normal`` measure, towards the norm from baseline."""
+    if measure.better in ("lower", "higher"):
+        return measure.better
+    if measure.better == "towards_normal" and measure.norm_mean is not None and baseline is not None:
+        return "higher" if baseline < measure.norm_mean else "lower"
+    return None
+
+
+def _controls(measure: Measure, config: StudyConfig) -> Any:
+    """Normative controls of a measure: the configuration's, else the codebook's, else None."""
+    controls = config.controls.get(measure.key)
+    if controls is None and None not in (measure.norm_mean, measure.norm_sd, measure.norm_n):
+        controls = _Norm(measure.norm_mean, measure.norm_sd, measure.norm_n, measure.norm_source)
+    return controls
+
+
+def dissociation_results(obs: pd.DataFrame, spec: Any, codebook: Codebook, config: StudyConfig) -> pd.DataFrame:
+    """RSDT of one patient at baseline and at the last visit where both measures were taken."""
+    mx, my = codebook.measure(spec.measure_x), codebook.measure(spec.measure_y)
+    cx, cy = _controls(mx, config), _controls(my, config)
+    base = {"measure": "", "patient_id": str(obs["patient_id"].iloc[0]), "analysis": "rsdt",
+            "n_patients": 1, "method": "Revised Standardized Difference Test (Crawford & Garthwaite 2005)"}
+    pair = obs[obs["measure"].isin([mx.key, my.key]) & (obs["side"] == "")]
+    wide = pair.pivot_table(index=["visit", "phase", "day"], columns="measure", values="value").dropna()
+    wide = wide.reset_index().sort_values("day")
+    if cx is None or cy is None or wide.empty or mx.key not in wide or my.key not in wide:
+        why = ("no normative controls for " + " and ".join(k.key for k, c in ((mx, cx), (my, cy)) if c is None)
+               if cx is None or cy is None else "the two measures were never taken at the same visit (without side)")
+        return result_frame([{**base, "term": f"z({mx.key}) - z({my.key})", "note": why}])
+    points = []
+    baseline = wide[wide["phase"] == config.baseline_phase]
+    if not baseline.empty:
+        points.append(baseline.iloc[-1])
+    later = wide[wide["phase"] != config.baseline_phase]
+    if not later.empty:
+        points.append(later.iloc[-1])
+    frames = []
+    for row in points:
+        result = dissociation.rsdt(
+            row[mx.key], row[my.key], mean_x=cx.mean, sd_x=cx.sd, mean_y=cy.mean, sd_y=cy.sd,
+            r_xy=spec.r, n=min(cx.n, cy.n), better_x=_direction(mx, None),
+            better_y=_direction(my, None), label_x=mx.key, label_y=my.key,
+        )
+        rows = result.tidy(patient_id=base["patient_id"])
+        rows["term"] = f"{row['visit']}: " + rows["term"]
+        rows["method"] = rows["method"] + (f"; r from {spec.source}" if spec.source else "") + (
+            f"; controls n = min({cx.n}, {cy.n})")
+        frames.append(rows)
+    return combine(frames)
+
+
+@dataclass(frozen=True)
+class _Norm:
+    mean: float
+    sd: float
+    n: int
+    source: str
+
+
+def _timepoints(obs_m: pd.DataFrame, ch_m: pd.DataFrame,
+                            config: StudyConfig) -> list[tuple[str, float]]:
+    """The patient's baseline value and last follow-up value (the visits compared with norms)."""
+    points = []
+    base = obs_m[obs_m["phase"] == config.baseline_phase].sort_values("day")
+    if not base.empty:
+        points.append(("baseline", float(base["value"].iloc[-1])))
+    if not ch_m.empty:
+        last = ch_m.sort_values("day").iloc[-1]
+        points.append((str(last["visit"]), float(last["value"])))
+    return points

@@ -1,0 +1,348 @@
+"""Public API of the linear mixed models: fit, tables, results rows and the fallback chain."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import ITBError, ModelSpecError
+from analysis.stats.lmm.ddf import KenwardRoger, Satterthwaite, make_ddf
+from analysis.stats.lmm.emmeans import Term, contrast_table, estimate_table, grid_rows
+from analysis.stats.lmm.engine import REMLProblem
+from analysis.results import result_frame
+
+logger = logging.getLogger(__name__)
+
+DfMethod = Literal["satterthwaite", "kenward-roger"]
+_DF_LABEL = {"satterthwaite": "Satterthwaite df (as lmerTest)",
+             "kenward-roger": "Kenward-Roger df and adjusted covariance (as pbkrtest/lmerTest)"}
+_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True, eq=False)
+class LMMResult:
+    """A fitted linear mixed model (REML) with its df calculator.
+
+    Attributes
+    ----------
+    formula : str
+        lme4-style formula, e.g. ``"value ~ visit + (1 | patient_id)"``.
+    fixed_names : tuple of str
+        Coefficient names as lme4 gives them (``(Intercept)``, ``visitpost_m6``, ``day``).
+    beta, vcov : ndarray
+        Fixed effects and the covariance used for SEs (Kenward-Roger adjusted when
+        ``df_method == "kenward-roger"``); ``vcov_unadjusted`` is ``sigma^2 (X'V^-1X)^-1``.
+    theta, sigma, deviance : lme4's ``getME(m, "theta")``, ``sigma(m)``, ``REMLcrit(m)``.
+    converged, singular, gradient_norm : verified-optimum status (see ``fit_note``).
+    note : str
+        Fallback taken (empty when none).
+    """
+
+    formula: str
+    response: str
+    group: str
+    random: str
+    df_method: DfMethod
+    terms: tuple[Term, ...]
+    fixed_names: tuple[str, ...]
+    random_names: tuple[str, ...]
+    beta: np.ndarray
+    vcov: np.ndarray
+    vcov_unadjusted: np.ndarray
+    theta: np.ndarray
+    sigma: float
+    deviance: float
+    converged: bool
+    singular: bool
+    gradient_norm: float
+    fit_note: str
+    n_obs: int
+    n_groups: int
+    note: str = ""
+    calc: Satterthwaite | KenwardRoger | None = field(default=None, repr=False)
+
+    # ---- tables --------------------------------------------------------------------------
+    def fixed(self) -> pd.DataFrame:
+        """Fixed effects: ``term, estimate, se, df, statistic, p_value, ci_low, ci_high``."""
+        return estimate_table(list(self.fixed_names), np.eye(len(self.beta)), self.beta,
+                              self.calc)
+
+    def emmeans(self, factor: str = "visit") -> pd.DataFrame:
+        """Marginal mean of each level of ``factor`` (columns as :meth:`fixed`)."""
+        levels, L = grid_rows(self.terms, len(self.beta), factor)
+        return estimate_table(levels, L, self.beta, self.calc)
+
+    def contrasts(self, factor: str = "visit") -> pd.DataFrame:
+        """Each level of ``factor`` minus its reference, Holm-adjusted (plus ``p_adjusted``)."""
+        levels, L = grid_rows(self.terms, len(self.beta), factor)
+        return contrast_table(levels, L, self.beta, self.calc)
+
+    def variance_components(self) -> pd.DataFrame:
+        """``term, estimate`` (variances and covariance of the random effects, residual)."""
+        T = _factor_from_theta(self.theta, len(self.random_names))
+        D = self.sigma ** 2 * T @ T.T
+        rows = [(f"var: {n} | {self.group}", D[i, i]) for i, n in enumerate(self.random_names)]
+        if len(self.random_names) == 2:
+            a, b = self.random_names
+            rows.append((f"cov: {a}, {b} | {self.group}", D[1, 0]))
+        rows.append(("var: Residual", self.sigma ** 2))
+        return pd.DataFrame(rows, columns=["term", "estimate"])
+
+    # ---- results rows --------------------------------------------------------------------
+    def tidy(self, measure: str = "", side: str = "") -> pd.DataFrame:
+        """Results-table rows (``analysis.results.result_frame``) of this model.
+
+        Rows: ``lmm_fixed`` per coefficient, ``lmm_emmean`` and ``lmm_contrast`` per level of
+        the first factor (when there is one), ``lmm_variance``, ``lmm_icc`` and ``lmm_fit``.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(5)
+        >>> d = pd.DataFrame({"patient_id": np.repeat([f"P{i}" for i in range(6)], 3),
+        ...                   "visit": ["baseline", "post_m3", "post_m6"] * 6})
+        >>> d["value"] = np.repeat(rng.normal(size=6), 3) + rng.normal(size=18)
+        >>> rows = fit_lmm(d).tidy(measure="gait_speed")
+        >>> rows["analysis"].unique().tolist()
+        ['lmm_fixed', 'lmm_emmean', 'lmm_contrast', 'lmm_variance', 'lmm_icc', 'lmm_fit']
+        >>> rows.query("analysis == 'lmm_contrast'")["term"].tolist()
+        ['post_m3 - baseline', 'post_m6 - baseline']
+        """
+        base = {"measure": measure, "side": side, "n_patients": self.n_groups,
+                "n_obs": self.n_obs}
+        engine = f"LMM REML {self.formula}, profiled engine (analysis.stats.lmm)"
+        dfm = _DF_LABEL[self.df_method]
+        status = self.status_note()
+        rows = []
+        for r in self.fixed().itertuples(index=False):
+            rows.append({**base, **_stat(r), "analysis": "lmm_fixed", "df_method": self.df_method,
+                         "method": f"{engine}, {dfm}; t test, unadjusted 95% t CI",
+                         "note": status if self.singular or not self.converged else ""})
+        factor = next((t.name for t in self.terms if t.kind == "factor"), None)
+        if factor is not None:
+            for r in self.emmeans(factor).itertuples(index=False):
+                rows.append({**base, **_stat(r), "analysis": "lmm_emmean",
+                             "df_method": self.df_method,
+                             "method": f"{engine}, estimated marginal mean (as emmeans), "
+                                       f"{dfm}; 95% t CI"})
+            con = self.contrasts(factor)
+            for r in con.itertuples(index=False):
+                rows.append({**base, **_stat(r), "analysis": "lmm_contrast",
+                             "df_method": self.df_method, "p_adjusted": r.p_adjusted,
+                             "adjustment": f"holm: {len(con)} contrasts of {factor} against "
+                                           f"{r.term.split(' - ')[-1]}",
+                             "method": f"{engine}, contrast of marginal means (as emmeans "
+                                       f"trt.vs.ctrl), {dfm}; CI unadjusted 95% t interval "
+                                       "(emmeans would give Bonferroni CIs with adjust='holm')"})
+        vc = self.variance_components()
+        sing = "singular fit (a random-effect variance on the boundary)" if self.singular else ""
+        for r in vc.itertuples(index=False):
+            rows.append({**base, "analysis": "lmm_variance", "term": r.term,
+                         "estimate": r.estimate, "method": f"{engine}, REML variance component",
+                         "note": sing})
+        var_int = vc["estimate"].iloc[0]
+        icc_note = "; ".join(x for x in [
+            sing, "random slope model: ICC at day = 0 (random-intercept variance / (that + "
+            "residual))" if len(self.random_names) == 2 else ""] if x)
+        rows.append({**base, "analysis": "lmm_icc", "term": "ICC",
+                     "estimate": var_int / (var_int + self.sigma ** 2),
+                     "method": f"{engine}, random-intercept variance / (that + residual)",
+                     "note": icc_note})
+        rows.append({**base, "analysis": "lmm_fit", "term": "REML deviance",
+                     "estimate": self.deviance, "method": engine, "note": status})
+        return result_frame(rows)
+
+    def status_note(self) -> str:
+        """Convergence, gradient, optimizers, theta, singular fit and any fallback, as text."""
+        parts = [("converged" if self.converged else "NOT converged")
+                 + f"; projected gradient norm {self.gradient_norm:.1e}",
+                 "theta = " + ", ".join(f"{t:.6g}" for t in self.theta),
+                 "singular fit (theta on the boundary, lme4 rule theta < 1e-4)" if self.singular
+                 else "not singular"]
+        if getattr(self.calc, "n_negative_eigen", 0):
+            parts.append("Hessian of the REML criterion in (theta, sigma) has negative "
+                         "eigenvalue(s): Satterthwaite df uncertain (lmerTest warns likewise)")
+        parts += [x for x in (self.fit_note, self.note) if x]
+        return "; ".join(parts)
+
+
+def _stat(r) -> dict:
+    return {"term": r.term, "estimate": r.estimate, "se": r.se, "df": r.df,
+            "statistic": r.statistic, "p_value": r.p_value, "ci_low": r.ci_low,
+            "ci_high": r.ci_high}
+
+
+def _factor_from_theta(theta: np.ndarray, q: int) -> np.ndarray:
+    rows, cols = np.tril_indices(q)
+    order = np.lexsort((rows, cols))
+    T = np.zeros((q, q))
+    T[rows[order], cols[order]] = theta
+    return T
+
+
+def _parse(formula: str, random: str, covariates: Sequence[str]) -> tuple[str, list, list]:
+    if formula.count("~") != 1:
+        raise ModelSpecError(f"formula {formula!r} needs one '~', e.g. 'value ~ visit'")
+    lhs, rhs = (s.strip() for s in formula.split("~"))
+    fixed = [t.strip() for t in rhs.split("+") if t.strip() and t.strip() != "1"]
+    fixed += [c for c in covariates if c not in fixed]
+    rand = [t.strip() for t in random.split("+") if t.strip()]
+    if not rand or rand[0] != "1" or len(rand) > 2:
+        raise ModelSpecError(f"random = {random!r} is not supported; use '1' or '1 + day' "
+                             "(one slope variable)")
+    for name in [lhs, *fixed, *rand[1:]]:
+        if not _NAME.match(name):
+            raise ModelSpecError(
+                f"term {name!r} in {formula!r} is not a column name; only main effects of "
+                "columns are supported (no interactions or transformations)")
+    return lhs, fixed, rand[1:]
+
+
+def _levels(x: pd.Series, data: pd.DataFrame, first: bool) -> list[str]:
+    appearance = list(dict.fromkeys(x))
+    if first and "day" in data:
+        med = data.groupby(x, sort=False)["day"].median()
+        return sorted(appearance, key=lambda v: (np.nan_to_num(med.get(v, np.nan), nan=np.inf),
+                                                 appearance.index(v)))
+    return appearance if first else sorted(appearance)
+
+
+def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = "patient_id",
+            random: str = "1", reference: str | None = "baseline",
+            df_method: DfMethod = "satterthwaite",
+            covariates: Sequence[str] = ()) -> LMMResult:
+    """Fit ``formula + (random | group)`` by REML and prepare small-sample inference.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long data, one row per observation. Rows with a missing value in any column used are
+        dropped (as lme4's ``na.omit``).
+    formula : str
+        ``response ~ term + term``: main effects of columns; text columns are factors with
+        treatment coding (the first factor's levels ordered by median ``day`` when the data
+        have ``day``, else by first appearance; other factors sorted, as R does), numeric
+        columns enter as they are.
+    group : str
+        Column identifying patients.
+    random : str
+        ``"1"`` (random intercept) or ``"1 + <numeric column>"`` (correlated random intercept
+        and slope, unstructured 2x2 covariance).
+    reference : str or None
+        Reference level of the first factor (None: its first level).
+    df_method : {"satterthwaite", "kenward-roger"}
+    covariates : sequence of str
+        Extra columns added to the fixed effects.
+
+    Returns
+    -------
+    LMMResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> d = pd.DataFrame({"patient_id": np.repeat([f"P{i}" for i in range(8)], 3),
+    ...                   "visit": ["baseline", "m3", "m6"] * 8})
+    >>> d["value"] = (10 + np.repeat(rng.normal(size=8), 3) - (d.visit != "baseline")
+    ...               + rng.normal(scale=0.5, size=24))
+    >>> res = fit_lmm(d)
+    >>> res.fixed_names
+    ('(Intercept)', 'visitm3', 'visitm6')
+    >>> res.contrasts()["term"].tolist()
+    ['m3 - baseline', 'm6 - baseline']
+    """
+    if df_method not in _DF_LABEL:
+        raise ModelSpecError(f"df_method = {df_method!r}; use 'satterthwaite' or "
+                             "'kenward-roger'")
+    response, fixed, slope = _parse(formula, random, covariates)
+    used = list(dict.fromkeys([response, group, *fixed, *slope]))
+    missing = [c for c in used if c not in data.columns]
+    if missing:
+        raise ModelSpecError(f"column(s) {missing} not in the data (columns: "
+                             f"{list(data.columns)}); fix the formula, group or random")
+    d = data.dropna(subset=used).reset_index(drop=True)
+    y = pd.to_numeric(d[response], errors="raise").to_numpy(float)
+    cols, names = [np.ones(len(d))], ["(Intercept)"]
+    terms = [Term("(Intercept)", "intercept", columns=(0,))]
+    seen_factor = False
+    for name in fixed:
+        x = d[name]
+        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            terms.append(Term(name, "numeric", columns=(len(cols),), mean=float(x.mean())))
+            cols.append(x.to_numpy(float))
+            names.append(name)
+            continue
+        x = x.astype(str)
+        levels = _levels(x, d, first=not seen_factor)
+        if not seen_factor and reference is not None:
+            if reference not in levels:
+                raise ModelSpecError(f"reference level {reference!r} not among the levels of "
+                                     f"{name!r} ({levels}); set reference= to one of them")
+            levels.remove(reference)
+            levels.insert(0, reference)
+        seen_factor = True
+        idx = tuple(range(len(cols), len(cols) + len(levels) - 1))
+        for lev in levels[1:]:
+            cols.append((x == lev).to_numpy(float))
+            names.append(f"{name}{lev}")
+        terms.append(Term(name, "factor", tuple(levels), idx))
+    X = np.column_stack(cols)
+    Z = np.column_stack([np.ones(len(d))] + [d[s].to_numpy(float) for s in slope])
+    codes, uniques = pd.factorize(d[group].astype(str), sort=True)
+    if len(uniques) < 2:
+        raise ModelSpecError(f"{len(uniques)} patient(s) in column {group!r}; a mixed model "
+                             "needs at least 2 (use the single-case analyses)")
+    problem = REMLProblem(y, X, Z, codes)
+    fit = problem.fit()
+    calc = make_ddf(df_method, problem, fit)
+    vcov = calc.vcov_adj if isinstance(calc, KenwardRoger) else calc.vcov
+    rand_text = " + ".join(["1", *slope])
+    return LMMResult(
+        formula=f"{response} ~ {' + '.join(fixed) or '1'} + ({rand_text} | {group})",
+        response=response, group=group, random=rand_text, df_method=df_method,
+        terms=tuple(terms), fixed_names=tuple(names),
+        random_names=tuple(["(Intercept)", *slope]), beta=fit.solution.beta, vcov=vcov,
+        vcov_unadjusted=calc.vcov, theta=fit.theta, sigma=fit.sigma, deviance=fit.deviance,
+        converged=fit.converged, singular=fit.singular, gradient_norm=fit.gradient_norm,
+        fit_note=fit.note, n_obs=len(d), n_groups=len(uniques), calc=calc)
+
+
+def fit_lmm_safe(data: pd.DataFrame, *, fallback_on_singular: bool = True,
+                 **kwargs) -> LMMResult:
+    """:func:`fit_lmm` with the fallback chain: random slope -> random intercept.
+
+    A random-slope model that raises, does not reach a verified optimum, or (when
+    ``fallback_on_singular``) is a singular fit is refitted with a random intercept only; the
+    reason is logged (``logging.WARNING``) and kept in ``note`` of the result (and of its
+    ``lmm_fit`` row). Random-intercept models are returned as :func:`fit_lmm` gives them.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> d = pd.DataFrame({"patient_id": np.repeat(list("ABCDEF"), 4), "day": [0.0, 1, 2, 3] * 6})
+    >>> d["value"] = d.day + np.repeat(rng.normal(size=6), 4) + rng.normal(0, 0.3, 24)
+    >>> res = fit_lmm_safe(d, formula="value ~ day", random="1 + day")
+    >>> res.random, res.note.startswith("fallback")
+    ('1', True)
+    """
+    random = kwargs.get("random", "1")
+    try:
+        res = fit_lmm(data, **kwargs)
+        reason = ("did not converge" if not res.converged
+                  else "is a singular fit" if res.singular and fallback_on_singular else "")
+    except (ITBError, np.linalg.LinAlgError) as exc:
+        if random.replace(" ", "") == "1":
+            raise
+        res, reason = None, f"failed ({exc})"
+    if not reason or random.replace(" ", "") == "1":
+        return res
+    note = (f"fallback: the model with random = ({random} | {kwargs.get('group', 'patient_id')})"
+            f" {reason}; refitted with a random intercept only")
+    logger.warning(note)
+    simple = fit_lmm(data, **{**kwargs, "random": "1"})
+    return replace(simple, note=note)

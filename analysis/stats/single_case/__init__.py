@@ -1,0 +1,4 @@
+"""One patient: against controls (:mod:`.controls`), dissociations between two measures
+(:mod:`.dissociations`), phase designs (:mod:`.phase`) and piecewise regression
+(:mod:`.piecewise`).
+"""
