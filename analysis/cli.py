@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import analysis
-from analysis.data.config import DF_METHODS
 from analysis.errors import DataValidationError, ITBError
 from analysis.paths import REPORTS
-
-FORMATS = ("html", "pdf", "docx")
+from analysis.vocabulary import DF_METHODS, ENGINES
+from analysis.vocabulary import REPORT_FORMATS as FORMATS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                    "number of patients (one: case-report)")
     p.add_argument("--patient", help="patient_id for the case report (default: the only or first patient)")
     p.add_argument("--to", default=",".join(FORMATS), help="formats, comma-separated (html,pdf,docx)")
-    p.add_argument("--engine", choices=("auto", "quarto", "builtin"), default="auto",
+    p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="rendering engine (auto: Quarto if installed)")
     p.add_argument("--out", type=Path, default=Path("_output"), help="output directory")
     p.set_defaults(func=_report)
@@ -153,9 +152,9 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from analysis.report.render import render_report
     from analysis.run.manifest import write_run
     from analysis.run.pipeline import run_analysis
-    from analysis.report.render import render_report
 
     formats = tuple(f.strip() for f in args.to.split(",") if f.strip())
     unknown = sorted(set(formats) - set(FORMATS))

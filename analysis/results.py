@@ -29,7 +29,7 @@ COLUMNS: dict[str, str] = {
     "se": "Standard error of the estimate.",
     "df": "Degrees of freedom of the test statistic (denominator df for mixed models).",
     "df_method": "How `df` was obtained: `satterthwaite`, `kenward-roger`, `residual`, "
-    "`n-1`, or empty.",
+    "`n-1`, or empty; every row of a mixed model carries the model's method.",
     "statistic": "Test statistic (t, V, z, Tau, ...; `method` names it).",
     "p_value": "Unadjusted p-value (two-sided unless `method` says otherwise).",
     "p_adjusted": "p-value after the adjustment named in `adjustment` (Holm within the family).",

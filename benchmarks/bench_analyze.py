@@ -26,10 +26,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from analysis.stats.lmm import fit_lmm
+from analysis.examples.simulate import DEFAULT_VISITS, simulate_series
 from analysis.run.manifest import write_run
 from analysis.run.pipeline import run_analysis
-from analysis.examples.simulate import DEFAULT_VISITS, simulate_series
+from analysis.stats.lmm import fit_lmm
 
 TEN = ("gait_speed", "tug", "six_mwt", "knee_flex_lr", "sprs_total", "pgic",
        "mas_knee_ext", "mrc_knee_ext", "mas_ankle_pf", "emg_soleus_rms")

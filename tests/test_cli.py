@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.run.manifest import sha256_file
 from analysis.results import NUMERIC_COLUMNS
+from analysis.run.manifest import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "example"

@@ -7,10 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.descriptives import (baseline_characteristics, describe, describe_wide,
-                                   missing_table, missing_wide, visit_order)
 from analysis.errors import InvalidInputError
 from analysis.results import COLUMNS
+from analysis.stats.descriptives import (
+    baseline_characteristics,
+    describe,
+    describe_wide,
+    missing_table,
+    missing_wide,
+    visit_order,
+)
 
 
 def obs_frame():

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from analysis.stats import effect_sizes as effsize
 from analysis.errors import InvalidInputError
+from analysis.stats import effect_sizes as effsize
 
 FIX = Path(__file__).parent / "fixtures" / "paired"
 DATA = pd.read_csv(FIX / "data.csv")

@@ -24,6 +24,7 @@ import pytest
 from scipy import stats
 
 from analysis.errors import ITBError
+from analysis.results import COLUMNS
 from analysis.stats.individual_change import (
     RELIABLE_DETERIORATION,
     RELIABLE_IMPROVEMENT,
@@ -31,7 +32,6 @@ from analysis.stats.individual_change import (
     rci,
     responders,
 )
-from analysis.results import COLUMNS
 
 FIX = Path(__file__).parent / "fixtures" / "singlecase"
 

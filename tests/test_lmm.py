@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ITBError
-from analysis.stats.lmm import ModelSpecError, fit_lmm, fit_lmm_safe
 from analysis.results import COLUMNS
+from analysis.stats.lmm import ModelSpecError, fit_lmm, fit_lmm_safe
 
 FIX = Path(__file__).parent / "fixtures" / "lmm"
 RTOL_EST = 1e-5

@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from analysis.errors import ITBError
-from analysis.run.manifest import build_manifest, read_manifest, result_numbers, sha256_file, write_run
-from analysis.run.reproduce import compare_numbers, find_manifests
 from analysis.results import result_frame
+from analysis.run.manifest import (
+    build_manifest,
+    read_manifest,
+    result_numbers,
+    sha256_file,
+    write_run,
+)
+from analysis.run.reproduce import compare_numbers, find_manifests
 
 
 @pytest.fixture()
@@ -87,8 +93,8 @@ def test_infinities_survive_json_and_compare_equal(tmp_path):
 
 def test_numbers_match_number_key_one_by_one():
     # Reference: number_key and the NaN/inf rules applied to every cell of the table.
-    from analysis.run.manifest import number_key
     from analysis.results import NUMERIC_COLUMNS
+    from analysis.run.manifest import number_key
 
     rng = np.random.default_rng(2)
     values = rng.normal(size=(30, len(NUMERIC_COLUMNS)))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis.stats.multiplicity import holm
-from analysis.run.pipeline import run_analysis
 from analysis.results import ANALYSES, COLUMNS
+from analysis.run.pipeline import run_analysis
+from analysis.stats.multiplicity import holm
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "example"
 

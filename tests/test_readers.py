@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from analysis.data.codebook import load_codebook
-from analysis.errors import DataValidationError
 from analysis.data.readers import decode, read_observations
 from analysis.data.validate import validate_path
 from analysis.data.wide import detect_layout, parse_column
+from analysis.errors import DataValidationError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "input"
 CB = load_codebook()

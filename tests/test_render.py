@@ -18,9 +18,9 @@ import yaml
 
 from analysis.errors import RenderError
 from analysis.report.render import project_dir, render_report
+from analysis.report.render import quarto as quarto_mod
 from analysis.report.render.pandoc import CrossrefWarning, resolve_crossrefs
 from analysis.report.render.qmd import coerce_params, inline_expressions, parse_qmd
-from analysis.report.render import quarto as quarto_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "render" / "demo.qmd"
@@ -292,8 +292,8 @@ def _primary_number(name: str, data: Path, cache: Path) -> str:
     printed by Python's own format with 2 decimals (gait speed is reported to 0.01 m/s), not
     by our formatting code: "est [lo, hi]" of the group mean difference (case series) or
     "changed by est" of the patient's change (case report)."""
-    from analysis.stats.descriptives import visit_order
     from analysis.run.pipeline import run_analysis
+    from analysis.stats.descriptives import visit_order
 
     run = run_analysis(data, cache_dir=cache)
     res, ref = run.results, run.config.reference_visit

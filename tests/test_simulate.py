@@ -12,9 +12,17 @@ import yaml
 
 from analysis.errors import ConfigError
 from analysis.examples.bundled import (
-    example_files, observations_csv, simulate_case_report, write_example_data,
+    example_files,
+    observations_csv,
+    simulate_case_report,
+    write_example_data,
 )
-from analysis.examples.simulate import COLUMNS, DEFAULT_MEASURES, MAS_CODES, simulate_series
+from analysis.examples.simulate import (
+    COLUMNS,
+    DEFAULT_MEASURES,
+    MAS_CODES,
+    simulate_series,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example"

@@ -29,8 +29,8 @@ import pytest
 from scipy import stats
 
 from analysis.errors import ITBError
-from analysis.stats.noncentral import noncentral_t_limits as ncp_interval
 from analysis.results import COLUMNS
+from analysis.stats.noncentral import noncentral_t_limits as ncp_interval
 from analysis.stats.single_case.controls import (
     bayes_single_case,
     crawford_howell,

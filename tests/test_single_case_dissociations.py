@@ -16,8 +16,9 @@ import math
 import pytest
 from scipy import stats
 
-from analysis.stats.single_case.dissociations import rsdt
 from analysis.errors import ITBError
+from analysis.stats.single_case.dissociations import rsdt
+
 
 def test_rsdt_singcar_readme_published_output():
     za, zb, zdcc = -1.7548574, -0.7836956, -1.0647889

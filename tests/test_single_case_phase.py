@@ -29,7 +29,6 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InvalidInputError
-from analysis.stats.single_case.piecewise import piecewise
 from analysis.stats.single_case.phase import (
     kendall_s_var,
     nap,
@@ -37,6 +36,7 @@ from analysis.stats.single_case.phase import (
     pnd,
     tau_u,
 )
+from analysis.stats.single_case.piecewise import piecewise
 
 FIXTURE = Path(__file__).parent / "fixtures" / "phase" / "phase_r.json"
 R = json.loads(FIXTURE.read_text())

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from analysis.report.formatting import MISSING
-from analysis.results import result_frame
 from analysis.report.tables import (
     InvalidInputError,
     baseline_table,
@@ -19,6 +18,7 @@ from analysis.report.tables import (
     to_great_table,
     to_markdown,
 )
+from analysis.results import result_frame
 
 TERM = "post_m6 - baseline"
 

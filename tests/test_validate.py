@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.errors import CodebookError, DataValidationError, Problem
+from analysis.data.codebook import load_codebook
 from analysis.data.validate import (
     ValidationReport,
     load_dataset,
@@ -21,7 +21,7 @@ from analysis.data.validate import (
     validate_path,
     write_derived,
 )
-from analysis.data.codebook import load_codebook
+from analysis.errors import CodebookError, DataValidationError, Problem
 
 HEADER = "patient_id,visit,measure,value,phase,day,dose_ug_day,side,unit\n"
 GOOD = [

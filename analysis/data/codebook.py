@@ -22,12 +22,12 @@ import pandas as pd
 import yaml
 
 from analysis.errors import CodebookError
+from analysis.vocabulary import DIRECTIONS as BETTER
+from analysis.vocabulary import KINDS
 
 #: The built-in codebook (a symlink to ``data/codebook.yaml`` in the source tree).
 BUILTIN_PATH = Path(__file__).resolve().parent / "codebook.yaml"
 
-KINDS = ("continuous", "ordinal")
-BETTER = ("lower", "higher", "towards_normal", "context")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 # number field -> the field that must say where it comes from

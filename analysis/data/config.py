@@ -7,6 +7,7 @@ Every key is optional; the defaults below are what a case series without a confi
 
     title: My ITB case series          # shown in reports
     reference_visit: baseline          # visit the contrasts and paired tests compare against
+                                       # (default: inferred, see resolve_reference_visit)
     baseline: last                     # last | mean: baseline value of each patient and measure
     primary_outcome: gait_speed        # declared primary outcome (its own family unless listed)
     families:                          # Holm adjustment across the measures of each family
@@ -30,25 +31,45 @@ Every key is optional; the defaults below are what a case series without a confi
         six_mwt: {mean: 600, sd: 80, n: 20, source: "..."}
       dissociations:                   # RSDT: two measures, their correlation in controls
         - {measures: [gait_speed, six_mwt], r: 0.7, source: "..."}
+
+The configuration is checked twice, each time completely: its shape when it is read
+(:func:`load_config`: unknown keys and values refused with a did-you-mean), and its measure keys
+and reference visit against the codebook and the data once the data are loaded
+(:func:`check_config`): a declared measure that the data do not hold is an error, never a silent
+drop. :func:`resolve_primary_outcome` and :func:`resolve_reference_visit` are the one place where
+the defaults for an undeclared primary outcome and reference visit are chosen; the reports state
+which was used and why.
 """
 
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import pandas as pd
 import yaml
 
+from analysis.data.codebook import Codebook
+from analysis.data.derive import visit_order
 from analysis.errors import ConfigError
+from analysis.vocabulary import (
+    BASELINE_RULES,
+    DF_METHODS,
+    PHASES,
+    BaselineRule,
+    DfMethod,
+    check_choice,
+    did_you_mean,
+)
 
-DfMethod = Literal["satterthwaite", "kenward-roger"]
-BaselineRule = Literal["last", "mean"]
-DF_METHODS: tuple[str, ...] = ("satterthwaite", "kenward-roger")
-BASELINE_RULES: tuple[str, ...] = ("last", "mean")
+#: The primary outcome when none is declared: the first of these that the data hold, else the
+#: first measure in alphabetical order.
+DEFAULT_PRIMARY = ("gait_speed", "tug", "six_mwt", "sprs_total")
 
 
 @dataclass(frozen=True)
@@ -85,7 +106,7 @@ class StudyConfig:
     """
 
     title: str = "ITB study"
-    reference_visit: str = "baseline"
+    reference_visit: str | None = None
     baseline: BaselineRule = "last"
     primary_outcome: str | None = None
     families: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -105,6 +126,8 @@ class StudyConfig:
     controls: Mapping[str, Controls] = field(default_factory=dict)
     dissociations: tuple[Dissociation, ...] = ()
     source: str = "defaults"
+    #: How the reference visit was chosen (set by :func:`resolve_reference_visit`).
+    reference_visit_reason: str = ""
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "mapping") -> StudyConfig:
@@ -122,10 +145,16 @@ class StudyConfig:
         _check_keys(single, {"baseline_phase", "treatment_phase", "controls", "dissociations"},
                     source, "single_case.")
 
-        df_method = str(raw.get("df_method", "satterthwaite")).lower()
-        _check_choice(df_method, DF_METHODS, source, "df_method")
-        baseline = str(raw.get("baseline", "last")).lower()
-        _check_choice(baseline, BASELINE_RULES, source, "baseline")
+        df_method = _choice(str(raw.get("df_method", "satterthwaite")).lower(), DF_METHODS,
+                            source, "df_method")
+        baseline = _choice(str(raw.get("baseline", "last")).lower(), BASELINE_RULES, source,
+                           "baseline")
+        for key in ("baseline_phase", "treatment_phase"):
+            if key in single:
+                _choice(str(single[key]), PHASES, source, f"single_case.{key}")
+        if not isinstance(raw.get("families") or {}, Mapping):
+            raise ConfigError(f"{source}: families must be a mapping of family names to lists of "
+                              f"measure keys (got {raw.get('families')!r})")
 
         families = {}
         for name, members in (raw.get("families") or {}).items():
@@ -164,7 +193,8 @@ class StudyConfig:
             raise ConfigError(f"{source}: seed and bootstrap.n_boot must be integers ({exc})") from exc
         return cls(
             title=str(raw.get("title", "ITB study")),
-            reference_visit=str(raw.get("reference_visit", "baseline")),
+            reference_visit=(None if raw.get("reference_visit") is None
+                             else str(raw["reference_visit"])),
             baseline=baseline,  # type: ignore[arg-type]
             primary_outcome=None if primary is None else str(primary),
             families=families,
@@ -199,8 +229,23 @@ class StudyConfig:
         """A copy with another denominator-df method (None keeps the current one)."""
         if df_method is None:
             return self
-        _check_choice(df_method, DF_METHODS, "--df-method", "df_method")
+        check_choice(df_method, DF_METHODS, name="--df-method", error=ConfigError)
         return StudyConfig(**{**self.__dict__, "df_method": df_method})
+
+    def declared_measures(self) -> dict[str, list[str]]:
+        """Every measure key (or pattern) the configuration names, by the key that names it."""
+        named: dict[str, list[str]] = {}
+        if self.primary_outcome is not None:
+            named["primary_outcome"] = [self.primary_outcome]
+        for name, members in self.families.items():
+            named[f"families.{name}"] = list(members)
+        named["measures"] = list(self.measures)
+        named["therapeutic_window.spasticity"] = list(self.window_spasticity)
+        named["therapeutic_window.strength"] = list(self.window_strength)
+        named["single_case.controls"] = list(self.controls)
+        for i, d in enumerate(self.dissociations):
+            named[f"single_case.dissociations[{i}].measures"] = [d.measure_x, d.measure_y]
+        return {k: v for k, v in named.items() if v}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (tuples as lists, stable key order), as in the manifest."""
@@ -219,8 +264,8 @@ def load_config(path: str | Path | None) -> StudyConfig:
 
     Examples
     --------
-    >>> load_config(None).reference_visit
-    'baseline'
+    >>> load_config(None).df_method
+    'satterthwaite'
     """
     if path is None:
         return StudyConfig()
@@ -247,9 +292,155 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str, prefix: 
             )
 
 
-def _check_choice(value: str, choices: tuple[str, ...], source: str, key: str) -> None:
-    if value not in choices:
-        raise ConfigError(f"{source}: {key} must be one of {', '.join(choices)} (got {value!r})")
+def _choice(value: str, choices: tuple[str, ...], source: str, key: str) -> str:
+    return check_choice(value, choices, name=key, source=source, error=ConfigError)
+
+
+def check_config(config: StudyConfig, codebook: Codebook, observations: pd.DataFrame) -> None:
+    """Check every measure key and the reference visit against the codebook and the data.
+
+    Every problem is reported at once (one line each), with a did-you-mean: a key the codebook
+    does not know, a declared measure the data do not hold, a pattern matching no measure, a
+    reference visit that is not a visit of the data, a covariate that is not a column.
+
+    Raises
+    ------
+    ConfigError
+
+    Examples
+    --------
+    >>> from analysis.data.codebook import load_codebook
+    >>> obs = pd.DataFrame({"patient_id": ["P1"], "visit": ["baseline"], "measure": ["gait_speed"],
+    ...                     "value": [0.5], "phase": ["baseline"]})
+    >>> check_config(StudyConfig(primary_outcome="gait_sped"), load_codebook(), obs)
+    Traceback (most recent call last):
+    ...
+    analysis.errors.ConfigError: defaults: 1 problem(s) in the study configuration:
+      - primary_outcome: unknown measure 'gait_sped'; did you mean 'gait_speed'?
+    """
+    present = sorted(observations["measure"].astype(str).unique())
+    problems, seen = [], set()
+    for key, names in config.declared_measures().items():
+        for name in names:
+            if name in seen:  # the primary outcome is also in its family: one message
+                continue
+            seen.add(name)
+            if any(ch in name for ch in "*?["):
+                if not any(fnmatch.fnmatchcase(m, name) for m in present):
+                    problems.append(f"{key}: the pattern '{name}' matches no measure of the data "
+                                    f"(measures: {', '.join(present)})")
+            elif name not in codebook:
+                hint = codebook.suggest(name)
+                problems.append(f"{key}: unknown measure '{name}'"
+                                + (f"; did you mean '{hint}'?" if hint else
+                                   "; add it to your codebook (--codebook) or correct the key"))
+            elif name not in present:
+                problems.append(f"{key}: '{name}' is declared but the data hold no observation of "
+                                f"it (measures in the data: {', '.join(present)}); remove it or "
+                                "add its data")
+    visits = [str(v) for v in pd.unique(observations["visit"])]
+    if config.reference_visit is not None and config.reference_visit not in visits:
+        problems.append(f"reference_visit: '{config.reference_visit}' is not a visit of the data"
+                        f"{did_you_mean(config.reference_visit, visits)} (visits: "
+                        f"{', '.join(visit_order(observations))})")
+    for covariate in config.covariates:
+        if covariate not in observations.columns:
+            problems.append(f"lmm.covariates: '{covariate}' is not a column of the data"
+                            f"{did_you_mean(covariate, observations.columns)}")
+    if problems:
+        raise ConfigError(f"{config.source}: {len(problems)} problem(s) in the study configuration:\n"
+                          + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class PrimaryOutcome:
+    """The primary outcome of a study, and how it was chosen.
+
+    Attributes
+    ----------
+    measure, side
+        Codebook key and side ("" for a total or unsided measure, else the first side).
+    declared
+        True when the study configuration names it.
+    reason
+        A sentence for the report: declared, or the documented default.
+    """
+
+    measure: str
+    side: str
+    declared: bool
+    reason: str
+
+
+def resolve_primary_outcome(config: StudyConfig, observations: pd.DataFrame) -> PrimaryOutcome:
+    """The declared primary outcome, or the documented default (:data:`DEFAULT_PRIMARY`).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"measure": ["tug", "mas_knee_ext"], "side": ["", "L"]})
+    >>> resolve_primary_outcome(StudyConfig(), obs).measure
+    'tug'
+    >>> resolve_primary_outcome(StudyConfig(primary_outcome="mas_knee_ext"), obs).side
+    'L'
+    """
+    present = sorted(observations["measure"].astype(str).unique())
+    if not present:
+        raise ConfigError("the data hold no measure: there is no primary outcome")
+    if config.primary_outcome is not None:
+        if config.primary_outcome not in present:
+            raise ConfigError(f"{config.source}: primary_outcome '{config.primary_outcome}' is not "
+                              f"in the data{did_you_mean(config.primary_outcome, present)}")
+        measure, declared = config.primary_outcome, True
+        reason = "declared in the study configuration"
+    else:
+        measure = next((k for k in DEFAULT_PRIMARY if k in present), present[0])
+        declared = False
+        reason = ("not declared in the study configuration: by default the first of "
+                  f"{', '.join(DEFAULT_PRIMARY)} that the data hold"
+                  if measure in DEFAULT_PRIMARY else
+                  "not declared in the study configuration, and the data hold none of "
+                  f"{', '.join(DEFAULT_PRIMARY)}: by default the first measure in alphabetical order")
+    sides = sorted(observations.loc[observations["measure"] == measure, "side"].astype(str).unique()
+                   if "side" in observations else [""])
+    return PrimaryOutcome(measure, "" if "" in sides else sides[0], declared, reason)
+
+
+def resolve_reference_visit(config: StudyConfig, observations: pd.DataFrame) -> StudyConfig:
+    """A copy of ``config`` with the reference visit set, and the reason recorded.
+
+    Declared (it must be a visit of the data), else inferred: the visit named ``baseline``,
+    else the last visit of the baseline phase (by day, then order of appearance), else the
+    first visit (by day, then order of appearance).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"visit": ["pre", "pre", "m3"], "phase": ["baseline"] * 2 + ["post_implant"],
+    ...                     "day": [-2.0, -2.0, 90.0]})
+    >>> cfg = resolve_reference_visit(StudyConfig(), obs)
+    >>> cfg.reference_visit, cfg.reference_visit_reason
+    ('pre', 'the last visit of the baseline phase (no visit is named baseline)')
+    """
+    visits = [str(v) for v in pd.unique(observations["visit"])]
+    if config.reference_visit is not None:
+        if config.reference_visit not in visits:
+            raise ConfigError(f"{config.source}: reference_visit '{config.reference_visit}' is not "
+                              f"a visit of the data{did_you_mean(config.reference_visit, visits)}")
+        return replace(config, reference_visit_reason="declared in the study configuration")
+    if not visits:
+        raise ConfigError("the data hold no visit: there is no reference visit")
+    if "baseline" in visits:
+        visit, reason = "baseline", "the visit named baseline"
+    else:
+        base = (observations[observations["phase"] == config.baseline_phase]
+                if "phase" in observations else observations.iloc[:0])
+        if len(base):
+            visit = visit_order(base)[-1]
+            reason = "the last visit of the baseline phase (no visit is named baseline)"
+        else:
+            visit = visit_order(observations)[0]
+            reason = ("the first visit (no visit is named baseline and no observation is in the "
+                      "baseline phase)")
+    return replace(config, reference_visit=visit, reference_visit_reason=reason)
 
 
 def _dissociation(spec: Any, source: str, key: str) -> Dissociation:

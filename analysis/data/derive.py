@@ -12,18 +12,34 @@ so "last" means the latest dated observation of the baseline phase.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import CodebookError, DataValidationError, Problem
+from analysis.vocabulary import DIRECTIONS, BaselineRule
 
-BaselineRule = Literal["last", "mean"]
 #: Directions of improvement a codebook measure can have.
-DIRECTIONS = ("lower", "higher", "towards_normal", "context")
 KEYS = ["patient_id", "measure", "side"]
 _REQUIRED = ("patient_id", "visit", "measure", "value", "phase")
+
+
+def visit_order(obs: pd.DataFrame) -> list[str]:
+    """Visits ordered by their median ``day``, then by first appearance (no day: last).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"visit": ["post_m6", "baseline", "ti_d1"], "day": [180, -7, 1]})
+    >>> visit_order(obs)
+    ['baseline', 'ti_d1', 'post_m6']
+    """
+    first = {v: i for i, v in enumerate(pd.unique(obs["visit"]))}
+    day = (pd.to_numeric(obs["day"], errors="coerce") if "day" in obs
+           else pd.Series(np.nan, index=obs.index))
+    med = day.groupby(obs["visit"].to_numpy(), sort=False).median()
+    return sorted(first, key=lambda v: (bool(np.isnan(med[v])),
+                                        float(med[v]) if np.isfinite(med[v]) else 0.0, first[v]))
 
 
 def _check(obs: pd.DataFrame, rule: str) -> None:

@@ -26,8 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.codebook import Codebook
-from analysis.errors import Problem
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.errors import Problem
 
 #: Columns of the tidy layout (data contracts), in order.
 TIDY_COLUMNS = ["patient_id", "visit", "measure", "value", "phase", "day", "dose_ug_day",
@@ -90,7 +90,11 @@ def read_observations(path: str | Path, *, codebook: Codebook) -> tuple[pd.DataF
     if found:  # refuse: nothing else is checked, so no message can echo an identifying value
         return _empty(), problems + found
     table = _canonical_names(table, file, problems)
-    from analysis.data.wide import detect_layout, from_redcap, from_wide  # avoid an import cycle
+    from analysis.data.wide import (  # avoid an import cycle
+        detect_layout,
+        from_redcap,
+        from_wide,
+    )
 
     layout = detect_layout(table)
     if layout == "redcap":

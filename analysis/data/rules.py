@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.codebook import Codebook, Measure
-from analysis.errors import Problem
 from analysis.data.identifiers import normalise_name
 from analysis.data.schema import PHASES
+from analysis.errors import Problem
 
 NA_TOKENS = {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", ".", "missing", "nd", "#n/a"}
 _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")

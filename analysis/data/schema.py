@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-PHASES = ("baseline", "test_infusion", "post_implant")
-SIDES = ("L", "R", "")
+from analysis.vocabulary import PHASES, SIDES
 
 _text = pa.Check.str_length(min_value=1)
 

@@ -35,9 +35,13 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook, load_codebook
-from analysis.errors import CodebookError, DataValidationError, Problem
 from analysis.data.identifiers import find_identifiers, normalise_name
-from analysis.data.readers import REQUIRED_COLUMNS, TIDY_COLUMNS, decode, read_observations
+from analysis.data.readers import (
+    REQUIRED_COLUMNS,
+    TIDY_COLUMNS,
+    decode,
+    read_observations,
+)
 from analysis.data.rules import (
     EXCLUDED_COLUMNS,
     NA_TOKENS,
@@ -49,6 +53,7 @@ from analysis.data.rules import (
     parse_number,
 )
 from analysis.data.schema import check_observations
+from analysis.errors import CodebookError, DataValidationError, Problem
 from analysis.paths import sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",

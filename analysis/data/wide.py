@@ -25,15 +25,14 @@ the name is close to a codebook key (a likely typo), otherwise as a note (the co
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 import pandas as pd
 
 from analysis.data.codebook import Codebook
-from analysis.errors import Problem
 from analysis.data.identifiers import normalise_name
+from analysis.errors import Problem
+from analysis.vocabulary import Layout
 
-Layout = Literal["tidy", "wide", "redcap"]
 _VISIT_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _PER_VISIT = ("dose_ug_day", "phase", "day")  # longest first
 _PATIENT_LEVEL = {"age", "sex", "genotype", "disease_duration", "gender", "spg"}

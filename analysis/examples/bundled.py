@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.examples.simulate import COLUMNS, MAS_CODES, MAS_LEVELS, _rng, _spec, simulate_series
+from analysis.examples.simulate import (
+    COLUMNS,
+    MAS_CODES,
+    MAS_LEVELS,
+    _rng,
+    _spec,
+    simulate_series,
+)
 
 CASE_DOSES = (20, 30, 40, 50, 60, 70, 80, 90, 100, 108, 130, 108, 108, 108)
 # Dose from which each MAS (muscle, side) falls from 2 to 1+ and from 1+ to 1 (illustrative;

@@ -142,7 +142,7 @@ def terms(results: pd.DataFrame, measure: str, analysis: str, *,
           order: list[str] | None = None, side: str | None = None) -> list[str]:
     """The terms of a measure's rows of one analysis (group rows), in visit order.
 
-    ``order`` is the visit order (e.g. :func:`analysis.stats.descriptives.visit_order`); a term is
+    ``order`` is the visit order (e.g. :func:`analysis.data.derive.visit_order`); a term is
     placed by the visit before its ``" - "`` (``post_m6 - baseline`` -> ``post_m6``).
 
     Examples

@@ -39,17 +39,23 @@ from tqdm.auto import tqdm
 
 import analysis
 from analysis.data import derive
-from analysis.stats import descriptives, dose, individual_change as individual, paired
-from analysis.run import single_case as single_patient
 from analysis.data.codebook import Codebook, Measure, load_codebook
-from analysis.data.config import StudyConfig, load_config
-from analysis.errors import ITBError
-from analysis.stats.lmm import fit_lmm_safe
-from analysis.run.manifest import build_manifest
-from analysis.paths import sha256_file
-from analysis.stats.multiplicity import holm
-from analysis.results import combine, result_frame
+from analysis.data.config import (
+    StudyConfig,
+    check_config,
+    load_config,
+    resolve_reference_visit,
+)
 from analysis.data.validate import load_dataset
+from analysis.errors import ITBError
+from analysis.paths import sha256_file
+from analysis.results import combine, result_frame
+from analysis.run import single_case as single_patient
+from analysis.run.manifest import build_manifest
+from analysis.stats import descriptives, dose, paired
+from analysis.stats import individual_change as individual
+from analysis.stats.lmm import fit_lmm_safe
+from analysis.stats.multiplicity import holm
 
 #: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
 FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
@@ -135,6 +141,8 @@ def run_analysis(
         cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
     dataset = load_dataset(data, codebook=book)
+    check_config(cfg, book, dataset.observations)
+    cfg = resolve_reference_visit(cfg, dataset.observations)
     inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})
 
     cache = _cache_path(cache_dir, inputs, cfg)
@@ -181,7 +189,8 @@ def analyze(
     Returns
     -------
     results : DataFrame
-        The results table.
+        The results table. The configuration is checked against the codebook and the data
+        and its reference visit resolved here when the caller has not done so.
     window : DataFrame
         The therapeutic-window table (empty when no patient titrated).
     changes : DataFrame
@@ -197,6 +206,9 @@ def analyze(
     >>> sorted({"nap", "tau_u", "paired_t"} & set(results["analysis"]))  # one patient
     ['nap', 'tau_u']
     """
+    if config.reference_visit is None or not config.reference_visit_reason:
+        check_config(config, codebook, obs)
+        config = resolve_reference_visit(config, obs)
     if config.measures:
         obs = obs[obs["measure"].isin(config.measures)]
     changes = derive.change_table(
@@ -284,7 +296,8 @@ def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
         if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:
             frames.append(dose.dose_group_model(one, measure=key, side=side,
                                                 phase=config.treatment_phase,
-                                                min_patients=MIN_GROUP_DOSE_PATIENTS))
+                                                min_patients=MIN_GROUP_DOSE_PATIENTS,
+                                                df_method=config.df_method))
     return frames
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.stats.single_case import dissociations as dissociation, phase, controls as singlecase
 from analysis.data.codebook import Codebook, Measure
 from analysis.data.config import StudyConfig
 from analysis.results import combine, result_frame
+from analysis.stats.single_case import controls as singlecase
+from analysis.stats.single_case import dissociations as dissociation
+from analysis.stats.single_case import phase
 
 #: Fewest observations per phase for the phase indices.
 MIN_PHASE_POINTS = 3

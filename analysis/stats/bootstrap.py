@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from analysis.stats.effect_sizes import hedges_j
 from analysis.errors import InvalidInputError
+from analysis.stats.effect_sizes import hedges_j
 
 #: A vectorised paired statistic: ``statistic(x, y)`` reduces the last axis.
 PairedStatistic = Callable[[np.ndarray, np.ndarray], np.ndarray]

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.derive import visit_order
 from analysis.errors import InvalidInputError
 from analysis.results import TEXT_COLUMNS, result_frame
 
@@ -37,23 +38,6 @@ def _prepare(obs: pd.DataFrame) -> pd.DataFrame:
     work["side"] = work["side"].fillna("").astype(str) if "side" in work else ""
     work["value"] = pd.to_numeric(work["value"], errors="coerce").astype("float64")
     return work
-
-
-def visit_order(obs: pd.DataFrame) -> list[str]:
-    """Visits ordered by their median ``day``, then by first appearance (no day: last).
-
-    Examples
-    --------
-    >>> obs = pd.DataFrame({"visit": ["post_m6", "baseline", "ti_d1"], "day": [180, -7, 1]})
-    >>> visit_order(obs)
-    ['baseline', 'ti_d1', 'post_m6']
-    """
-    first = {v: i for i, v in enumerate(pd.unique(obs["visit"]))}
-    day = (pd.to_numeric(obs["day"], errors="coerce") if "day" in obs
-           else pd.Series(np.nan, index=obs.index))
-    med = day.groupby(obs["visit"].to_numpy(), sort=False).median()
-    return sorted(first, key=lambda v: (bool(np.isnan(med[v])),
-                                        float(med[v]) if np.isfinite(med[v]) else 0.0, first[v]))
 
 
 def describe_wide(obs: pd.DataFrame) -> pd.DataFrame:

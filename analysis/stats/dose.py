@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,9 +26,8 @@ from scipy import stats
 from analysis.data.derive import baseline_values
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
+from analysis.vocabulary import BaselineRule, Better, DfMethod
 
-Better = Literal["higher", "lower"]
-BaselineRule = Literal["last", "mean"]
 DOSE = "dose_ug_day"
 
 
@@ -157,11 +155,13 @@ def _simple_regressions(work: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------ group model
 def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
-                     phase: str = "test_infusion", min_patients: int = 3) -> pd.DataFrame:
+                     phase: str = "test_infusion", min_patients: int = 3,
+                     df_method: DfMethod = "satterthwaite") -> pd.DataFrame:
     """Group dose-response: ``value ~ dose_ug_day + (1 + dose_ug_day | patient_id)`` (REML).
 
-    Fitted with :func:`analysis.stats.lmm.fit_lmm` (Satterthwaite df) when at least
-    ``min_patients`` patients titrate (>= 2 distinct doses in ``phase``). The fixed dose
+    Fitted with :func:`analysis.stats.lmm.fit_lmm_safe` when at least ``min_patients`` patients
+    titrate (>= 2 distinct doses in ``phase``): a random-slope fit that fails, does not converge
+    or is singular is refitted with a random intercept only, and the rows say so in ``note``. The fixed dose
     coefficient is returned as a ``dose_slope`` row (``patient_id`` empty); the model's other
     rows (intercept, variance components, fit) keep their ``lmm_*`` analyses, with terms
     prefixed ``dose model: `` (e.g. ``dose model: (Intercept)``).
@@ -179,6 +179,8 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
         The titration phase.
     min_patients : int
         Fewer titrating patients give one ``dose_slope`` row with the reason in ``note``.
+    df_method : {"satterthwaite", "kenward-roger"}
+        Denominator df of the model's tests (``df_method`` column of every row).
 
     Examples
     --------
@@ -198,14 +200,19 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
         return result_frame([{
             "measure": measure, "side": side, "analysis": "dose_slope", "term": DOSE,
             "n_patients": n_tit, "n_obs": len(work),
+            "df_method": df_method,
             "method": "LMM value ~ dose_ug_day + (1 + dose_ug_day | patient_id), REML",
             "note": f"group model not fitted: {n_tit} patient(s) titrate (>= 2 doses), it "
                     f"needs >= {min_patients}"}])
-    from analysis.stats.lmm import fit_lmm  # imported here: optional for single-patient studies
+    from analysis.stats.lmm import (
+        fit_lmm_safe,  # imported here: not needed by one patient
+    )
 
     data = work[work["patient_id"].isin(titrating[titrating >= 2].index)]
-    result = fit_lmm(data, formula=f"value ~ {DOSE}", random=f"1 + {DOSE}", reference=None)
+    result = fit_lmm_safe(data, formula=f"value ~ {DOSE}", random=f"1 + {DOSE}", reference=None,
+                          df_method=df_method)
     table = result.tidy(measure=measure, side=side).copy()
+    table["df_method"] = df_method
     is_dose = (table["analysis"] == "lmm_fixed") & (table["term"] == DOSE)
     table.loc[is_dose, "analysis"] = "dose_slope"
     table.loc[is_dose, "method"] = (

@@ -32,16 +32,13 @@ noncentral t distribution used for the exact limits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from scipy import stats
 
 from analysis.errors import InvalidInputError
 from analysis.stats.noncentral import noncentral_t_limits
-
-Standardizer = Literal["average", "rms"]
-
+from analysis.vocabulary import Standardizer
 
 
 @dataclass(frozen=True)

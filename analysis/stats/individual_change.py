@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
-
-BetterDirection = Literal["lower", "higher", "towards_normal", "context"]
+from analysis.vocabulary import Direction
 
 #: Leading words of the ``note`` of an ``rci`` row (read back by :func:`responders`).
 RELIABLE_IMPROVEMENT = "reliable improvement"
@@ -114,7 +113,7 @@ def individual_change(
     changes: pd.DataFrame,
     *,
     measure: Any = None,
-    better: BetterDirection | None = None,
+    better: Direction | None = None,
     mcid: float | None = None,
     mcid_source: str | None = None,
     mdc: float | None = None,

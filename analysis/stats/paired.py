@@ -19,20 +19,19 @@ assumes untied ranks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.stats import bootstrap as boot
-from analysis.stats import effect_sizes as effsize
-from analysis.stats.descriptives import visit_order
+from analysis.data.derive import visit_order
 from analysis.errors import InvalidInputError
 from analysis.results import TEXT_COLUMNS, result_frame
+from analysis.stats import bootstrap as boot
+from analysis.stats import effect_sizes as effsize
+from analysis.vocabulary import Kind
 
-Kind = Literal["continuous", "ordinal"]
 _REQUIRED = ("patient_id", "visit", "measure", "value", "baseline")
 
 
@@ -317,7 +316,7 @@ def paired_comparisons(
     -------
     pandas.DataFrame
         Results rows (:func:`analysis.results.result_frame`), visits ordered by day
-        (:func:`analysis.stats.descriptives.visit_order`); ``n_patients`` = ``n_obs`` = pairs.
+        (:func:`analysis.data.derive.visit_order`); ``n_patients`` = ``n_obs`` = pairs.
 
     Notes
     -----

@@ -32,7 +32,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -41,11 +41,11 @@ from analysis.report.render.execute import execute_document
 from analysis.report.render.pandoc import EXTENSIONS, assemble_markdown, convert
 from analysis.report.render.qmd import read_qmd, with_project
 from analysis.report.render.quarto import quarto_available, render_with_quarto
+from analysis.vocabulary import REPORT_FORMATS, Engine
 
 __all__ = ["render_report", "project_dir", "quarto_available", "Engine", "FORMATS"]
 
-Engine = Literal["auto", "quarto", "builtin"]
-FORMATS = ("html", "pdf", "docx")
+FORMATS = REPORT_FORMATS
 
 
 def project_dir(qmd: Path) -> Path:

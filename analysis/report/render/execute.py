@@ -27,7 +27,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.errors import RenderError
-from analysis.report.render.qmd import Cell, QmdDocument, coerce_params, inline_expressions
+from analysis.report.render.qmd import (
+    Cell,
+    QmdDocument,
+    coerce_params,
+    inline_expressions,
+)
 
 __all__ = ["Output", "ExecutedCell", "ExecutedDocument", "execute_document", "KERNEL_NAME"]
 

@@ -6,20 +6,19 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import ITBError, ModelSpecError
+from analysis.results import result_frame
 from analysis.stats.lmm.ddf import KenwardRoger, Satterthwaite, make_ddf
 from analysis.stats.lmm.emmeans import Term, contrast_table, estimate_table, grid_rows
 from analysis.stats.lmm.engine import REMLProblem
-from analysis.results import result_frame
+from analysis.vocabulary import DfMethod
 
 logger = logging.getLogger(__name__)
 
-DfMethod = Literal["satterthwaite", "kenward-roger"]
 _DF_LABEL = {"satterthwaite": "Satterthwaite df (as lmerTest)",
              "kenward-roger": "Kenward-Roger df and adjusted covariance (as pbkrtest/lmerTest)"}
 _NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
@@ -118,11 +117,12 @@ class LMMResult:
         engine = f"LMM REML {self.formula}, profiled engine (analysis.stats.lmm)"
         dfm = _DF_LABEL[self.df_method]
         status = self.status_note()
+        caveat = self.singular or not self.converged or bool(self.note)
         rows = []
         for r in self.fixed().itertuples(index=False):
             rows.append({**base, **_stat(r), "analysis": "lmm_fixed", "df_method": self.df_method,
                          "method": f"{engine}, {dfm}; t test, unadjusted 95% t CI",
-                         "note": status if self.singular or not self.converged else ""})
+                         "note": status if caveat else ""})
         factor = next((t.name for t in self.terms if t.kind == "factor"), None)
         if factor is not None:
             for r in self.emmeans(factor).itertuples(index=False):
@@ -155,6 +155,10 @@ class LMMResult:
                      "note": icc_note})
         rows.append({**base, "analysis": "lmm_fit", "term": "REML deviance",
                      "estimate": self.deviance, "method": engine, "note": status})
+        for row in rows:  # every row of the model names its df method, and a fit's caveats
+            row["df_method"] = self.df_method  # reach the means and contrasts a report quotes
+            if row["analysis"] in ("lmm_emmean", "lmm_contrast") and caveat:
+                row["note"] = status
         return result_frame(rows)
 
     def status_note(self) -> str:

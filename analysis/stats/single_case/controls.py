@@ -24,22 +24,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.errors import InvalidInputError
-from analysis.stats.noncentral import noncentral_t_limits
 from analysis.results import result_frame
-
-Alternative = Literal["two-sided", "less", "greater", "worse", "better"]
-Better = Literal["lower", "higher"]
-Tail = Literal["less", "greater"]
-
-_ALTERNATIVES = ("two-sided", "less", "greater", "worse", "better")
-
+from analysis.stats.noncentral import noncentral_t_limits
+from analysis.vocabulary import ALTERNATIVES, Alternative, Better, Tail
 
 
 # --------------------------------------------------------------------------- helpers
@@ -59,9 +52,9 @@ def _resolve_tail(alternative: str, better: str | None, sign: float) -> tuple[st
 
     For ``"two-sided"`` the tail is the side the patient falls on (``sign`` of x - mean).
     """
-    if alternative not in _ALTERNATIVES:
+    if alternative not in ALTERNATIVES:
         raise InvalidInputError(
-            f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}."
+            f"alternative must be one of {ALTERNATIVES}, got {alternative!r}."
         )
     if alternative in ("worse", "better"):
         if better not in ("lower", "higher"):

@@ -18,7 +18,9 @@ from scipy import stats
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
-from analysis.stats.single_case.controls import Better, _check_controls
+from analysis.stats.single_case.controls import _check_controls
+from analysis.vocabulary import Better
+
 
 @dataclass(frozen=True)
 class RSDT:

@@ -44,20 +44,15 @@ one patient rarely are: read them as descriptions of one series.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
 from analysis.errors import InvalidInputError
-from analysis.stats.single_case.piecewise import piecewise
 from analysis.results import result_frame
-
-Better = Literal["higher", "lower"]
-TauVariant = Literal["A vs B", "A vs B - trend A"]
-TAU_VARIANTS: tuple[str, ...] = ("A vs B", "A vs B - trend A")
-
+from analysis.stats.single_case.piecewise import piecewise
+from analysis.vocabulary import TAU_VARIANTS, Better, TauVariant
 
 
 @dataclass(frozen=True)
