@@ -1,8 +1,73 @@
 """Case-series and single-case statistics for intrathecal baclofen (ITB) studies.
 
-The pipeline reads top to bottom: load and validate (:mod:`analysis.data.readers`,
-:mod:`analysis.data.validate`) -> derive (:mod:`analysis.data.derive`) -> models (one module per
-family) -> one results table (:mod:`analysis.results`) -> figures and tables -> reports.
+The package reads as its pipeline, one subpackage per stage:
+
+- :mod:`analysis.data`: readers, codebook, validation, study configuration, derived tables;
+- :mod:`analysis.stats`: descriptives, paired tests, effect sizes, individual change, dose,
+  mixed models (:mod:`analysis.stats.lmm`), single-case methods
+  (:mod:`analysis.stats.single_case`);
+- :mod:`analysis.run`: the whole pipeline, its manifest and reproduction;
+- :mod:`analysis.report`: formatting, tables, figures and rendering;
+- :mod:`analysis.examples`: the simulator and the bundled example data;
+- :mod:`analysis.cli`: the ``itb`` command line.
+
+For notebooks, the functions in ``__all__`` are one call each (pingouin's spirit): they take a
+tidy DataFrame (or arrays) and return rows with the results table's columns, or a result
+object with ``.tidy()``. They are imported on first use, so ``import analysis`` is fast.
+
+Examples
+--------
+>>> import analysis
+>>> ds = analysis.load_dataset(analysis.EXAMPLES / "case_series")
+>>> rows = analysis.paired_test(ds.observations, measure="gait_speed", visit="post_m6")
+>>> row = rows.iloc[0]
+>>> row["analysis"], row["term"], int(row["n_patients"])
+('mean_difference', 'post_m6 - baseline', 14)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+#: Public name -> module that defines it (imported lazily by :func:`__getattr__`).
+_API: dict[str, str] = {
+    # load and validate
+    "EXAMPLES": "analysis.paths",
+    "load_codebook": "analysis.data.codebook",
+    "load_config": "analysis.data.config",
+    "load_dataset": "analysis.api",
+    "validate": "analysis.api",
+    # the whole pipeline
+    "analyze": "analysis.api",
+    # group statistics
+    "describe": "analysis.api",
+    "paired_test": "analysis.api",
+    "effect_sizes": "analysis.api",
+    "mixed_model": "analysis.api",
+    "individual_change": "analysis.api",
+    "responders": "analysis.api",
+    "dose_response": "analysis.api",
+    "therapeutic_window": "analysis.api",
+    # one patient
+    "crawford_howell": "analysis.api",
+    "bayes_single_case": "analysis.api",
+    "rsdt": "analysis.api",
+    "phase_analysis": "analysis.api",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

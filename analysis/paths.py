@@ -1,7 +1,9 @@
 """Where the package finds its own files, and file hashing shared by every layer.
 
-The report sources and example datasets live in the repository (``reports/``,
-``data/example/``).
+In the repository, the report sources, their Quarto project file and the example datasets are
+``reports/``, ``_quarto.yml`` and ``data/example/``. An installed wheel carries copies of them
+under ``analysis/_bundled/`` (symlinks in the repository, see ``pyproject.toml``), used when the
+repository is not beside the package, so that ``itb report`` works from a plain install.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ import hashlib
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_ROOT.parent
-EXAMPLES = PROJECT_ROOT / "data" / "example"
+_REPOSITORY = PACKAGE_ROOT.parent
+#: The folder holding ``_quarto.yml``, ``reports/`` and the example data: the repository when
+#: the package runs from a checkout, else the copies inside the installed package.
+PROJECT_ROOT = (_REPOSITORY if (_REPOSITORY / "_quarto.yml").is_file()
+                and (_REPOSITORY / "reports").is_dir() else PACKAGE_ROOT / "_bundled")
+EXAMPLES = (_REPOSITORY / "data" / "example" if PROJECT_ROOT == _REPOSITORY
+            else PROJECT_ROOT / "example")
 REPORT_SOURCES = PROJECT_ROOT / "reports"
 #: report name -> (Quarto source, example dataset)
 REPORTS = {

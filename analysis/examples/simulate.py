@@ -3,8 +3,8 @@
 :func:`simulate_series` draws a case series (baseline, three test-infusion visits at rising
 doses, three visits after pump implantation). The one-patient case report and the writer of
 ``data/example/`` are in :mod:`analysis.examples.bundled`. Values are illustrative; the
-parameters are hard-coded here (not read from the codebook) with the sources of
-/work/shared/clinical.md cited beside them.
+parameters are hard-coded here (not read from the codebook) with their published sources cited
+beside them.
 
 Every random draw comes from a ``numpy`` Generator seeded with ``[seed, stream]``; each measure
 has its own stream (CRC-32 of its key), so the values of a measure do not change when other

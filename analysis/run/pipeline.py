@@ -1,7 +1,7 @@
 """The analysis pipeline: validated data -> change table -> every applicable analysis -> one
 results table and its manifest.
 
-Which analyses run depends on what the data allow (``../shared/analysis-plan.md``):
+Which analyses run depends on what the data allow:
 
 ============================  ====================================================
 descriptives, missing data    always
@@ -94,6 +94,10 @@ class AnalysisRun:
     manifest: dict[str, Any]
     codebook: Codebook
     notes: tuple[str, ...] = field(default=())
+
+    def tidy(self) -> pd.DataFrame:
+        """The results table (the rows of ``results.csv``)."""
+        return self.results
 
 
 def run_analysis(
@@ -225,7 +229,7 @@ def analyze(
     individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
     if individual_rows:
         frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
-    window, window_rows = _window(obs, codebook, config)
+    window, window_rows = therapeutic_window_rows(obs, codebook, config)
     frames.append(window_rows)
     if n_patients == 1:
         frames += [single_patient.dissociation_results(obs, d, codebook, config)
@@ -270,7 +274,8 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
     except ITBError as exc:
         return result_frame([{
             "measure": measure.key, "side": side, "analysis": "lmm_fit", "term": "value ~ visit",
-            "n_patients": n, "n_obs": len(obs_m), "method": "LMM REML (analysis.stats.lmm)",
+            "n_patients": n, "n_obs": len(obs_m), "df_method": config.df_method,
+            "method": "LMM REML (analysis.stats.lmm)",
             "note": f"model not fitted: {exc}",
         }])
     warnings = []
@@ -301,8 +306,13 @@ def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
     return frames
 
 
-def _window(obs: pd.DataFrame, codebook: Codebook, config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Therapeutic window per patient from the configured (or all) MAS and MRC measures."""
+def therapeutic_window_rows(obs: pd.DataFrame, codebook: Codebook,
+                            config: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Therapeutic window per patient from the configured (or all) MAS and MRC measures.
+
+    Returns the window table (one row per patient and dose) and its results rows; both empty
+    when the data hold no titration or no spasticity and strength measures.
+    """
     present = sorted(obs["measure"].unique())
     spasticity = list(config.window_spasticity) or [k for k in present if k.startswith("mas_")]
     strength = list(config.window_strength) or [k for k in present if k.startswith("mrc_")]

@@ -1,0 +1,30 @@
+"""Time `import analysis` and `itb --help` in fresh processes (the notebook API is lazy).
+
+Run: ``.venv/bin/python benchmarks/bench_import.py``; prints the median of 15 cold starts.
+The target (architecture issue) is under 0.5 s for `import analysis`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+
+def median_seconds(code: str, runs: int = 15) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+if __name__ == "__main__":
+    base = median_seconds("pass")
+    for label, code in [("import analysis", "import analysis"),
+                        ("itb --help", "from analysis.cli import main; main(['--help'])"),
+                        ("analysis.paired_test (first use)",
+                         "import analysis; analysis.paired_test([1.0, 2.0, 3.5], [1.5, 2.9, 3.0])")]:
+        print(f"{label:36s} {median_seconds(code):.3f} s (interpreter alone {base:.3f} s)")
