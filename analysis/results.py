@@ -85,8 +85,12 @@ ANALYSES: dict[str, str] = {
     "norm, singular fit and any fallback.",
     # individual change
     "change": "Change from baseline of one patient (`term` = `visit - baseline`).",
-    "rci": "Reliable Change Index (Jacobson & Truax 1991) of one patient; `method` names the "
-    "source of the SD and reliability.",
+    "rci": "Reliable Change Index of one patient: Jacobson & Truax (1991) in the pipeline; "
+    "`analysis.rci(method=...)` also gives the Gulliksen-Lord-Novick, Hsu-Linn-Lord, "
+    "Edwards-Nunnally, Nunnally-Kotsch and Hageman-Arrindell variants (`term` starts with the "
+    "method: `GLN: post - pre`); `statistic` is the index, `note` the class.",
+    "cs_cutoff": "Jacobson & Truax (1991) cut-off of clinically significant change (`term` a, "
+    "b or c), in the unit of the measure.",
     "mcid_class": "Change classified against the MCID (`estimate` 1 improved, 0 unchanged, "
     "-1 worsened; `note` says the class and the source of the MCID).",
     "responder": "Proportion of patients improved by at least the MCID (or reliably, "
@@ -102,10 +106,42 @@ ANALYSES: dict[str, str] = {
     "`estimate` = percentage more extreme, credible interval.",
     "rsdt": "Revised Standardized Difference Test (Crawford & Garthwaite 2005) for a "
     "dissociation between two measures.",
+    "udt": "Unstandardised Difference Test (Crawford & Garthwaite 2005) for two measures on the "
+    "same scale: the t test row, Z_DCC with its exact interval, and the percentage of controls "
+    "more extreme.",
+    "bsdt": "Bayesian Standardised Difference Test (Crawford & Garthwaite 2007; calibrated "
+    "prior), seeded Monte Carlo: Z_DCC with credible interval and p (`se` = simulation error), "
+    "and the percentage of controls more extreme.",
+    "btd_cov": "Bayesian test of deficit with covariates (Crawford, Garthwaite & Ryan 2011), "
+    "seeded Monte Carlo: Z_CCC, credible interval, p and its simulation error.",
+    "bsdt_cov": "Bayesian standardised difference test with covariates (Crawford, Garthwaite & "
+    "Ryan 2011), seeded Monte Carlo.",
+    "td_power": "Power of the Crawford-Howell test of deficit for given population values and "
+    "control sample size (closed form, noncentral t).",
+    "udt_power": "Power of the Unstandardised Difference Test (closed form, noncentral t).",
+    "rsdt_power": "Power of the RSDT by seeded Monte Carlo; `se` = simulation error.",
     # phase designs
     "nap": "Non-overlap of All Pairs (Parker & Vannest 2009) with its CI.",
     "tau_u": "Tau-U; `term` names the variant (`A vs B`, `A vs B - trend A`).",
     "pnd": "Percentage of Non-overlapping Data.",
+    "tau_bc": "Baseline-corrected Tau (Tarlow 2017): Theil-Sen baseline trend removed, then "
+    "Tau = 2 NAP - 1 with NAP's SE and interval.",
+    "smd": "Within-case standardised mean difference (baseline SD, Hedges-corrected) with its "
+    "SE and Wald interval (as SingleCaseES).",
+    "lrr": "Log response ratio (Pustejovsky 2018), bias-corrected, SE and Wald interval; `term` "
+    "`LRRi: ...` (positive = improvement) or `LRRd: ...` (negative = improvement).",
+    "lor": "Log odds ratio of a percentage or proportion outcome, bias-corrected (as "
+    "SingleCaseES).",
+    "lrm": "Log ratio of medians (Bonett & Price 2020) with its SE and Wald interval.",
+    "pogo": "Percent of goal obtained (Ferron et al. 2020), SE as SingleCaseES.",
+    "pem": "Percentage of treatment points beyond the baseline median (ties 0.5), 0-100.",
+    "pand": "Percentage of all non-overlapping data (Parker et al. 2007), 0-100; `statistic` = "
+    "points removed.",
+    "ird": "Robust improvement rate difference (Parker, Vannest & Brown 2009), from PAND.",
+    "cdc": "Conservative dual criterion (Fisher, Kelley & Lomas 2003): `estimate` = treatment "
+    "points beyond both shifted baseline lines, one-sided binomial p; verdict in `note`.",
+    "rand_test": "Randomisation test of a randomly chosen phase start (Edgington 1975): "
+    "statistic mean(B) - mean(A) (positive = improvement), exact p over all admissible starts.",
     "piecewise": "Piecewise regression of one patient (`term`: `level change`, "
     "`slope change`, `baseline slope`); autocorrelation caveat in `method`.",
     # dose titration

@@ -56,6 +56,7 @@ from analysis.stats import descriptives, dose, paired
 from analysis.stats import individual_change as individual
 from analysis.stats.lmm import fit_lmm_safe
 from analysis.stats.multiplicity import holm
+from analysis.stats.numerics import capture_warnings, noted
 
 #: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
 FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
@@ -242,21 +243,45 @@ def analyze(
 
 def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
                      config: StudyConfig, n_patients: int) -> list[pd.DataFrame]:
-    """Every per-measure analysis the data allow, for one measure and side."""
-    frames = [descriptives.describe(obs_m), descriptives.missing_table(obs_m)]
+    """Every per-measure analysis the data allow, for one measure and side.
+
+    Warnings raised by numpy, scipy or an optimiser inside an analysis are captured into the
+    ``note`` of that analysis's rows (never printed); an analysis the plan calls for but the
+    data do not allow (the mixed model below 4 patients) gets a row saying why.
+    """
+    def guarded(run, *args, **kwargs):
+        with capture_warnings() as caught:
+            out = run(*args, **kwargs)
+        if isinstance(out, list):
+            return [noted(f, caught) for f in out]
+        return [noted(out, caught)]
+
+    n_m = obs_m["patient_id"].nunique()
+    frames = guarded(descriptives.describe, obs_m) + guarded(descriptives.missing_table, obs_m)
     if not ch_m.empty:
-        frames.append(individual.individual_change(ch_m, measure=measure,
-                                                   reference=config.reference_visit))
-    if obs_m["patient_id"].nunique() >= 2 and not ch_m.empty:
-        frames.append(paired.paired_comparisons(
+        frames += guarded(individual.individual_change, ch_m, measure=measure,
+                          reference=config.reference_visit)
+    if n_m >= 2 and not ch_m.empty:
+        frames += guarded(
+            paired.paired_comparisons,
             ch_m, kind=measure.kind, levels=measure.levels, codes=measure.codes,
             reference=config.reference_visit,
             bootstrap=config.bootstrap, n_boot=config.n_boot, seed=config.seed,
-        ))
-    if obs_m["patient_id"].nunique() >= MIN_LMM_PATIENTS:
-        frames.append(_visit_model(obs_m, measure, config))
+        )
+    if n_m >= MIN_LMM_PATIENTS:
+        frames += guarded(_visit_model, obs_m, measure, config)
+    elif obs_m["visit"].nunique() >= 2:
+        frames.append(result_frame([{
+            "measure": measure.key, "side": obs_m["side"].iloc[0], "analysis": "lmm_fit",
+            "term": "value ~ visit", "n_patients": n_m, "n_obs": len(obs_m),
+            "method": "LMM REML value ~ visit + (1 | patient_id) (analysis.stats.lmm)",
+            "note": f"model not fitted: {n_m} patient(s); the mixed model over visits needs "
+                    f">= {MIN_LMM_PATIENTS} (analysis plan)"
+                    + ("; see the single-case analyses" if n_m == 1 else
+                       "; see the paired comparisons"),
+        }]))
     if n_patients == 1:
-        frames += single_patient.single_case_results(obs_m, ch_m, measure, config)
+        frames += guarded(single_patient.single_case_results, obs_m, ch_m, measure, config)
     return frames
 
 

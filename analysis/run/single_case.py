@@ -15,10 +15,14 @@ import pandas as pd
 
 from analysis.data.codebook import Codebook, Measure
 from analysis.data.config import StudyConfig
+from analysis.errors import InvalidInputError
 from analysis.results import combine, result_frame
 from analysis.stats.single_case import controls as singlecase
+from analysis.stats.single_case import controls_bayes
 from analysis.stats.single_case import dissociations as dissociation
 from analysis.stats.single_case import phase
+from analysis.stats.single_case import phase_effects as effects
+from analysis.stats.single_case import phase_overlap as effects_overlap
 
 #: Fewest observations per phase for the phase indices.
 MIN_PHASE_POINTS = 3
@@ -41,12 +45,23 @@ def single_case_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measur
         }])]
     series = obs_m[obs_m["phase"].isin([config.baseline_phase, config.treatment_phase])]
     counts = series["phase"].value_counts()
-    if all(counts.get(p, 0) >= MIN_PHASE_POINTS for p in (config.baseline_phase, config.treatment_phase)):
+    n_a, n_b = (int(counts.get(p, 0)) for p in (config.baseline_phase, config.treatment_phase))
+    term = f"{config.treatment_phase} vs {config.baseline_phase}"
+    if n_a >= MIN_PHASE_POINTS and n_b >= MIN_PHASE_POINTS:
         rows = phase.phase_analysis(
             series, better=better, baseline_phase=config.baseline_phase,
             treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
         )
         frames.append(rows.assign(side=side))
+        frames.append(_phase_effects(series, config, better, measure.key, pid, side, term))
+    elif n_a or n_b:
+        why = (f"not computed: {n_a} {config.baseline_phase} and {n_b} {config.treatment_phase} "
+               f"observation(s); the phase analysis needs >= {MIN_PHASE_POINTS} in each phase")
+        frames.append(result_frame([
+            {"measure": measure.key, "side": side, "patient_id": pid, "analysis": name,
+             "term": t, "n_patients": 1, "n_obs": n_a + n_b, "note": why}
+            for name, t in [("nap", term), ("tau_u", "A vs B"), ("tau_u", "A vs B - trend A"),
+                            ("pnd", term)] + [(n, term) for n in PHASE_EFFECTS]]))
     controls = _controls(measure, config)
     if controls is not None:
         for visit, value in _timepoints(obs_m, ch_m, config):
@@ -58,6 +73,42 @@ def single_case_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measur
                 rows["method"] = rows["method"] + f"; controls: {controls.source or 'configuration'}"
                 frames.append(rows)
     return frames
+
+
+#: Phase effect sizes added to the phase analysis of one patient (analysis names).
+PHASE_EFFECTS = ("tau_bc", "smd", "lrr", "lrm", "pem", "pand", "ird", "cdc")
+
+
+def _phase_effects(series: pd.DataFrame, config: StudyConfig, better: str, key: str, pid: str,
+                   side: str, term: str) -> pd.DataFrame:
+    """Tau-BC, SMD, LRRi/LRRd, LRM, PEM, PAND, IRD and the CDC of one AB series (values in time
+    order; the CDC's trend line over days). Each that the data do not allow gets a row with the
+    reason (e.g. a zero mean for the log ratios)."""
+    s = series.sort_values("day", kind="mergesort")
+    is_a = (s["phase"] == config.baseline_phase).to_numpy()
+    y = s["value"].to_numpy(float)
+    days = s["day"].to_numpy(float)
+    a, b = y[is_a], y[~is_a]
+    ids = dict(better=better, term=term, measure=key, patient_id=pid, side=side)
+    jobs = {
+        "tau_bc": lambda: effects_overlap.tau_bc(a, b, **ids),
+        "smd": lambda: effects.smd(a, b, **ids),
+        "lrr": lambda: effects.lrr(a, b, **ids),
+        "lrm": lambda: effects.lrm(a, b, **ids),
+        "pem": lambda: effects_overlap.pem(a, b, **ids),
+        "pand": lambda: effects_overlap.pand(a, b, **ids),
+        "ird": lambda: effects_overlap.ird(a, b, **ids),
+        "cdc": lambda: effects_overlap.cdc(a, b, times_a=days[is_a], times_b=days[~is_a], **ids),
+    }
+    frames = []
+    for name, job in jobs.items():
+        try:
+            frames.append(job())
+        except InvalidInputError as err:
+            frames.append(result_frame([{"measure": key, "side": side, "patient_id": pid,
+                                         "analysis": name, "term": term, "n_patients": 1,
+                                         "note": f"not estimable: {err}"}]))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _direction(measure: Measure, baseline: float | None) -> str | None:
@@ -104,12 +155,34 @@ def dissociation_results(obs: pd.DataFrame, spec: Any, codebook: Codebook, confi
             r_xy=spec.r, n=min(cx.n, cy.n), better_x=_direction(mx, None),
             better_y=_direction(my, None), label_x=mx.key, label_y=my.key,
         )
-        rows = result.tidy(patient_id=base["patient_id"])
+        rows = [result.tidy(patient_id=base["patient_id"])]
+        common = dict(mean_x=cx.mean, sd_x=cx.sd, mean_y=cy.mean, sd_y=cy.sd, r_xy=spec.r,
+                      n=min(cx.n, cy.n), label_x=mx.key, label_y=my.key,
+                      patient_id=base["patient_id"])
+        x, y = _oriented(row[mx.key], mx, cx), _oriented(row[my.key], my, cy)
+        rows.append(controls_bayes.bsdt(x, y, **common, seed=config.seed)
+                    .assign(method=lambda f: f["method"] + _orient_note(mx, my)))
+        if mx.unit and mx.unit == my.unit and _direction(mx, None) == _direction(my, None):
+            rows.append(dissociation.udt(row[mx.key], row[my.key], **common))
+        rows = pd.concat(rows, ignore_index=True)
         rows["term"] = f"{row['visit']}: " + rows["term"]
         rows["method"] = rows["method"] + (f"; r from {spec.source}" if spec.source else "") + (
             f"; controls n = min({cx.n}, {cy.n})")
         frames.append(rows)
     return combine(frames)
+
+
+def _oriented(value: float, measure: Measure, controls: Any) -> float:
+    """The score mirrored about the control mean when lower is better, so that the BSDT's
+    standardised difference is positive when the patient is relatively better on x (as the
+    RSDT rows with better_x/better_y)."""
+    return 2 * controls.mean - value if _direction(measure, None) == "lower" else value
+
+
+def _orient_note(mx: Measure, my: Measure) -> str:
+    if _direction(mx, None) is None or _direction(my, None) is None:
+        return "; z = (score - mean)/SD"
+    return "; scores mirrored about the control mean where lower is better (positive = better)"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@
 - :func:`baseline_characteristics`: age, sex, genotype, disease duration and each measure at
   baseline, as a tidy table for the report's "Table 1".
 
-Conventions: SD with n - 1 in the denominator (NaN for one value, with a note); quartiles by
+Conventions: SD with n - 1 in the denominator (NaN for one value, with a note; exactly 0
+when the values are equal up to rounding, :func:`analysis.stats.numerics.spread`); quartiles by
 linear interpolation between order statistics (numpy's default, R's ``quantile(type = 7)``).
 """
 
@@ -21,6 +22,7 @@ import pandas as pd
 from analysis.data.derive import visit_order
 from analysis.errors import InvalidInputError
 from analysis.results import TEXT_COLUMNS, result_frame
+from analysis.stats.numerics import is_constant, spread
 
 STATS = ("n", "mean", "sd", "median", "q1", "q3", "min", "max")
 _KEYS = ["measure", "side", "visit"]
@@ -64,8 +66,8 @@ def describe_wide(obs: pd.DataFrame) -> pd.DataFrame:
         v = g["value"].to_numpy()
         q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75])
         out.append(dict(measure=measure, side=side, visit=visit, n=len(v),
-                        n_patients=g["patient_id"].nunique(), mean=v.mean(),
-                        sd=v.std(ddof=1) if len(v) > 1 else np.nan, median=med, q1=q1, q3=q3,
+                        n_patients=g["patient_id"].nunique(), mean=_mean(v),
+                        sd=spread(v), median=med, q1=q1, q3=q3,
                         min=v.min(), max=v.max()))
     cols = _KEYS + ["n", "n_patients", "mean", "sd", "median", "q1", "q3", "min", "max"]
     wide = pd.DataFrame(out, columns=cols)
@@ -171,6 +173,12 @@ def missing_table(obs: pd.DataFrame, *, visits: Sequence[str] | None = None) -> 
     return result_frame(rows)
 
 
+def _mean(v: np.ndarray) -> float:
+    """Mean; the common value itself when the values are equal up to rounding (the mean of
+    six copies of 0.1 is not exactly 0.1 in floating point)."""
+    return float(v[0]) if len(v) and is_constant(v) else float(v.mean())
+
+
 def _decimals(x: float) -> int:
     x = abs(x) if np.isfinite(x) else 0.0
     return 1 if x >= 10 else 2 if x >= 1 else 3
@@ -186,8 +194,8 @@ def _numeric_row(name: str, level: str, v: np.ndarray, ordinal: bool,
         row["summary"] = "no data"
         return row
     q1, med, q3 = np.quantile(v, [0.25, 0.5, 0.75])
-    sd = v.std(ddof=1) if n > 1 else np.nan
-    row.update(mean=v.mean(), sd=sd, median=med, q1=q1, q3=q3)
+    sd = spread(v)
+    row.update(mean=_mean(v), sd=sd, median=med, q1=q1, q3=q3)
     k = digits if digits is not None else _decimals(med if ordinal else v.mean())
     if ordinal:
         row["summary"] = f"{med:.{k}f} [{q1:.{k}f}, {q3:.{k}f}]"

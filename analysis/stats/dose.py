@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.data.derive import baseline_values
-from analysis.errors import InvalidInputError
+from analysis.errors import InvalidInputError, ITBError
 from analysis.results import result_frame
 from analysis.vocabulary import BaselineRule, Better, DfMethod
 
@@ -209,8 +209,15 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
     )
 
     data = work[work["patient_id"].isin(titrating[titrating >= 2].index)]
-    result = fit_lmm_safe(data, formula=f"value ~ {DOSE}", random=f"1 + {DOSE}", reference=None,
-                          df_method=df_method)
+    try:
+        result = fit_lmm_safe(data, formula=f"value ~ {DOSE}", random=f"1 + {DOSE}",
+                              reference=None, df_method=df_method)
+    except ITBError as exc:
+        return result_frame([{
+            "measure": measure, "side": side, "analysis": "dose_slope", "term": DOSE,
+            "n_patients": float(data["patient_id"].nunique()), "n_obs": float(len(data)),
+            "df_method": df_method, "method": "group dose model value ~ dose + (1 + dose | "
+            "patient) (analysis.stats.lmm)", "note": f"group model not fitted: {exc}"}])
     table = result.tidy(measure=measure, side=side).copy()
     table["df_method"] = df_method
     is_dose = (table["analysis"] == "lmm_fixed") & (table["term"] == DOSE)

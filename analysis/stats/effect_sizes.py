@@ -38,6 +38,7 @@ from scipy import stats
 
 from analysis.errors import InvalidInputError
 from analysis.stats.noncentral import noncentral_t_limits
+from analysis.stats.numerics import snap, spread
 from analysis.vocabulary import Standardizer
 
 
@@ -102,11 +103,14 @@ def cohens_dz(x, y, *, confidence: float = 0.95) -> EffectSize:
     if n < 2:
         return EffectSize("cohens_dz", np.nan, np.nan, np.nan, n, method,
                           f"{n} pair(s): the SD of the differences needs at least 2")
-    d = x - y
-    sd = np.std(d, ddof=1)
+    d = snap(x - y)
+    sd = spread(d)
     if sd == 0:
+        what = ("all differences are zero (0/0)" if not np.any(d) else
+                "all differences are equal up to rounding (SD of differences = 0, relative "
+                "tolerance 1e-12)")
         return EffectSize("cohens_dz", np.nan, np.nan, np.nan, n, method,
-                          "all differences are equal (SD of differences = 0): d_z undefined")
+                          f"{what}: d_z = mean / SD is undefined")
     dz = d.mean() / sd
     lo, hi = noncentral_t_limits(dz * np.sqrt(n), n - 1, confidence=confidence)
     return EffectSize("cohens_dz", dz, lo / np.sqrt(n), hi / np.sqrt(n), n, method)
@@ -156,14 +160,16 @@ def cohens_dav(x, y, *, standardizer: Standardizer = "average",
     if n < 2:
         return EffectSize("cohens_dav", np.nan, np.nan, np.nan, n, method,
                           f"{n} pair(s): SDs need at least 2")
-    sx, sy = np.std(x, ddof=1), np.std(y, ddof=1)
+    sx, sy = spread(x), spread(y)
     s = (sx + sy) / 2 if standardizer == "average" else np.sqrt((sx**2 + sy**2) / 2)
-    d = x - y
-    sd_d = np.std(d, ddof=1)
+    d = snap(x - y)
+    sd_d = spread(d)
     if s == 0:
+        what = "0/0: no change and " if not np.any(d) else ""
         return EffectSize("cohens_dav", np.nan, np.nan, np.nan, n, method,
-                          "baseline and follow-up values are each constant (both SDs = 0): "
-                          "d_av undefined")
+                          f"{what}baseline and follow-up values are each constant up to "
+                          "rounding (both SDs 0, relative tolerance 1e-12): d_av = mean "
+                          "difference / average SD is undefined")
     dav = d.mean() / s
     if sd_d == 0:
         return EffectSize("cohens_dav", dav, np.nan, np.nan, n, method,
@@ -215,7 +221,7 @@ def signed_ranks(d) -> np.ndarray:
     >>> signed_ranks([0.5, -1.0, 0.0, 1.0]).tolist()
     [1.0, -2.5, 2.5]
     """
-    d = np.asarray(d, dtype=float)
+    d = snap(np.asarray(d, dtype=float))  # ties and zeros up to rounding are ties and zeros
     d = d[np.isfinite(d) & (d != 0)]
     return np.sign(d) * stats.rankdata(np.abs(d), method="average")
 

@@ -22,6 +22,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
+from analysis.stats.numerics import wilson_interval
 from analysis.vocabulary import Direction
 
 #: Leading words of the ``note`` of an ``rci`` row (read back by :func:`responders`).
@@ -412,8 +413,9 @@ def responders(
                 rows.append({**ids, "analysis": "responder_cp", "n_patients": 0.0,
                              "n_obs": 0.0, "method": what, "note": reason})
                 continue
-            w_lo, w_hi = proportion_confint(k, n, alpha=alpha, method="wilson")
+            w_lo, w_hi = wilson_interval(k, n, alpha=alpha)
             c_lo, c_hi = proportion_confint(k, n, alpha=alpha, method="beta")
+            c_lo, c_hi = (0.0 if k == 0 else float(c_lo)), (1.0 if k == n else float(c_hi))
             common = {**ids, "estimate": k / n, "statistic": float(k),
                       "n_patients": float(n), "n_obs": float(n)}
             rows.append({**common, "analysis": "responder", "ci_low": float(w_lo),

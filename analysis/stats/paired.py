@@ -23,13 +23,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from analysis.data.derive import visit_order
 from analysis.errors import InvalidInputError
 from analysis.results import TEXT_COLUMNS, result_frame
 from analysis.stats import bootstrap as boot
 from analysis.stats import effect_sizes as effsize
+from analysis.stats.numerics import is_constant, snap, spread, wilson_interval
 from analysis.vocabulary import Kind
 
 _REQUIRED = ("patient_id", "visit", "measure", "value", "baseline")
@@ -115,24 +115,25 @@ def _check(changes: pd.DataFrame, kind: str, reference: str) -> pd.DataFrame:
 
 def _continuous_rows(x, y, base: dict, confidence: float) -> list[dict]:
     n = len(x)
-    d = x - y
+    d = snap(x - y)  # equal up to rounding -> equal (R: "data are essentially constant")
     rows = []
-    if n >= 2 and np.std(d, ddof=1) > 0:
-        res = stats.ttest_rel(x, y)
+    if n >= 2 and not is_constant(d):
+        res = stats.ttest_1samp(d, 0.0)
         ci = res.confidence_interval(confidence)
-        se = float(np.std(d, ddof=1) / np.sqrt(n))
+        se = float(spread(d) / np.sqrt(n))
         rows.append(base | dict(analysis="mean_difference", estimate=d.mean(), se=se,
                                 df=n - 1, df_method="n-1", ci_low=ci.low, ci_high=ci.high,
                                 method="mean of paired differences, t interval "
-                                "(scipy.stats.ttest_rel)"))
+                                "(scipy.stats.ttest_1samp on the differences)"))
         rows.append(base | dict(analysis="paired_t", estimate=d.mean(), se=se, df=n - 1,
                                 df_method="n-1", statistic=res.statistic, p_value=res.pvalue,
                                 ci_low=ci.low, ci_high=ci.high,
                                 method="paired t-test, two-sided, statistic t "
-                                "(scipy.stats.ttest_rel)"))
+                                "(scipy.stats.ttest_1samp on the differences)"))
     else:
         why = (f"{n} pair(s): the SD of the differences needs at least 2" if n < 2 else
-               "all differences are equal (SD 0): the t interval has zero width and t is "
+               "all differences are equal (SD 0 up to rounding, relative tolerance 1e-12; R: "
+               "'data are essentially constant'): the t interval has zero width and t is "
                "undefined")
         se = 0.0 if n >= 2 else np.nan
         lo = hi = d.mean() if n >= 2 else np.nan
@@ -146,7 +147,7 @@ def _continuous_rows(x, y, base: dict, confidence: float) -> list[dict]:
 
 
 def _wilcoxon_rows(x, y, base: dict) -> list[dict]:
-    d = x - y
+    d = snap(x - y)  # zero and tied differences up to rounding are zeros and ties
     nz = d[d != 0]
     m = len(nz)
     zeros = int((d == 0).sum())
@@ -158,7 +159,7 @@ def _wilcoxon_rows(x, y, base: dict) -> list[dict]:
         note = "all differences are zero: nothing to rank, p = 1"
     elif m <= 50 and not ties and zeros == 0:
         v = float(effsize.signed_ranks(d)[effsize.signed_ranks(d) > 0].sum())
-        exact_p = float(stats.wilcoxon(x, y, method="exact").pvalue)
+        exact_p = float(stats.wilcoxon(d, method="exact").pvalue)
         method = ("Wilcoxon signed-rank test, exact p (no ties, no zeros; "
                   "scipy.stats.wilcoxon(method='exact')), two-sided, statistic V")
         note = ""
@@ -244,7 +245,7 @@ def _ordinal_rows(sub: pd.DataFrame, x, y, base: dict, levels, codes) -> list[di
     improved = int(np.sum(sign * steps >= 1))
     note = ""
     if n:
-        lo, hi = proportion_confint(improved, n, alpha=0.05, method="wilson")
+        lo, hi = wilson_interval(improved, n)
     else:
         lo = hi = np.nan
         note = "no pairs"

@@ -15,6 +15,7 @@ from analysis.results import result_frame
 from analysis.stats.lmm.ddf import KenwardRoger, Satterthwaite, make_ddf
 from analysis.stats.lmm.emmeans import Term, contrast_table, estimate_table, grid_rows
 from analysis.stats.lmm.engine import REMLProblem
+from analysis.stats.numerics import capture_warnings, is_constant, is_perfect_fit, join_notes
 from analysis.vocabulary import DfMethod
 
 logger = logging.getLogger(__name__)
@@ -301,9 +302,13 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
     if len(uniques) < 2:
         raise ModelSpecError(f"{len(uniques)} patient(s) in column {group!r}; a mixed model "
                              "needs at least 2 (use the single-case analyses)")
-    problem = REMLProblem(y, X, Z, codes)
-    fit = problem.fit()
-    calc = make_ddf(df_method, problem, fit)
+    _refuse_degenerate(y, X, codes, response)
+    with capture_warnings() as caught:
+        problem = REMLProblem(y, X, Z, codes)
+        fit = problem.fit()
+        calc = make_ddf(df_method, problem, fit)
+    if caught:
+        fit = replace(fit, note=join_notes(fit.note, "warning captured: " + " | ".join(caught)))
     vcov = calc.vcov_adj if isinstance(calc, KenwardRoger) else calc.vcov
     rand_text = " + ".join(["1", *slope])
     return LMMResult(
@@ -314,6 +319,26 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
         vcov_unadjusted=calc.vcov, theta=fit.theta, sigma=fit.sigma, deviance=fit.deviance,
         converged=fit.converged, singular=fit.singular, gradient_norm=fit.gradient_norm,
         fit_note=fit.note, n_obs=len(d), n_groups=len(uniques), calc=calc)
+
+
+def _refuse_degenerate(y: np.ndarray, X: np.ndarray, codes: np.ndarray, response: str) -> None:
+    """Refuse data a mixed model cannot describe: a constant response, or one that the fixed
+    effects plus one intercept per patient reproduce exactly (no residual variance; e.g. every
+    patient gains exactly the same amount). REML would "converge" to rounding noise (df 1e-5,
+    intervals of 1e142); lme4 likewise fails on such data. Judged by relative tolerance."""
+    if is_constant(y):
+        raise ModelSpecError(
+            f"{response} is constant (all {len(y)} values equal up to rounding): there is no "
+            "variance to model; see the descriptive rows")
+    dummies = (codes[:, None] == np.arange(codes.max() + 1)[None, :]).astype(float)
+    design = np.column_stack([X, dummies])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    if is_perfect_fit(y, y - design @ coef, rel_tol=1e-9):
+        raise ModelSpecError(
+            "the fixed effects and one level per patient reproduce every value exactly "
+            "(residual variance 0 up to rounding; e.g. every patient changes by exactly the "
+            "same amount): a mixed model is not identifiable, so it was not fitted; the change "
+            "is exact and is reported by the paired rows")
 
 
 def fit_lmm_safe(data: pd.DataFrame, *, fallback_on_singular: bool = True,

@@ -51,6 +51,7 @@ from scipy import optimize, stats
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
+from analysis.stats.numerics import join_notes, snap
 from analysis.stats.single_case.piecewise import piecewise
 from analysis.vocabulary import TAU_VARIANTS, Better, TauVariant
 
@@ -105,6 +106,9 @@ def _phases(a, b, better: str, *, min_a: int = 1, min_b: int = 1) -> tuple[np.nd
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if a.size and b.size:  # values equal up to rounding are ties
+        both = snap(np.r_[a, b])
+        a, b = both[:a.size], both[a.size:]
     if a.size < min_a or b.size < min_b:
         raise InvalidInputError(
             f"need at least {min_a} baseline and {min_b} treatment point(s) with a value "
@@ -194,16 +198,21 @@ def nap(a, b, *, better: Better = "higher", confidence: float = 0.95) -> NonOver
     lo, hi = _newcombe5(est, m, n, confidence)
     ties = bool(np.any(q == 0.5)) or len(np.unique(np.r_[a, b])) < m + n
     exact = not ties and m < 50 and n < 50
-    test = stats.mannwhitneyu(b, a, alternative="two-sided",
-                              method="exact" if exact else "asymptotic", use_continuity=True)
+    if len(np.unique(np.r_[a, b])) == 1:
+        stat, p_value = float(q.sum()), np.nan
+        note = join_notes(note, "all values tied: the Mann-Whitney test is undefined (its "
+                          "variance is 0), p not computed")
+    else:
+        test = stats.mannwhitneyu(b, a, alternative="two-sided",
+                                  method="exact" if exact else "asymptotic", use_continuity=True)
+        stat, p_value = float(test.statistic), float(test.pvalue)
     method = (
         "NAP (Parker & Vannest 2009), ties count 0.5; SE unbiased (Sen 1967; Mee 1990, as "
         "SingleCaseES); CI Newcombe (2006) method 5 score inversion; p Mann-Whitney "
         + ("exact" if exact else "normal approximation with continuity correction") + " (scipy)"
     )
     note = "; ".join(s for s in (note, _direction_note(better)) if s)
-    return NonOverlap("nap", "", est, se, lo, hi, float(test.statistic), float(test.pvalue),
-                      m, n, method, note)
+    return NonOverlap("nap", "", est, se, lo, hi, stat, p_value, m, n, method, note)
 
 
 # ----------------------------------------------------------------------------------- Tau-U
@@ -230,6 +239,8 @@ def kendall_s_var(x, y) -> float:
     out = (v0 - vt - vu) / 18.0 + v1 / (2.0 * n * (n - 1))
     if n > 2:
         out += v2 / (9.0 * n * (n - 1) * (n - 2))
+    if out <= 1e-12 * max(v0, 1.0):  # all ties in x or y: the variance is 0, not rounding noise
+        out = 0.0
     return float(out)
 
 
@@ -281,10 +292,11 @@ def tau_u(a, b, *, better: Better = "higher", variant: TauVariant = "A vs B",
     pairs = m * n
     est = s / pairs
     sd_s = np.sqrt(var_s)
-    z = s / sd_s
-    p = float(2 * stats.norm.sf(abs(z)))
+    degenerate = var_s == 0
+    z = s / sd_s if not degenerate else np.nan
+    p = float(2 * stats.norm.sf(abs(z))) if not degenerate else np.nan
     if trend:
-        se = float(sd_s / pairs)
+        se = float(sd_s / pairs) if not degenerate else np.nan
         zc = stats.norm.ppf(1 - (1 - confidence) / 2)
         lo, hi = est - zc * se, est + zc * se
         interval = "Wald CI Tau-U +/- z*SD(S)/(nA*nB), not truncated"
@@ -302,13 +314,17 @@ def tau_u(a, b, *, better: Better = "higher", variant: TauVariant = "A vs B",
         f"normal, no continuity correction); {interval}"
     )
     notes = []
+    if degenerate:
+        notes.append("all values tied: Kendall's S = 0 with variance 0, so z and p are undefined"
+                     + ("; SE and CI undefined" if trend else ""))
     if trend:
         n_all = m + n
         n0 = n_all * (n_all - 1) / 2
         ties_x = n * (n - 1) / 2
         ty = np.unique(y, return_counts=True)[1].astype(float)
         ties_y = float(np.sum(ty * (ty - 1) / 2))
-        tau_b = s / np.sqrt((n0 - ties_x) * (n0 - ties_y))
+        denom = (n0 - ties_x) * (n0 - ties_y)
+        tau_b = s / np.sqrt(denom) if denom > 0 else np.nan
         tau_a = s / (pairs + m * (m - 1) / 2)
         notes.append(
             f"S_AvsB = {s_ab:g}, S_trendA = {s_a:g}; other variants on these data: scan "

@@ -8,6 +8,11 @@ as the raw values (not direction-adjusted). OLS assumes independent errors; seri
 autocorrelation in single-case data inflates the type I error, so the lag-1
 autocorrelation of the residuals and the Durbin-Watson statistic are given in ``note``.
 
+A series fitted exactly (constant, or two straight lines through every point; residuals 0 up to
+rounding, :func:`analysis.stats.numerics.is_perfect_fit`) has no residual variance: its
+coefficients are reported with SE, t, p and CI left empty and "perfect fit" in ``note``
+(statsmodels would report rounding noise such as p = 4e-100).
+
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from statsmodels.tsa.stattools import acf
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
+from analysis.stats.numerics import (
+    capture_warnings,
+    is_constant,
+    is_perfect_fit,
+    join_notes,
+    noted,
+    scale_of,
+)
 
 PIECEWISE_TERMS = ("baseline slope", "level change", "slope change")
 
@@ -81,22 +94,38 @@ def piecewise(days, values, phase, *, confidence: float = 0.95, measure: str = "
     if np.linalg.matrix_rank(x) < 4:
         why = "not estimable: the design matrix is rank deficient (too few distinct days)"
         return result_frame([{**base, "term": term, "note": why} for term in PIECEWISE_TERMS])
-    fit = OLS(y, x).fit()
-    ci = fit.conf_int(alpha=1 - confidence)
-    resid = fit.resid
-    r1 = float(acf(resid, nlags=1, fft=False)[1])
-    dw = float(durbin_watson(resid))
+    with capture_warnings() as caught:
+        fit = OLS(y, x).fit()
+        ci = fit.conf_int(alpha=1 - confidence)
+        resid = fit.resid
+        perfect = is_perfect_fit(y, resid)
+        if not perfect:
+            r1 = float(acf(resid, nlags=1, fft=False)[1])
+            dw = float(durbin_watson(resid))
     method = (
         "Piecewise regression (Huitema & McKean 2000) y = b0 + b1*day + b2*phase + "
         "b3*(day - first treatment day)*phase; OLS (statsmodels), t CI on n - 4 df; assumes "
         "independent errors: serial autocorrelation in single-case data inflates type I error"
     )
-    note = (f"lag-1 autocorrelation of residuals {r1:.3f}, Durbin-Watson {dw:.3f}; slopes per "
-            f"day, raw units (not direction-adjusted); first treatment day {t0:g}")
+    units = (f"slopes per day, raw units (not direction-adjusted); first treatment day {t0:g}")
+    if perfect:
+        what = ("constant series: every coefficient is 0" if is_constant(y) else
+                "the lines pass through every point")
+        note = join_notes(f"perfect fit ({what}; residuals 0 up to rounding): SE, t, p and CI "
+                          "are undefined", units)
+        # coefficients that are rounding noise relative to the data's scale are exactly 0
+        span = np.array([1.0, max(np.ptp(t), 1.0), 1.0, max(np.ptp(t), 1.0)])
+        params = np.where(np.abs(fit.params) * span <= 1e-10 * scale_of(y), 0.0, fit.params)
+        rows = [{**base, "term": term, "estimate": params[k], "df": fit.df_resid,
+                 "df_method": "residual", "method": method, "note": note}
+                for k, term in enumerate(PIECEWISE_TERMS, start=1)]
+        return noted(result_frame(rows), caught)
+    note = join_notes(f"lag-1 autocorrelation of residuals {r1:.3f}, Durbin-Watson {dw:.3f}",
+                      units)
     rows = []
     for k, term in enumerate(PIECEWISE_TERMS, start=1):
         rows.append({**base, "term": term, "estimate": fit.params[k], "se": fit.bse[k],
                      "df": fit.df_resid, "df_method": "residual", "statistic": fit.tvalues[k],
                      "p_value": fit.pvalues[k], "ci_low": ci[k, 0], "ci_high": ci[k, 1],
                      "method": method, "note": note})
-    return result_frame(rows)
+    return noted(result_frame(rows), caught)
