@@ -21,7 +21,7 @@ from analysis.report.statements import adjustment_words, change_text, digits_of,
 __all__ = ["reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
            "case_summary", "clinical_message", "dose_paragraph", "tolerability_paragraph",
            "flow_paragraph", "mixed_model_sentence", "single_case_paragraph", "pgic_sentence",
-           "diagnosis_paragraph"]
+           "diagnosis_paragraph", "methods_paragraph"]
 
 
 def reference_sentence(ctx: ReportContext) -> str:
@@ -314,3 +314,68 @@ def diagnosis_paragraph(ctx: ReportContext) -> str:
     return ("Genotypes recorded: " + ", ".join(f"{g} {n}" for g, n in counts.items())
             + f" (of {len(pts)} patients).")
 
+
+
+def methods_paragraph(ctx: ReportContext) -> str:
+    """Statistical methods as applied in this run: software, models, df method, missing data,
+    ties and zeros, multiplicity; every clause written only for analyses with rows."""
+    from analysis.report.statements import multiplicity_text
+
+    v = ctx.run.manifest.get("versions", {}) or {}
+    soft = ", ".join(f"{name} {v[key]}" for key, name in (
+        ("numpy", "NumPy"), ("scipy", "SciPy"), ("pandas", "pandas"),
+        ("statsmodels", "statsmodels")) if key in v)
+    out = [f"Analyses were run with itb-analysis {v.get('itb-analysis', '')} in Python "
+           f"{v.get('python', '')}" + (f" ({soft})" if soft else "") + ". "
+           + reference_sentence(ctx)]
+    present = set(ctx.results.loc[ctx.results["estimate"].notna()
+                                  | ctx.results["p_value"].notna(), "analysis"])
+    if "paired_t" in present:
+        out.append("Each follow-up visit was compared with the reference visit in the patients "
+                   "with both values (complete pairs): mean difference with its t interval and a "
+                   "paired t-test; Cohen's d_z = mean difference / SD of the differences and "
+                   "d_av = mean difference / [(SD at the follow-up + SD at the reference) / 2], "
+                   "with noncentral-t intervals.")
+    if "wilcoxon" in present:
+        w = ctx.rows("wilcoxon")
+        zeros = int(w["note"].str.contains("zero difference").sum())
+        ties = int(w["note"].str.contains("tied").sum())
+        out.append("Ordinal and continuous measures were also compared with the Wilcoxon "
+                   "signed-rank test (exact conditional p given mid-ranks), with the matched-pairs "
+                   "rank-biserial correlation; zero differences were dropped (as R's "
+                   f"wilcox.test) in {zeros} of {len(w)} tests and tied differences took "
+                   f"mid-ranks in {ties}. Changes on ordinal scales are counted in steps of the "
+                   "scale (MAS 1+ to 1 is one step).")
+    lmm = ctx.rows("lmm_contrast")
+    if len(lmm):
+        methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger").replace(
+            "satterthwaite", "Satterthwaite") for x in lmm["df_method"] if x})
+        out.append("Each measure with at least four patients was modelled over all visits by a "
+                   "linear mixed model (REML) with a fixed effect of visit and a random intercept "
+                   f"per patient, denominator degrees of freedom by {' and '.join(methods)}; "
+                   "contrasts of each visit against the reference visit come from the estimated "
+                   "marginal means. The model uses every observation, which is valid when data "
+                   "are missing at random; the paired analyses use complete pairs only.")
+    if "rci" in present:
+        out.append("Individual change was judged by the Reliable Change Index (Jacobson and "
+                   "Truax) where the codebook gives a reliability or SEM, and against the MCID "
+                   "with the published source named in @tbl-measures.")
+    if present & {"nap", "tau_u", "crawford_howell"}:
+        out.append("For the single patient, the baseline and test-infusion phases were compared "
+                   "by non-overlap indices (NAP, Tau-U, PND) and piecewise regression"
+                   + (", and the patient was compared with healthy controls by the "
+                      "Crawford-Howell test and its Bayesian counterpart" if "crawford_howell"
+                      in present else "") + ".")
+    if "dose_slope" in present:
+        out.append("The outcome was regressed on the test-infusion dose (per patient by ordinary "
+                   "least squares; over patients by a mixed model with a random dose slope "
+                   "when at least three patients titrated).")
+    miss = ctx.rows("missing")
+    if len(miss):
+        total = int(miss["estimate"].fillna(0).sum())
+        out.append(f"Over all measures and visits, {total} expected observations are missing; "
+                   "none was imputed.")
+    mult = multiplicity_text(ctx)
+    if mult:
+        out.append(mult)
+    return " ".join(out)

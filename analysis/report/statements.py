@@ -99,3 +99,29 @@ def change_text(ctx: Any, measure: str, side: str, term: str) -> str:
     if len(rci) and pd.notna(rci.iloc[0]["estimate"]):
         text += f" (Reliable Change Index {fmt_num(rci.iloc[0]['estimate'], 2)})"
     return text
+
+
+def multiplicity_text(ctx: Any) -> str:
+    """The multiplicity adjustment exactly as applied, read from the ``adjustment`` column."""
+    rows = ctx.results[ctx.results["analysis"].isin(["paired_t", "wilcoxon", "wilcoxon_normal"])
+                       & ctx.results["adjustment"].str.startswith("holm")]
+    if rows.empty:
+        return ""
+    fam = rows["adjustment"].str.extract(r"family=([^(]+?) \(")[0].dropna().unique()
+    own = rows.loc[rows["adjustment"].str.contains("measure="), "measure"].unique()
+    parts = []
+    for name in sorted(fam):
+        members = [ctx.label(m) for m in ctx.config.families.get(name, ()) if m in ctx.measures]
+        parts.append(f"'{name}' ({'; '.join(members)})")
+    text = "Paired-test p-values were Holm-adjusted"
+    if parts:
+        text += " across the measures, visits and sides of each declared family: " + ", ".join(parts)
+    if len(own):
+        who = ("the one measure" if len(own) == 1 else f"each of the {len(own)} measures")
+        text += ("; " if parts else " ") + (f"{who} in no declared family was adjusted across "
+                                            "its own visits and sides")
+    text += "."
+    if len(ctx.rows("lmm_contrast")):
+        text += (" Mixed-model contrasts were Holm-adjusted across the visits of their model. "
+                 "Other p-values are unadjusted.")
+    return text
