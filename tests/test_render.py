@@ -308,7 +308,7 @@ def _primary_number(name: str, data: Path, cache: Path) -> str:
     last = rows.sort_values("_rank").iloc[-1]
     if name == "case-series":
         return f"{last['estimate']:.2f} [{last['ci_low']:.2f}, {last['ci_high']:.2f}]"
-    return f"changed by {last['estimate']:.2f}"
+    return f"(+{last['estimate']:.2f} m/s)" if last["estimate"] > 0 else f"({last['estimate']:.2f} m/s)"
 
 
 @pytest.mark.slow
@@ -361,5 +361,5 @@ def test_case_series_on_users_data_without_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv("ITB_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["report", "--data", str(data), "--to", "html", "--out", str(tmp_path / "out")]) == 0
     text = html.unescape(re.sub(r"<[^>]+>", "", (tmp_path / "out" / "case-series.html").read_text()))
-    assert "The primary outcome, Gait speed, 10-metre walk test" in text
+    assert "The primary outcome is Gait speed, 10-metre walk test" in text
     assert (tmp_path / "out" / "case-series" / "manifest.json").exists()

@@ -1,0 +1,273 @@
+"""The tables of the two reports, in clinical words, with degenerate statistics flagged.
+
+Each builder takes a :class:`analysis.report.context.ReportContext` and returns a display
+DataFrame of formatted strings (and, for result tables, footnotes): labels from the codebook,
+visits in words, unit symbols, ordinal values as grades. :func:`flag` marks an interval that
+collapsed to a point, reaches or passes the bounds of a bounded index, or does not contain its
+estimate; the footnote quotes the row's ``note``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.report.context import ReportContext
+from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
+from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
+from analysis.report.statements import digits_of, first_clause
+
+__all__ = ["flag", "Footnotes", "measures_table", "reference_values_table", "timeline_table",
+           "case_outcomes_table", "series_outcomes_table", "contrasts_table", "single_case_rows"]
+
+#: Bounds of bounded indices (estimate and interval).
+BOUNDS = {"nap": (0.0, 1.0), "tau_u": (-1.0, 1.0), "rank_biserial": (-1.0, 1.0),
+          "pct_more_extreme": (0.0, 100.0),
+          "pnd": (0.0, 100.0), "responder": (0.0, 1.0), "improved_one_grade": (0.0, 1.0)}
+
+_BETTER = {"higher": "higher", "lower": "lower", "towards_normal": "towards the normal range",
+           "context": "depends on the clinical context"}
+
+
+def flag(row: pd.Series) -> str:
+    """Why an interval of a results row needs a comment, or "".
+
+    Examples
+    --------
+    >>> flag(pd.Series({"analysis": "rank_biserial", "estimate": -1.0, "ci_low": -1.0,
+    ...                 "ci_high": -1.0, "note": "all differences negative"}))
+    'the interval collapsed to a single point at the bound of the index (all differences negative)'
+    >>> flag(pd.Series({"analysis": "tau_u", "estimate": 0.9, "ci_low": 0.4, "ci_high": 1.37,
+    ...                 "note": ""}))
+    'the interval passes the bound of the index (-1 to 1); read it as truncated there'
+    """
+    lo, hi, est = row.get("ci_low"), row.get("ci_high"), row.get("estimate")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    note = first_clause(row.get("note", ""))
+    tail = f" ({note})" if note else ""
+    bounds = BOUNDS.get(str(row.get("analysis")))
+    if math.isclose(float(lo), float(hi), rel_tol=1e-9, abs_tol=1e-12):
+        at = bounds is not None and any(math.isclose(float(lo), b, abs_tol=1e-12) for b in bounds)
+        return ("the interval collapsed to a single point" + (" at the bound of the index" if at
+                                                               else "") + tail)
+    if bounds is not None and (float(lo) < bounds[0] - 1e-9 or float(hi) > bounds[1] + 1e-9):
+        return (f"the interval passes the bound of the index ({fmt_num(bounds[0], 0)} to "
+                f"{fmt_num(bounds[1], 0)}); read it as truncated there" + tail)
+    if est is not None and pd.notna(est) and not float(lo) - 1e-9 <= float(est) <= float(hi) + 1e-9:
+        return "the estimate lies outside its interval" + tail
+    if bounds is not None and (math.isclose(float(lo), bounds[0], abs_tol=1e-12)
+                               or math.isclose(float(hi), bounds[1], abs_tol=1e-12)):
+        return "the interval reaches the bound of the index" + tail
+    return ""
+
+
+class Footnotes:
+    """Collects footnotes and returns their markers ("a", "b", ...)."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def mark(self, text: str) -> str:
+        if not text:
+            return ""
+        if text not in self.notes:
+            self.notes.append(text)
+        return f" ^{chr(ord('a') + self.notes.index(text))}^"
+
+    def markdown(self) -> str:
+        return "\n\n".join(f"^{chr(ord('a') + i)}^ {t[:1].upper() + t[1:]}."
+                           for i, t in enumerate(self.notes))
+
+
+def measures_table(ctx: ReportContext) -> pd.DataFrame:
+    """The measures of the data: label, unit, direction of improvement, MCID, MDC, source."""
+    out = []
+    for key in ctx.measures:
+        m = ctx.measure_info(key)
+        if m is None:
+            continue
+        out.append({
+            "Measure": m.label, "Unit": unit_symbol(m.unit) or MISSING,
+            "Better": _BETTER.get(m.better, m.better),
+            "MCID": fmt_num(m.mcid, 2) if m.mcid is not None else MISSING,
+            "MDC": fmt_num(m.mdc, 2) if m.mdc is not None else MISSING,
+            "Source": (m.mcid_source or m.source or MISSING),
+        })
+    return pd.DataFrame(out)
+
+
+def _value(info, v) -> str:
+    if info is not None and info.levels:
+        return grade(info, v)
+    return fmt_num(v, digits_of(None, info))
+
+
+def reference_values_table(ctx: ReportContext) -> pd.DataFrame:
+    """Values of the patient(s) at the reference visit (grades for ordinal measures)."""
+    ref = ctx.obs[(ctx.obs["visit"] == ctx.reference)].dropna(subset=["value"])
+    out = []
+    for (m, s), rows in ref.groupby(["measure", "side"], sort=True):
+        info = ctx.measure_info(m)
+        if ctx.patient is not None:
+            text = _value(info, rows["value"].iloc[-1])
+        elif info is not None and info.levels:
+            text = f"median {grade(info, rows['value'].median())}" if any(
+                math.isclose(rows["value"].median(), c) for c in info.codes) else \
+                f"median {fmt_num(rows['value'].median(), 1)}"
+        else:
+            dg = digits_of(None, info)
+            text = f"{fmt_num(rows['value'].mean(), dg)} ({fmt_num(rows['value'].std(), dg)})"
+        out.append({"Measure": ctx.label(m, s), "Value": text,
+                    "Unit": unit_symbol(getattr(info, "unit", "")) or MISSING,
+                    **({} if ctx.patient is not None else {"n": str(rows["patient_id"].nunique())})})
+    return pd.DataFrame(out)
+
+
+def timeline_table(ctx: ReportContext) -> pd.DataFrame:
+    """Phases of one patient: visits, days (when recorded) and doses."""
+    out = []
+    obs = ctx.obs
+    for phase in ctx.phases:
+        part = obs[obs["phase"] == phase]
+        visits = sorted(part["visit"].unique(), key=ctx.visit_rank)
+        rec = {"Phase": phase_word(phase).capitalize(),
+               "Visits": (ctx.labels(visits[0]) if len(visits) == 1 else
+                          f"{ctx.labels(visits[0])} to {ctx.labels(visits[-1])} ({len(visits)})")}
+        if ctx.has_day:
+            rec["Days"] = f"{fmt_num(part['day'].min(), 0)} to {fmt_num(part['day'].max(), 0)}"
+        d = part["dose_ug_day"].dropna() if "dose_ug_day" in part else pd.Series(dtype=float)
+        rec["Dose (µg/day)"] = (MISSING if d.empty else fmt_num(d.min(), 0) if d.min() == d.max()
+                                else f"{fmt_num(d.min(), 0)} to {fmt_num(d.max(), 0)}")
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def case_outcomes_table(ctx: ReportContext) -> pd.DataFrame:
+    """One patient, every measure at its own last visit against the reference visit."""
+    out = []
+    ch = ctx.run.changes
+    ch = ch[(ch["patient_id"] == ctx.patient) & ch["change"].notna()]
+    for (m, s), rows in ch.groupby(["measure", "side"], sort=True):
+        last = rows.assign(_r=rows["visit"].map(ctx.visit_rank)).sort_values("_r").iloc[-1]
+        info = ctx.measure_info(m)
+        term = f"{last['visit']} - {ctx.reference}"
+        steps = grade_steps(info, last["baseline"], last["value"]) if info is not None else None
+        change = (f"{steps:+d} step{'s' if abs(steps) != 1 else ''}" if steps is not None
+                  else fmt_num(last["change"], digits_of(None, info)))
+        rci = ctx.rows("rci", measure=m, side=s, patient=ctx.patient, term=term)
+        cls = ctx.rows("mcid_class", measure=m, side=s, patient=ctx.patient, term=term)
+        out.append({
+            "Measure": ctx.label(m, s, unit=True), "Visit": ctx.labels(last["visit"]),
+            "Reference": _value(info, last["baseline"]), "Follow-up": _value(info, last["value"]),
+            "Change": change,
+            "RCI": fmt_num(rci.iloc[0]["estimate"], 2) if len(rci) else MISSING,
+            "Against the MCID": first_clause(cls.iloc[0]["note"]) if len(cls) else MISSING,
+        })
+    return pd.DataFrame(out)
+
+
+def series_outcomes_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
+    """Every measure at its own last visit with a paired comparison against the reference."""
+    notes = Footnotes()
+    out = []
+    keys = ctx.results[ctx.results["analysis"].isin(["mean_difference", "median_change"])
+                       & (ctx.results["patient_id"] == "")][["measure", "side"]].drop_duplicates()
+    for m, s in keys.itertuples(index=False):
+        info = ctx.measure_info(m)
+        kind = "mean_difference" if ctx.has("mean_difference", measure=m, side=s) else "median_change"
+        term = ctx.latest_term(kind, m, s)
+        if term is None:
+            continue
+        r = ctx.rows(kind, measure=m, side=s, patient="", term=term).iloc[0]
+        dg = digits_of(r, info)
+        test = "paired_t" if kind == "mean_difference" else "wilcoxon"
+        t = ctx.rows(test, measure=m, side=s, patient="", term=term)
+        es = ctx.rows("cohens_dz" if kind == "mean_difference" else "rank_biserial",
+                      measure=m, side=s, patient="", term=term)
+        e = es.iloc[0] if len(es) else None
+        change = fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], dg) + notes.mark(flag(r))
+        if info is not None and info.levels:
+            change = _median_steps(ctx, m, s, term.split(" - ")[0], info)
+        out.append({
+            "Measure": ctx.label(m, s, unit=True), "Visit": ctx.labels(term.split(" - ")[0]),
+            "n": fmt_num(r["n_patients"], 0),
+            "Change [95% CI]": change,
+            "Test": ("paired t" if test == "paired_t" else "Wilcoxon") if len(t) else MISSING,
+            "p": fmt_p(t.iloc[0]["p_value"], prefix=False) if len(t) else MISSING,
+            "p adjusted": fmt_p(t.iloc[0]["p_adjusted"], prefix=False) if len(t) else MISSING,
+            "Effect size [95% CI]": MISSING if e is None or pd.isna(e["estimate"]) else
+            ("d_z " if kind == "mean_difference" else "r_rb ")
+            + fmt_est_ci(e["estimate"], e["ci_low"], e["ci_high"], 2) + notes.mark(flag(e)),
+        })
+    return pd.DataFrame(out), notes
+
+
+def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
+    """Median change of an ordinal measure in steps of its scale (MAS 1+ -> 1 is one step)."""
+    ch = ctx.run.changes
+    ch = ch[(ch["measure"] == m) & (ch["side"] == s) & (ch["visit"] == visit) & ch["change"].notna()]
+    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"])]
+    steps = pd.Series([x for x in steps if x is not None], dtype=float)
+    if steps.empty:
+        return MISSING
+    med = steps.median()
+    return f"median {fmt_num(med, 0 if med % 1 == 0 else 1)} steps"
+
+
+def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
+    """Mixed-model contrasts of the primary outcome, visits in words."""
+    m, s = ctx.primary.measure, ctx.primary.side
+    rows = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
+    info = ctx.measure_info(m)
+    dg = digits_of(None, info)
+    return pd.DataFrame([{
+        "Contrast": ctx.labels.term(r["term"]),
+        "Estimate [95% CI]": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], dg),
+        "df": fmt_df(r["df"]), "p": fmt_p(r["p_value"], prefix=False),
+        "p (Holm)": fmt_p(r["p_adjusted"], prefix=False),
+    } for _, r in rows.sort_values("term", key=lambda t: t.map(
+        lambda x: ctx.visit_rank(x.split(' - ')[0]))).iterrows()])
+
+
+_SC_NAMES = {"crawford_howell": "Crawford-Howell t", "pct_more_extreme": "% of controls more extreme",
+             "z_cc": "Z-CC", "bayes_single_case": "Bayesian % of controls more extreme",
+             "rsdt": "Revised standardised difference test", "nap": "NAP", "tau_u": "Tau-U",
+             "pnd": "PND (%)", "piecewise": "Piecewise regression", "dose_slope": "Dose slope"}
+
+
+def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
+    """One-patient analyses of the primary outcome, bounded and degenerate ones flagged; a
+    small dose slope is shown per 100 µg/day."""
+    notes = Footnotes()
+    m, s = ctx.primary.measure, ctx.primary.side
+    rows = ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
+    rows = rows[rows["estimate"].notna() | rows["p_value"].notna()]
+    info = ctx.measure_info(m)
+    out = []
+    for _, r in rows.iterrows():
+        dg = 2
+        est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
+        what = first_clause(r["term"]).replace("dose_ug_day", "dose")
+        if r["analysis"] == "dose_slope":
+            unit = unit_symbol(getattr(info, "unit", ""))
+            if pd.notna(est) and abs(est) < 0.01:
+                est, lo, hi = est * 100, lo * 100, hi * 100
+                what = f"{unit} per 100 µg/day"
+            else:
+                what = f"{unit} per µg/day"
+            dg = 3
+        elif r["analysis"] == "crawford_howell":
+            parts = str(r["term"]).split(":")
+            what = ctx.labels(parts[0].strip()) + (f", {parts[1].strip()}" if len(parts) > 1 else "")
+            est = r["statistic"]
+        elif r["analysis"] in ("pct_more_extreme", "bayes_single_case", "z_cc"):
+            what = ctx.labels(str(r["term"]).split(":")[0].strip())
+        out.append({
+            "Analysis": _SC_NAMES[r["analysis"]], "What": what,
+            "Estimate [95% CI]": fmt_est_ci(est, lo, hi, dg) + notes.mark(flag(r)),
+            "p": fmt_p(r["p_value"], prefix=False),
+        })
+    return pd.DataFrame(out), notes
+

@@ -1,0 +1,190 @@
+"""The reports on datasets of many shapes: the text states only what the data hold.
+
+Fast tests build every shape of :mod:`report_shapes` (simulator output transformed), run the
+pipeline and check the prose and tables of :mod:`analysis.report.narrative` and
+:mod:`analysis.report.report_tables`; slow tests render both reports for a subset.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_shapes import SHAPES, write_shape  # noqa: E402
+
+from analysis.report import narrative as say  # noqa: E402
+from analysis.report import report_tables as rt  # noqa: E402
+from analysis.report.context import build_context  # noqa: E402
+from analysis.report.doses import window_table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+#: An internal code: a snake_case identifier (post_m6, mcid_class, towards_normal) or a model
+#: coefficient name (visitpost_m12).
+CODE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
+FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d+")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from analysis.run.pipeline import run_analysis
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in SHAPES:
+            d = write_shape(name, tmp_path_factory.mktemp(name))
+            out[name] = run_analysis(d, cache_dir=None)
+    return out
+
+
+def _context(run):
+    ids = sorted(run.observations["patient_id"].unique())
+    return build_context(run, patient=ids[0] if len(ids) == 1 else None)
+
+
+def _texts(ctx) -> list[str]:
+    summary = say.case_summary if ctx.patient else say.series_summary
+    parts = [summary(ctx), say.design_paragraph(ctx), say.dose_paragraph(ctx),
+             say.tolerability_paragraph(ctx), say.flow_paragraph(ctx),
+             say.mixed_model_sentence(ctx), say.methods_paragraph(ctx), say.pgic_sentence(ctx),
+             say.diagnosis_paragraph(ctx)]
+    if ctx.patient:
+        parts.append(say.single_case_paragraph(ctx))
+    return parts
+
+
+def _tables(ctx) -> list[pd.DataFrame]:
+    out = [rt.measures_table(ctx), rt.reference_values_table(ctx), rt.contrasts_table(ctx),
+           window_table(ctx)]
+    if ctx.patient:
+        out += [rt.timeline_table(ctx), rt.case_outcomes_table(ctx), rt.single_case_rows(ctx)[0]]
+    else:
+        out.append(rt.series_outcomes_table(ctx)[0])
+    return out
+
+
+def _allowed_numbers(run) -> set[str]:
+    """Every number the text may cite, formatted as the reports format them."""
+    values: list[float] = []
+    R = run.results
+    for col in ("estimate", "se", "df", "statistic", "p_value", "p_adjusted", "ci_low", "ci_high"):
+        values += R[col].dropna().tolist()
+    values += (R["estimate"].dropna() * 100).tolist()
+    obs, ch = run.observations, run.changes
+    values += obs["value"].dropna().tolist() + obs["dose_ug_day"].dropna().tolist()
+    for frame, cols in ((ch, ["baseline", "value", "change"]),):
+        values += frame[cols].stack().tolist()
+        for _, g in frame.groupby(["measure", "side", "visit"]):
+            values += g[cols].median().tolist()
+    doses = obs.groupby(["patient_id", "visit"])["dose_ug_day"].first()
+    for _, g in doses.groupby(level="visit"):
+        values.append(g.median())
+    values += [d for d in (R.loc[R["analysis"] == "therapeutic_window", "estimate"].median(),)]
+    steps = np.arange(-10, 10.5, 0.5).tolist()
+    out = set(re.findall(r"\d+\.\d+", " ".join(map(str, run.manifest.get("versions", {}).values()))))
+    for v in values + steps:
+        if v == v and np.isfinite(v):
+            for dg in range(0, 4):
+                out.add(f"{v:.{dg}f}".replace("-0.", "0.") if abs(v) < 10 ** -dg else f"{v:.{dg}f}")
+                out.add(f"{abs(v):.{dg}f}")
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_prose_and_tables_on_every_shape(name, runs):
+    run = runs[name]
+    ctx = _context(run)
+    texts = _texts(ctx)
+    cells = [" ".join(map(str, t.astype(str).to_numpy().ravel())) for t in _tables(ctx)
+             if len(t)] + [" ".join(map(str, t.columns)) for t in _tables(ctx) if len(t)]
+    text = " ".join(texts)
+    # no internal code anywhere (the study title and file paths are not part of these)
+    found = set(CODE.findall(text + " " + " ".join(cells))) - {"d_z", "d_av", "r_rb"}
+    assert not found, f"{name}: internal codes {sorted(found)} in the text"
+    assert "?@" not in text
+    # no statement about an absent phase or analysis
+    if not ctx.has_titration:
+        assert "settled at" not in text and "doses meeting" not in text.lower()
+        assert "During the continuous test infusion" not in text
+    if not ctx.has_implant:
+        assert "pump delivered" not in text
+    if not len(ctx.rows("lmm_contrast")):
+        assert "mixed model (REML)" not in text
+    if not len(ctx.rows("paired_t")):
+        assert "paired t(" not in text
+    # the reference visit is stated in clinical words, never a name absent from the data
+    assert ctx.reference in set(run.observations["visit"])
+    assert f"reference visit, {ctx.labels(ctx.reference)}" in text
+    # every float of the text is a number of the results table or of the data
+    allowed = _allowed_numbers(run)
+    stray = [x for x in FLOAT.findall(text) if x not in allowed and x.lstrip("-") not in allowed]
+    assert not stray, f"{name}: numbers not found in the results or the data: {stray}"
+
+
+def test_no_test_infusion_says_so(runs):
+    ctx = _context(runs["no_test_infusion"])
+    assert "No test infusion" in say.dose_paragraph(ctx)
+    assert "No phase (AB) comparison" in say.single_case_paragraph(ctx)
+
+
+def test_visits_not_named_baseline_use_the_inferred_reference(runs):
+    ctx = _context(runs["visits_not_named_baseline"])
+    assert ctx.reference == "pre"
+    assert "last visit of the baseline phase" in say.reference_sentence(ctx)
+    assert "month 12" in say.series_summary(ctx)
+
+
+def test_measures_with_different_last_visits_all_in_the_outcomes_table(runs):
+    ctx = _context(runs["different_last_visits"])
+    table, _ = rt.series_outcomes_table(ctx)
+    six = table[table["Measure"].str.startswith("Six-minute")]
+    assert len(six) == 1 and six["Visit"].iloc[0] == "6 months after implantation"
+
+
+def test_primary_absent_at_last_visit_reports_its_own_last_visit(runs):
+    ctx = _context(runs["primary_absent_at_last_visit"])
+    assert "to 6 months after implantation" in say.series_summary(ctx)
+
+
+def test_dropouts_are_counted(runs):
+    text = say.flow_paragraph(_context(runs["dropouts"]))
+    assert "have no observation after" in text
+
+
+def test_one_patient_vs_controls_reports_crawford_howell(runs):
+    text = say.single_case_paragraph(_context(runs["one_patient_vs_controls"]))
+    assert "Crawford-Howell" in text
+
+
+def _html_text(path: Path) -> str:
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    return re.sub(r"\s+", " ", text.rsplit("Reproducibility", 1)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["no_day", "visits_not_named_baseline"])
+def test_reports_render_on_shapes(name, tmp_path, monkeypatch):
+    from analysis.cli import main
+
+    data = write_shape(name, tmp_path / name)
+    monkeypatch.setenv("ITB_CACHE_DIR", str(tmp_path / "cache"))
+    fmt = "html,pdf,docx" if name == "no_day" else "html"
+    assert main(["report", "--data", str(data), "--to", fmt, "--out", str(tmp_path / "out")]) == 0
+    for doc in ("case-report", "case-series"):
+        html_path = tmp_path / "out" / f"{doc}.html"
+        if not html_path.exists():
+            continue
+        text = _html_text(html_path)
+        assert "?@" not in text
+        found = set(CODE.findall(text)) - {"d_z", "d_av", "r_rb"}
+        assert not found, f"{doc} on {name}: internal codes {sorted(found)}"
