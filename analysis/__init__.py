@@ -28,9 +28,15 @@ Examples
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides what is shown. Without this, Python's last-resort
+# handler would print the fallback warnings of the model fits on stderr, although every one is
+# also in the `note` of the rows it concerns (the standard library's advice for libraries).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: Public name -> module that defines it (imported lazily by :func:`__getattr__`).
 _API: dict[str, str] = {
