@@ -274,7 +274,7 @@ def single_case_paragraph(ctx: ReportContext) -> str:
                    f"the non-overlap of all pairs (NAP) of {ctx.primary_label} was "
                    f"{fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'], 2)}.")
     elif len(nap):
-        out.append(f"No phase comparison was made ({first_clause(nap.iloc[0]['note'])}).")
+        out.append(f"No phase (AB) comparison was made ({first_clause(nap.iloc[0]['note'])}).")
     elif ctx.n_patients == 1:
         missing = [w for w, ok in (("baseline", ctx.has_baseline_phase),
                                    ("test-infusion", ctx.has_titration)) if not ok]
