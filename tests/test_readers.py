@@ -283,7 +283,8 @@ def test_redcap_fixture():
     sel = obs[(obs.patient_id == "P01") & (obs.measure == "mas_ankle_pf") & (obs.side == "R")]
     assert sel["value"].tolist() == [1.5, 1.0]
     assert rep.counts == {"patients": 2, "visits": 2, "measures": 3, "rows": 15,
-                          "notes": len(rep.problems), "excluded": 0}
+                          "notes": len(rep.problems), "excluded": 0, "rows_read": 4,
+                          "warnings": 0}
 
 
 def test_detect_layout():
