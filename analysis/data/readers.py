@@ -32,7 +32,7 @@ from analysis.data.binary_files import read_excel, read_parquet, read_spss, read
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
 from analysis.data.text_files import decode, read_text
-from analysis.errors import Problem
+from analysis.errors import DataValidationError, Problem
 
 __all__ = ["REQUIRED_COLUMNS", "TIDY_COLUMNS", "check_file", "decode", "read_observations"]
 
@@ -125,6 +125,12 @@ def read_observations(path: str | Path, *, codebook: Codebook,
     if why is not None:
         return _empty(), [Problem(file, None, None, None, why, fix=f"Check the path {path}")]
     problems: list[Problem] = []
+    if redcap_dictionary is not None:
+        why = check_file(redcap_dictionary)
+        if why is not None:
+            return _empty(), [Problem(Path(redcap_dictionary).name, None, None, None,
+                                      f"REDCap data dictionary: {why}",
+                                      fix=f"Check the path {redcap_dictionary}")]
     try:
         fmt = _format(path)
         table, attrs = _READERS[fmt](path, file, problems)
@@ -159,8 +165,11 @@ def read_observations(path: str | Path, *, codebook: Codebook,
 
     layout = detect_layout(table)
     if layout == "redcap":
-        table = from_redcap(table, codebook=codebook, file=file, problems=problems,
-                            dictionary=redcap_dictionary)
+        try:
+            table = from_redcap(table, codebook=codebook, file=file, problems=problems,
+                                dictionary=redcap_dictionary)
+        except DataValidationError as exc:  # the dictionary itself is unusable
+            return _empty(), problems + list(exc.problems)
     elif layout == "wide":
         table = from_wide(table, codebook=codebook, file=file, problems=problems)
     elif redcap_dictionary is not None:

@@ -302,7 +302,7 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     for pid in sorted(seen - listed):
         col.add(None, "patient_id", pid, f"patient {pid} has observations but no row in "
                 f"{path.name}", severity="note")
-    for pid in sorted(listed - seen):
+    for pid in sorted(listed - seen) if seen else []:
         col.add(None, "patient_id", pid, f"patient {pid} in {path.name} has no observations",
                 severity="note")
     return table.reset_index(drop=True)
@@ -365,8 +365,9 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     raw, problems = read_observations(obs_path, codebook=cb, redcap_dictionary=redcap_dictionary)
     if redcap_dictionary is not None and check_file(redcap_dictionary) is None:
         files[str(redcap_dictionary)] = sha256_file(redcap_dictionary)
-    read_note = Problem(obs_path.name, None, None, None,
-                        ROWS_READ + str(int(raw.attrs.get("rows_read", 0))), severity="note")
+    read_note = [Problem(obs_path.name, None, None, None,
+                         ROWS_READ + str(int(raw.attrs.get("rows_read", 0))), severity="note")
+                 ] if "rows_read" in raw.attrs else []
     pat_path = root / "patients.csv" if path.is_dir() else None
     study = root / "study.yaml" if path.is_dir() and (root / "study.yaml").is_file() else None
     try:
@@ -374,7 +375,7 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                                        files=files, strict=strict)
         err = None
     except DataValidationError as exc:
-        report, err = None, DataValidationError(exc.problems + [read_note])
+        report, err = None, DataValidationError(exc.problems + read_note)
     patients = None
     if pat_path is not None and pat_path.is_file():
         col = Collector(pat_path.name, [])
