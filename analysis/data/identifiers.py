@@ -36,6 +36,7 @@ import re
 
 import pandas as pd
 
+from analysis.data.missing import is_missing
 from analysis.errors import Problem
 
 PSEUDONYMISE = (
@@ -292,7 +293,7 @@ def patient_id_kind(pid: str) -> str | None:
     ('a name or initials', 'a name or initials', 'a record number')
     """
     s = str(pid).strip()
-    if not s:
+    if is_missing(s):  # a missing spelling: refused by the row rules with its own message
         return None
     if _EMAIL.search(s):
         return "an e-mail address"

@@ -17,16 +17,10 @@ import pandas as pd
 
 from analysis.data.codebook import Codebook, Measure
 from analysis.data.identifiers import normalise_name
+from analysis.data.missing import NA_TOKENS
 from analysis.data.schema import PHASES
 from analysis.errors import Problem
 
-#: Spellings of a missing value (compared in lower case). A patient id or visit spelled like
-#: this is an error, never a patient or a visit.
-NA_TOKENS = {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", ".", "missing", "nd",
-             "n.d.", "#n/a", "not done", "not tested", "not assessed", "unknown", "nt", "n.t.",
-             "?", "\u2013", "\u2014", "niet gedaan", "onbekend", "nicht durchgeführt",
-             "unbekannt", "non fait", "inconnu", "no realizado", "desconocido", "missing value",
-             "<na>", "nil", "void", "empty", "blank", "sysmis"}
 _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")
 _NUM_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*[^\d\s.,]+.*$")
 _COMMA = re.compile(r"^[-+]?\d*,\d+$")

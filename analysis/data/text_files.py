@@ -125,6 +125,12 @@ def _records(text: str, delim: str, file: str, problems: list[Problem]):
             prev = reader.line_num
             continue
         start, prev = prev + 1, reader.line_num
+        if any(c.endswith(("\n", "\r")) for c in rec):  # a quote left open up to the end
+            problems.append(Problem(
+                file, start, None, None, f"a quote (\") opened in this row is never closed: "
+                f"rows {start}-{prev} are not read", fix="Remove the stray quote, or close it"))
+            refused += prev - start + 1
+            continue
         if prev > start and any("\n" in c or "\r" in c for c in rec):
             joined = next(c for c in rec if "\n" in c or "\r" in c)
             swallowed = any(delim in ln for ln in joined.splitlines()[1:])
