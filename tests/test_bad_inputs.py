@@ -421,3 +421,77 @@ def test_identical_problems_are_grouped_with_row_ranges(tmp_path):
     text = render(exc.value.problems)
     assert "300 rows (2-301), column 'value': sprs_total takes whole numbers only" in text
     assert len(text.splitlines()) < 10
+
+
+# ---------------------------------------------------------------------- environment faults
+
+def _main(capsys, *args: str) -> tuple[int, str]:
+    from analysis.cli import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_out_that_is_a_file_is_one_line_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "results"
+    blocker.write_text("not a directory")
+    data = dataset()(tmp_path)
+    code, text = _main(capsys, "analyze", str(data), "--out", str(blocker))
+    assert code == 1 and "is a file, not a directory" in text and "Traceback" not in text
+    code, text = _main(capsys, "validate", str(data), "--write-derived", str(blocker / "sub"))
+    assert code == 1 and "is a file" in text
+    assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("err, word", [(28, "disk is full"), (30, "read-only"),
+                                       (13, "permission denied")])
+def test_disk_full_read_only_and_permission_are_one_line(tmp_path, capsys, monkeypatch, err,
+                                                         word):
+    import os
+
+    import analysis.data.validate as validate
+
+    def fail(*args, **kwargs):
+        raise OSError(err, os.strerror(err), str(tmp_path / "derived" / "x.csv"))
+
+    monkeypatch.setattr(validate, "write_derived", fail)
+    data = dataset()(tmp_path)
+    code, text = _main(capsys, "validate", str(data), "--write-derived", str(tmp_path / "d"))
+    assert code == 1 and word in text and "Traceback" not in text
+    assert text.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_unexpected_error_has_no_traceback(tmp_path, capsys, monkeypatch):
+    import analysis.data.validate as validate
+
+    monkeypatch.setattr(validate, "validate_path", lambda *a, **k: 1 / 0)
+    code, text = _main(capsys, "validate", str(tmp_path))
+    assert code == 1 and "ZeroDivisionError" in text and "Traceback" not in text
+
+
+def test_usage_error_exits_2(capsys):
+    from analysis.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["validate"])
+    assert exc.value.code == 2
+
+
+def test_interrupt_exits_130_without_traceback(tmp_path, capsys, monkeypatch):
+    import analysis.data.validate as validate
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(validate, "validate_path", interrupt)
+    code, text = _main(capsys, "validate", str(tmp_path))
+    assert code == 130 and "interrupted" in text and "Traceback" not in text
+
+
+def test_malformed_study_yaml_through_analyze_is_one_line(tmp_path, capsys):
+    data = dataset("title: [unclosed\n")(tmp_path)
+    code, text = _main(capsys, "analyze", str(data), "--config", str(data / "study.yaml"),
+                       "--out", str(tmp_path / "out"))
+    assert code == 1 and "not valid YAML" in text and len(text.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
