@@ -47,7 +47,8 @@ def _is_header(cells: Sequence[str]) -> bool:
 
 def find_header(records: Sequence[tuple[int, list[str]]]) -> int:
     """Index (in ``records``) of the header row: the first of the first rows that names a
-    patient, visit, measure or value column; else the first row.
+    patient, visit, measure or value column, when every row above it is sparse (a title: at
+    most half as many filled cells); else the first non-blank row.
 
     Examples
     --------
@@ -56,7 +57,12 @@ def find_header(records: Sequence[tuple[int, list[str]]]) -> int:
     """
     for i, (_, cells) in enumerate(records[:_MAX_TITLE_ROWS]):
         if _is_header(cells):
-            return i
+            width = sum(bool(c.strip()) for c in cells)
+            # rows above a header are titles only when sparse (else the first row is the header)
+            if all(sum(bool(c.strip()) for c in above) <= max(1, width // 2)
+                   for _, above in records[:i]):
+                return i
+            break
     return next((i for i, (_, c) in enumerate(records) if any(x.strip() for x in c)), 0)
 
 
@@ -75,7 +81,7 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     >>> list(t.columns), t["_row"].tolist(), t.attrs["rows_read"]
     (['patient_id', 'value', '_row'], [3], 1)
     >>> print(probs[0])
-    x.csv, row 1: row above the header skipped (a title or note?): it is not read as data. Delete it, so the header is the first row
+    x.csv, row 1: row above the header skipped (a title or note?) and ignored. Delete it, so the header is the first row
     """
     records = [(n, [str(c).strip() for c in cells]) for n, cells in records
                if any(str(c).strip() for c in cells)]
@@ -84,7 +90,7 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     h = find_header(records)
     for n, _ in records[:h]:
         problems.append(Problem(file, n, None, None, "row above the header skipped (a title "
-                                "or note?): it is not read as data", severity="warning",
+                                "or note?) and ignored", severity="warning",
                                 fix="Delete it, so the header is the first row"))
     header_row, header = records[h]
     body = records[h + 1:]
