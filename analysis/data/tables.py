@@ -83,8 +83,8 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     >>> print(probs[0])
     x.csv, row 1: row above the header skipped (a title or note?) and ignored. Delete it, so the header is the first row
     """
-    records = [(n, [str(c).strip() for c in cells]) for n, cells in records
-               if any(str(c).strip() for c in cells)]
+    records = [(n, [c.strip() for c in cells]) for n, cells in
+               ((n, list(map(str, cells))) for n, cells in records) if "".join(cells).strip()]
     if not records:
         return None
     h = find_header(records)
@@ -95,7 +95,12 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     header_row, header = records[h]
     body = records[h + 1:]
     width = len(header)
-    filled = [any(j < len(c) and c[j] for _, c in body) for j in range(width)]
+    filled = [False] * width
+    for _, cells in body:  # which columns hold a value in any row
+        if not all(filled):
+            for j, c in enumerate(cells[:width]):
+                if c:
+                    filled[j] = True
     keep: list[int] = []
     names: list[str] = []
     seen: dict[str, int] = {}
@@ -130,7 +135,10 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
                                     "the values beyond the last named column are not read",
                                     fix=f"Check for a stray {where} or a missing header name"))
             continue
-        rows.append([cells[j] if j < len(cells) else "" for j in keep])
+        if len(cells) == width and len(keep) == width:
+            rows.append(cells)
+        else:
+            rows.append([cells[j] if j < len(cells) else "" for j in keep])
         numbers.append(n)
     table = pd.DataFrame(rows, columns=names, dtype="str") if names else pd.DataFrame(
         index=range(len(rows)))

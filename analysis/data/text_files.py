@@ -125,6 +125,9 @@ def _records(text: str, delim: str, file: str, problems: list[Problem]):
             prev = reader.line_num
             continue
         start, prev = prev + 1, reader.line_num
+        if prev == start and (not rec or ("\n" not in rec[-1] and "\r" not in rec[-1])):
+            out.append((start, rec))  # the usual case: one line, no line break in a cell
+            continue
         if any(c.endswith(("\n", "\r")) for c in rec):  # a quote left open up to the end
             problems.append(Problem(
                 file, start, None, None, f"a quote (\") opened in this row is never closed: "
