@@ -83,8 +83,8 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     >>> print(probs[0])
     x.csv, row 1: row above the header skipped (a title or note?) and ignored. Delete it, so the header is the first row
     """
-    records = [(n, [c.strip() for c in cells]) for n, cells in
-               ((n, list(map(str, cells))) for n, cells in records) if "".join(cells).strip()]
+    # cells are text (the readers make them so); rows with no text at all are blank
+    records = [(n, [c.strip() for c in cells]) for n, cells in records if "".join(cells).strip()]
     if not records:
         return None
     h = find_header(records)
