@@ -125,7 +125,7 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
       - o.csv, row 3, column 'value': text in a numeric column (value: 'x')
     Columns dropped or not recognised (their data are not analysed):
       - o.csv, column 'SPRS_bl': column matches no codebook measure and was not read
-    Kept: nothing (the data are refused) of 12 data row(s) read in o.csv; dropped columns: SPRS_bl.
+    Kept: nothing, the data are refused (12 data row(s) read in o.csv); dropped columns: SPRS_bl.
     """
     names = [Path(f).name for f in files] or list(dict.fromkeys(p.file for p in problems))
     lines = []
@@ -150,8 +150,8 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
                                  and p.column))
     dropped_text = f"; dropped columns: {', '.join(dropped)}" if dropped else ""
     if counts is None:
-        lines.append(f"Kept: nothing (the data are refused)"
-                     + (f" of {read_text}" if read_text else "") + f"{dropped_text}.")
+        lines.append("Kept: nothing, the data are refused"
+                     + (f" ({read_text})" if read_text else "") + f"{dropped_text}.")
     else:
         c = counts
         rows_read = f" from {c['rows_read']} data row(s) read" if "rows_read" in c else ""

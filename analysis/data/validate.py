@@ -6,15 +6,22 @@ errors end in one :class:`~analysis.errors.DataValidationError` listing all of t
 are kept in the :class:`ValidationReport`, and changed or excluded rows are logged in
 ``report.excluded``.
 
-Rules, in the order they are checked: the file is readable and not empty; no column is a
-direct identifier (:mod:`analysis.data.identifiers`); required columns are present (case and
-spacing ignored, with a note); every measure is a codebook key (nearest key suggested); side is
+Rules, in the order they are checked: the file is readable and not empty, and its structure is
+sound (quotes, header cells, encodings, Excel formulas, merged and date cells: the readers,
+:mod:`analysis.data.readers`); no column is a direct identifier
+(:mod:`analysis.data.identifiers`); required columns are present (case and spacing ignored, with
+a note); patient id and visit are filled and not a missing-value spelling
+(:mod:`analysis.data.missing`); every measure is a codebook key (nearest key suggested); side is
 L/R/empty and only for sided measures; the unit is the codebook unit or converts to it; the
 value is a number or an ordinal level (``n/a``/``NA``/empty = missing, noted and excluded;
 ``12,5`` read as 12.5; ``>30`` refused as censored); the value lies in the codebook range (an
 ordinal value must be a level); duplicates that agree are dropped, those that disagree refused;
-phase, day and dose are valid. Patients without a baseline observation of a measure are listed
+phase, day and dose are valid; doubtful values are warned (:mod:`analysis.data.plausibility`;
+errors with ``strict=True``). Patients without a baseline observation of a measure are listed
 (``report.no_baseline``): they are kept, but paired and individual-change analyses skip them.
+For a dataset directory, ``study.yaml`` is checked too (:func:`validate_path`). The text report
+is written by :mod:`analysis.data.summary`; ``report.counts`` holds the data rows read
+(``rows_read``) beside the observations kept (``rows``).
 """
 
 from __future__ import annotations
