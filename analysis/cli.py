@@ -8,6 +8,7 @@ traceback; successful commands exit 0.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -22,23 +23,95 @@ from analysis.vocabulary import REPORT_FORMATS as FORMATS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    0 success; 1 a problem in the input or the environment (bad data, configuration or
+    codebook, unreadable or unwritable path, full or read-only disk), printed as one line
+    (or, for data, one line per group of problems) without a traceback; 2 a usage error
+    (argparse); 130 interrupted. ``ITB_DEBUG=1`` shows the traceback of an unexpected error.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 0
     try:
+        _check_out(args)
         return int(args.func(args) or 0)
     except DataValidationError as exc:
-        print(str(exc), file=sys.stderr)
+        from analysis.data.summary import render
+
+        print(render(exc.problems), file=sys.stderr)
         return 1
     except ITBError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted: nothing more was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 1
+    except OSError as exc:
+        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("error: the input is nested too deeply to be read", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: not enough memory for this input", file=sys.stderr)
+        return 1
+    except Exception as exc:  # last resort: no traceback for users, unless they ask
+        if os.environ.get("ITB_DEBUG"):
+            raise
+        print(f"error: unexpected internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); "
+              "please report it, with ITB_DEBUG=1 set to show the traceback", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if "\n" not in text else text.splitlines()[0] + " " + " ".join(
+        ln.strip() for ln in text.splitlines()[1:])
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and run again",
+    errno.EDQUOT: "the disk quota is exceeded: free some space and run again",
+    errno.EROFS: "the disk is read-only: choose another output directory (--out)",
+    errno.EACCES: "permission denied: choose a path you may read or write",
+    errno.EPERM: "permission denied: choose a path you may read or write",
+    errno.EEXIST: "a file is in the way: the output path must be a directory",
+    errno.ENOTDIR: "a file is in the way: a part of the path is a file, not a directory",
+    errno.EISDIR: "the path is a directory, not a file",
+    errno.ELOOP: "the path is a symbolic link loop",
+    errno.ENOENT: "no such file or directory",
+    errno.ENAMETOOLONG: "the path is too long",
+}
+
+
+def _os_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else ""
+    hint = _OS_HINTS.get(exc.errno or -1, exc.strerror or str(exc))
+    return f"{where}: {hint}" if where else hint
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """An output directory that is an existing file (or below one) is a one-line error."""
+    for name in ("out", "write_derived"):
+        out = getattr(args, name, None)
+        if not isinstance(out, Path):
+            continue
+        flag = "--" + name.replace("_", "-")
+        for part in (out, *out.parents):
+            if part.exists() and not part.is_dir():
+                raise ITBError(f"{flag} {out}: {part} is a file, not a directory; give a "
+                               "directory")
+            if part.exists():
+                break
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     p.add_argument("--write-derived", type=Path, metavar="DIR", nargs="?", const=Path("data/derived"),
                    help="also write the validated tidy data and the exclusions log (default data/derived)")
+    p.add_argument("--strict", action="store_true",
+                   help="treat plausibility warnings (sentinel codes such as 999, values ten times "
+                   "the patient's others, outliers) as errors")
+    p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
+                   help="REDCap data dictionary (CSV) mapping coded choices to labels "
+                   "(default: *DataDictionary*.csv beside the data)")
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("analyze", help="run every applicable analysis and write the results table",
@@ -124,10 +203,12 @@ def _validate(args: argparse.Namespace) -> int:
 
     book = load_codebook(extra=args.codebook)
     try:
-        report = validate_path(args.path, codebook=book)
+        report = validate_path(args.path, codebook=book, strict=args.strict,
+                               redcap_dictionary=args.redcap_dictionary)
     except DataValidationError as exc:
         if args.format == "json":
-            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]}, indent=2))
+            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]},
+                             indent=2))
             return 1
         raise
     if args.format == "json":

@@ -73,11 +73,11 @@ def test_good_file_gives_contract_frame(tmp_path):
     assert obs["value"].dtype == "float64" and obs["day"].dtype == "float64"
     assert obs["value"].tolist() == [14.2, 9.8, 18.0, 15.5]
     assert rep.counts == {"patients": 2, "visits": 2, "measures": 1, "rows": 4, "notes": 0,
-                          "excluded": 0}
+                          "excluded": 0, "rows_read": 4, "warnings": 0}
     assert rep.visit_order == ("baseline", "post_m6")
     assert list(rep.files.values()) == [sha(tmp_path / "obs.csv")]
     assert rep.summary().startswith("obs.csv: valid. 2 patient(s), 2 visit(s), 1 measure(s), "
-                                    "4 observation(s); 0 note(s)")
+                                    "4 observation(s); 0 warning(s), 0 note(s)")
     json.dumps(rep.to_dict())  # JSON-ready
 
 

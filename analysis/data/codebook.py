@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from analysis.data.yaml_safe import load_yaml
 from analysis.errors import CodebookError
 from analysis.vocabulary import DIRECTIONS as BETTER
 from analysis.vocabulary import KINDS
@@ -237,12 +237,10 @@ def _builtin_vocab() -> dict:
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise CodebookError(f"codebook file {path} does not exist. Check the path.")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"codebook {path} is not valid YAML: {exc}") from None
+    # aliases, depth, tags and size bounded (analysis.data.yaml_safe)
+    doc = load_yaml(path, error=CodebookError, what="codebook")
     if not isinstance(doc, dict) or not isinstance(doc.get("measures"), dict):
         raise CodebookError(
             f"codebook {path}: expected a mapping with a `measures:` section "

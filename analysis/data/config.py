@@ -52,10 +52,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from analysis.data.codebook import Codebook
 from analysis.data.derive import visit_order
+from analysis.data.yaml_safe import load_yaml
 from analysis.errors import ConfigError
 from analysis.vocabulary import (
     BASELINE_RULES,
@@ -270,15 +270,16 @@ def load_config(path: str | Path | None) -> StudyConfig:
     if path is None:
         return StudyConfig()
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: configuration file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    # aliases, nesting, tags and size are bounded; any refusal is a one-line ConfigError
+    raw = load_yaml(path, error=ConfigError, what="configuration file")
     if raw is not None and not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
-    return StudyConfig.from_mapping(raw or {}, source=str(path))
+    try:
+        return StudyConfig.from_mapping(raw or {}, source=str(path))
+    except (TypeError, ValueError, AttributeError) as exc:  # e.g. `lmm: 5`: a section not a mapping
+        raise ConfigError(f"{path}: a section has the wrong shape ({exc}); each section "
+                          "(lmm, bootstrap, therapeutic_window, single_case) is a mapping of "
+                          "keys to values, and families a mapping of names to lists") from None
 
 
 def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str, prefix: str) -> None:

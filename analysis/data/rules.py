@@ -17,10 +17,10 @@ import pandas as pd
 
 from analysis.data.codebook import Codebook, Measure
 from analysis.data.identifiers import normalise_name
+from analysis.data.missing import NA_TOKENS
 from analysis.data.schema import PHASES
 from analysis.errors import Problem
 
-NA_TOKENS = {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", ".", "missing", "nd", "#n/a"}
 _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")
 _NUM_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*[^\d\s.,]+.*$")
 _COMMA = re.compile(r"^[-+]?\d*,\d+$")
@@ -175,6 +175,11 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
         if not text:
             col.add(row, name, "", f"{name} is empty", fix=f"fill in {name}")
             ok = False
+        elif text.lower() in NA_TOKENS:
+            col.add(row, name, text, f"{name} is a missing-value spelling, not a "
+                    f"{'patient' if name == 'patient_id' else 'visit'}",
+                    fix=f"fill in the real {name}, or delete the row")
+            ok = False
     key = str(r["measure"]).strip()
     if key not in cb and normalise_name(key) in cb:
         key = normalise_name(key)
@@ -300,7 +305,7 @@ class _FastRules:
     def observation(self, pid, visit, key, side, unit, value, ph, day, dose, row,
                     src) -> dict | None:
         pid, visit = str(pid).strip(), str(visit).strip()
-        if not pid or not visit:
+        if pid.lower() in NA_TOKENS or visit.lower() in NA_TOKENS:
             return None
         ids = (str(key), str(side), str(unit))
         found = self.ids[ids] if ids in self.ids else self.ids.setdefault(ids, self._ids(*ids))

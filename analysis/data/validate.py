@@ -6,15 +6,22 @@ errors end in one :class:`~analysis.errors.DataValidationError` listing all of t
 are kept in the :class:`ValidationReport`, and changed or excluded rows are logged in
 ``report.excluded``.
 
-Rules, in the order they are checked: the file is readable and not empty; no column is a
-direct identifier (:mod:`analysis.data.identifiers`); required columns are present (case and
-spacing ignored, with a note); every measure is a codebook key (nearest key suggested); side is
+Rules, in the order they are checked: the file is readable and not empty, and its structure is
+sound (quotes, header cells, encodings, Excel formulas, merged and date cells: the readers,
+:mod:`analysis.data.readers`); no column is a direct identifier
+(:mod:`analysis.data.identifiers`); required columns are present (case and spacing ignored, with
+a note); patient id and visit are filled and not a missing-value spelling
+(:mod:`analysis.data.missing`); every measure is a codebook key (nearest key suggested); side is
 L/R/empty and only for sided measures; the unit is the codebook unit or converts to it; the
 value is a number or an ordinal level (``n/a``/``NA``/empty = missing, noted and excluded;
 ``12,5`` read as 12.5; ``>30`` refused as censored); the value lies in the codebook range (an
 ordinal value must be a level); duplicates that agree are dropped, those that disagree refused;
-phase, day and dose are valid. Patients without a baseline observation of a measure are listed
+phase, day and dose are valid; doubtful values are warned (:mod:`analysis.data.plausibility`;
+errors with ``strict=True``). Patients without a baseline observation of a measure are listed
 (``report.no_baseline``): they are kept, but paired and individual-change analyses skip them.
+For a dataset directory, ``study.yaml`` is checked too (:func:`validate_path`). The text report
+is written by :mod:`analysis.data.summary`; ``report.counts`` holds the data rows read
+(``rows_read``) beside the observations kept (``rows``).
 """
 
 from __future__ import annotations
@@ -36,10 +43,11 @@ import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.config import check_config, load_config
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
     TIDY_COLUMNS,
-    decode,
+    check_file,
     read_observations,
 )
 from analysis.data.rules import (
@@ -52,8 +60,11 @@ from analysis.data.rules import (
     observations,
     parse_number,
 )
+from analysis.data.plausibility import plausibility_problems
 from analysis.data.schema import check_observations
-from analysis.errors import CodebookError, DataValidationError, Problem
+from analysis.data.summary import ROWS_READ, render
+from analysis.data.text_files import read_text
+from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
 from analysis.paths import sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
@@ -86,25 +97,12 @@ class ValidationReport:
     visit_order: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """Short text: what was read, the counts, and the first notes."""
-        c = self.counts
-        names = ", ".join(Path(f).name for f in self.files) or "data"
-        lines = [f"{names}: valid. {c['patients']} patient(s), {c['visits']} visit(s), "
-                 f"{c['measures']} measure(s), {c['rows']} observation(s); {c['notes']} note(s), "
-                 f"{c['excluded']} row(s) excluded or changed."]
-        groups: dict[tuple, list[Problem]] = {}
-        for p in self.problems:  # one line per kind of note, with the rows it concerns
-            groups.setdefault((p.file, p.column, p.rule, p.value), []).append(p)
-        for (file, column, rule, _), ps in list(groups.items())[:10]:
-            rows = sorted({p.row for p in ps if p.row is not None})
-            where = file + (f", column '{column}'" if column else "")
-            if rows:
-                shown = ", ".join(map(str, rows[:8])) + (", ..." if len(rows) > 8 else "")
-                where += f", row{'s' if len(rows) > 1 else ''} {shown}"
-            lines.append(f"  note: {where}: {rule}")
-        if len(groups) > 10:
-            lines.append(f"  ... {len(groups) - 10} more kinds of note (--format json lists all)")
-        return "\n".join(lines)
+        """The text report: sections in the order errors, dropped columns, warnings, notes,
+        identical problems grouped, and a last line saying what was kept
+        (:func:`analysis.data.summary.render`)."""
+        measures = sorted(self.observations["measure"].unique().tolist()) if len(
+            self.observations) else []
+        return render(self.problems, counts=self.counts, files=self.files, measures=measures)
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (NaN as None)."""
@@ -143,7 +141,8 @@ def _visit_order(obs: pd.DataFrame) -> tuple[str, ...]:
 
 def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
                           problems: Sequence[Problem] = (),
-                          files: Mapping[str, str] | None = None) -> ValidationReport:
+                          files: Mapping[str, str] | None = None,
+                          strict: bool = False) -> ValidationReport:
     """Check raw observations (as :func:`analysis.data.readers.read_observations` returns them).
 
     Parameters
@@ -158,6 +157,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         Problems found while reading, merged into the result.
     files : mapping, optional
         Input path -> SHA-256, recorded in the report.
+    strict : bool
+        Plausibility warnings (:mod:`analysis.data.plausibility`) become errors.
 
     Returns
     -------
@@ -210,6 +211,9 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
                     "`itb codebook`, or add the measure with your own codebook YAML (--codebook)")
         rows = fill_phase_and_dose(rows, col)
         rows = duplicates(rows, col)
+        for p in plausibility_problems(rows, codebook=codebook, file=file):
+            col.problems.append(replace(p, severity="error", rule=p.rule + " (refused by "
+                                        "--strict)") if strict else p)
     obs = pd.DataFrame(rows, columns=TIDY_COLUMNS + extras + ["_row", "_src"])
     for c in ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]:
         obs[c] = obs[c].astype("str")
@@ -235,7 +239,9 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     excluded = pd.DataFrame(col.log, columns=EXCLUDED_COLUMNS)
     counts = {"patients": int(obs["patient_id"].nunique()), "visits": int(obs["visit"].nunique()),
               "measures": int(obs["measure"].nunique()), "rows": len(obs), "notes": len(notes),
-              "excluded": len(excluded)}
+              "excluded": len(excluded),
+              "rows_read": int(raw.attrs.get("rows_read", raw["_row"].nunique())),
+              "warnings": sum(p.severity == "warning" for p in notes)}
     return ValidationReport(obs, notes, excluded, dict(files or {}), counts, no_base,
                             _visit_order(obs) if len(obs) else ())
 
@@ -261,13 +267,16 @@ def _observations_file(root: Path) -> Path:
 
 def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     """Read and check patients.csv (patient_id, age, sex, genotype, disease_duration)."""
-    with path.open("rb") as fh:
-        text, _ = decode(fh.read())
-    delim = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter \
-        if text.strip() else ","
-    table = pd.read_csv(io.StringIO(text), sep=delim, dtype="str", keep_default_na=False)
+    read_problems: list[Problem] = []
+    table, _ = read_text(path, path.name, read_problems)
+    col.problems += read_problems
+    if table is None:
+        table = pd.DataFrame({"patient_id": pd.Series(dtype="str"), "_row": []})
+    rows = table.pop("_row")
     table.columns = [normalise_name(c) for c in table.columns]
-    rows = pd.Series(range(2, len(table) + 2), index=table.index)
+    table = table.loc[:, ~table.columns.duplicated()]
+    if any(p.severity == "error" for p in read_problems):
+        return table
     col.problems += find_identifiers(table, file=path.name, rows=rows)
     bad = lambda r, c, v, rule, fix: col.problems.append(  # noqa: E731
         Problem(path.name, r, c, v, rule, "error", fix))
@@ -296,18 +305,20 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     for i, v in dup.items():
         bad(int(rows[i]), "patient_id", v, "patient listed twice", "Keep one row per patient")
     listed = set(pd.unique(table["patient_id"]))
-    seen = set(pd.unique(obs["patient_id"])) if len(obs) else set()
+    seen = set(pd.unique(obs["patient_id"])) if len(obs) and "patient_id" in obs else set()
     for pid in sorted(seen - listed):
         col.add(None, "patient_id", pid, f"patient {pid} has observations but no row in "
                 f"{path.name}", severity="note")
-    for pid in sorted(listed - seen):
+    for pid in sorted(listed - seen) if seen else []:
         col.add(None, "patient_id", pid, f"patient {pid} in {path.name} has no observations",
                 severity="note")
     return table.reset_index(drop=True)
 
 
 def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
-                 extra_codebook: str | Path | None = None) -> Dataset:
+                 extra_codebook: str | Path | None = None,
+                 redcap_dictionary: str | Path | None = None,
+                 strict: bool = False) -> Dataset:
     """Read and validate a data file or a dataset directory.
 
     Parameters
@@ -320,6 +331,11 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     extra_codebook : str or Path, optional
         The user's own codebook YAML, added to the built-in one (give this or ``codebook``,
         not both).
+    redcap_dictionary : str or Path, optional
+        The REDCap data dictionary of a REDCap export (default: a file whose name contains
+        ``DataDictionary`` in the dataset directory).
+    strict : bool
+        Plausibility warnings are errors.
 
     Returns
     -------
@@ -350,16 +366,23 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     path = Path(path)
     root = path if path.is_dir() else path.parent
     obs_path = _observations_file(path) if path.is_dir() else path
-    files = {str(obs_path): sha256_file(obs_path)} if obs_path.is_file() else {}
-    raw, problems = read_observations(obs_path, codebook=cb)
+    files = {str(obs_path): sha256_file(obs_path)} if check_file(obs_path) is None else {}
+    if redcap_dictionary is None and path.is_dir():
+        redcap_dictionary = _dictionary_file(path)
+    raw, problems = read_observations(obs_path, codebook=cb, redcap_dictionary=redcap_dictionary)
+    if redcap_dictionary is not None and check_file(redcap_dictionary) is None:
+        files[str(redcap_dictionary)] = sha256_file(redcap_dictionary)
+    read_note = [Problem(obs_path.name, None, None, None,
+                         ROWS_READ + str(int(raw.attrs.get("rows_read", 0))), severity="note")
+                 ] if "rows_read" in raw.attrs else []
     pat_path = root / "patients.csv" if path.is_dir() else None
     study = root / "study.yaml" if path.is_dir() and (root / "study.yaml").is_file() else None
     try:
         report = validate_observations(raw, codebook=cb, file=obs_path.name, problems=problems,
-                                       files=files)
+                                       files=files, strict=strict)
         err = None
     except DataValidationError as exc:
-        report, err = None, exc
+        report, err = None, DataValidationError(exc.problems + read_note)
     patients = None
     if pat_path is not None and pat_path.is_file():
         col = Collector(pat_path.name, [])
@@ -378,8 +401,15 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
 
 
 def validate_path(path: str | Path, *, codebook: Codebook | None = None,
-                  extra_codebook: str | Path | None = None) -> ValidationReport:
+                  extra_codebook: str | Path | None = None,
+                  redcap_dictionary: str | Path | None = None, strict: bool = False,
+                  check_study: bool = True) -> ValidationReport:
     """Validate a data file or dataset directory; DataValidationError lists every problem.
+
+    For a directory, ``study.yaml`` (when present) is validated too: its shape
+    (:func:`analysis.data.config.load_config`) always, and its measure keys and reference visit
+    against the codebook and the data (:func:`analysis.data.config.check_config`) once the data
+    are valid; every configuration problem is reported with the data problems.
 
     Examples
     --------
@@ -392,7 +422,45 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
     ...     print(exc.problems[0])
     obs.csv, row 2, column 'value': value out of range: tug must lie in [0, inf] s (value: '-3'). Correct the value, or check its unit
     """
-    return load_dataset(path, codebook=codebook, extra_codebook=extra_codebook).report
+    try:
+        ds = load_dataset(path, codebook=codebook, extra_codebook=extra_codebook,
+                          redcap_dictionary=redcap_dictionary, strict=strict)
+    except DataValidationError as exc:
+        study = Path(path) / "study.yaml"
+        if check_study and Path(path).is_dir() and study.is_file():
+            extra = _study_problems(study, None, None)
+            if extra:
+                raise DataValidationError(exc.problems + extra) from None
+        raise
+    if check_study and ds.study_path is not None:
+        extra = _study_problems(ds.study_path, ds.codebook, ds.observations)
+        if extra:
+            raise DataValidationError(extra + list(ds.report.problems))
+    return ds.report
+
+
+def _dictionary_file(root: Path) -> Path | None:
+    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary')."""
+    found = sorted(p for p in root.iterdir() if p.suffix.lower() == ".csv" and
+                   "datadictionary" in p.stem.lower().replace("_", "").replace(" ", ""))
+    return found[0] if found else None
+
+
+def _study_problems(study: Path, codebook: Codebook | None,
+                    observations: pd.DataFrame | None) -> list[Problem]:
+    """Problems of study.yaml: shape, then (with data) its keys against codebook and data."""
+    try:
+        config = load_config(study)
+        if codebook is not None and observations is not None:
+            check_config(config, codebook, observations)
+    except ConfigError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        items = [ln[2:] for ln in lines[1:] if ln.startswith("- ")] or [lines[0]]
+        prefix = f"{study}: "
+        return [Problem(study.name, None, None, None,
+                        (it[len(prefix):] if it.startswith(prefix) else it),
+                        fix="Correct the study configuration") for it in items]
+    return []
 
 
 def _atomic_write(path: Path, text: str) -> None:

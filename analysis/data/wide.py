@@ -25,11 +25,13 @@ the name is close to a codebook key (a likely typo), otherwise as a note (the co
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import normalise_name
+from analysis.data.redcap import apply_dictionary, refuse_coded_ordinals
 from analysis.errors import Problem
 from analysis.vocabulary import Layout
 
@@ -193,8 +195,12 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
 
 
 def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
-                problems: list[Problem]) -> pd.DataFrame:
+                problems: list[Problem], dictionary: str | Path | None = None) -> pd.DataFrame:
     """Convert a REDCap export (see the module docstring) into raw tidy rows.
+
+    With ``dictionary`` (the project's data dictionary CSV) coded choices are replaced by their
+    labels; without it, ordinal columns of an export holding raw codes are refused
+    (:mod:`analysis.data.redcap`).
 
     Examples
     --------
@@ -207,6 +213,8 @@ def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
     >>> long[["patient_id", "visit", "measure", "value"]].values.tolist()
     [['P01', 'baseline', 'tug', '14'], ['P01', 'post_m6', 'tug', '9']]
     """
+    if dictionary is not None:
+        table = apply_dictionary(table, dictionary, file=file, problems=problems)
     names = {normalise_name(c): c for c in table.columns}
     drop = [c for n, c in names.items()
             if n.startswith("redcap_") and n != "redcap_event_name" or n.endswith("_complete")]
@@ -232,4 +240,7 @@ def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
                                 "the event name to know the visit",
                                 fix="export a longitudinal project with redcap_event_name"))
         return table
-    return from_wide(table, codebook=codebook, file=file, problems=problems)
+    frame = from_wide(table, codebook=codebook, file=file, problems=problems)
+    if dictionary is None:
+        frame = refuse_coded_ordinals(frame, codebook=codebook, file=file, problems=problems)
+    return frame
