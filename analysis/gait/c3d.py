@@ -23,6 +23,7 @@ Samples whose residual is negative (a gap in Vicon's convention) are NaN.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,12 +144,11 @@ def read_c3d(path: str | Path) -> Trial:
         raise bad("POINT:RATE is missing or not positive")
     rate = float(rate)
     header = c3d["header"]["points"]
-    expected = int(header["last_frame"]) - int(header["first_frame"]) + 1
-    declared = _first(params, "POINT", "FRAMES")
-    if declared is not None and int(declared) > 0 and int(declared) != 65535:
-        expected = int(declared)  # POINT:FRAMES is the count when the header's 16 bits overflow
     n_frames = points.shape[2]
-    if n_frames < expected:
+    scale = _first(params, "POINT", "SCALE")
+    expected = _declared_frames(path, is_float=scale is None or float(scale) < 0)
+    # ezc3d shortens a truncated file's frame count silently: compare with the raw header
+    if expected is not None and n_frames < expected:
         raise bad(f"truncated file: {n_frames} of the {expected} frames it declares are present")
 
     labels = [_strip_prefix(str(x)) for x in _values(params, "POINT", "LABELS")]
@@ -209,8 +209,36 @@ def _check_header(path: Path, bad) -> None:
     # Byte 2 of every C3D file is 0x50 (the C3D "key"); byte 1 points at the parameter block.
     if len(head) < 512 or head[1] != 0x50 or head[0] < 2:
         raise bad("not a C3D file (the header's key byte 0x50 is missing)")
-    if path.stat().st_size < (head[0] - 1) * 512 + 4:
+    size = path.stat().st_size
+    if size < (head[0] - 1) * 512 + 4:
         raise bad("truncated file: it ends before its parameter section")
+    with open(path, "rb") as handle:
+        handle.seek((head[0] - 1) * 512)
+        param_head = handle.read(4)
+    order = ">" if param_head[3] == 86 else "<"  # processor 86: MIPS (big-endian)
+    data_start = struct.unpack(order + "H", head[16:18])[0]
+    if size < (data_start - 1) * 512:
+        raise bad("truncated file: it ends before its data section")
+
+
+def _declared_frames(path: Path, *, is_float: bool) -> int | None:
+    """Frames the raw header declares, when the file is too short to hold them all, the number
+    of complete frames it does hold is smaller (None when the header cannot tell)."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+        handle.seek((head[0] - 1) * 512)
+        param_head = handle.read(4)
+    order = ">" if len(param_head) == 4 and param_head[3] == 86 else "<"  # 86: MIPS (big-endian)
+    words = struct.unpack(order + "10H", head[:20])
+    n_points, n_analog, first, last, data_start = words[1], words[2], words[3], words[4], words[8]
+    if last < first or last >= 65535 or data_start < 2:
+        return None
+    frames = last - first + 1
+    per_frame = (n_points * 4 + n_analog) * (4 if is_float else 2)
+    if per_frame == 0:
+        return None
+    available = (path.stat().st_size - (data_start - 1) * 512) // per_frame
+    return frames if available < frames else None
 
 
 def _events(params: dict, *, rate: float, first_frame: int, n_frames: int, bad,
