@@ -181,3 +181,40 @@ def example_trial_file() -> Path:
     """
     return simulate_trial(Path(tempfile.mkdtemp(prefix="itb-gait-")) / "example.c3d",
                           n_cycles=2, seed=7)
+
+
+#: Example visits of the case-report patient: visit -> (preset, phase, day), as in
+#: data/example/case_report/observations.csv (bl_d5 last baseline day, post_m3 after implantation).
+EXAMPLE_VISITS = {"bl_d5": ("baseline", "baseline", -1), "post_m3": ("post_implant", "post_implant", 105)}
+
+
+def write_example_gait(out_dir: str | Path, *, n_trials: int = 2, n_controls: int = 8,
+                       seed: int = 108) -> list[Path]:
+    """Write the example patient's simulated C3D trials and a simulated normative table.
+
+    ``out_dir/<visit>_trial<k>.c3d`` for the visits of :data:`EXAMPLE_VISITS` and
+    ``out_dir/norms.parquet`` built (with :func:`analysis.gait.importer.build_norms`) from
+    ``n_controls`` simulated controls, which are not kept. Illustrative data, not measurements.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_example_gait(Path(tempfile.mkdtemp()), n_trials=1, n_controls=2)
+    >>> sorted(p.name for p in paths)
+    ['bl_d5_trial1.c3d', 'norms.parquet', 'post_m3_trial1.c3d']
+    """
+    from analysis.gait.importer import build_norms
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for v, (visit, (preset, _, _)) in enumerate(EXAMPLE_VISITS.items()):
+        for k in range(1, n_trials + 1):
+            paths.append(simulate_trial(out / f"{visit}_trial{k}.c3d", preset=preset,
+                                        seed=seed + 10 * v + k))
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(1, n_controls + 1):
+            simulate_trial(Path(tmp) / f"control{k:02d}.c3d", preset="control", seed=seed + 100 + k)
+        norms = build_norms(tmp)
+    norms.to_parquet(out / "norms.parquet", index=False)
+    return paths + [out / "norms.parquet"]
