@@ -122,7 +122,7 @@ def gait_cycles(trial: Trial, *, n_points: int = 101) -> tuple[pd.DataFrame, pd.
     >>> from analysis.gait.c3d import read_c3d
     >>> from analysis.gait.simulate import example_trial_file
     >>> curves, cycles = gait_cycles(read_c3d(example_trial_file()))
-    >>> curves["pct"].max(), int(cycles["included"].sum())
+    >>> float(curves["pct"].max()), int(cycles["included"].sum())
     (100.0, 4)
     """
     pct = np.linspace(0.0, 100.0, n_points)

@@ -84,7 +84,7 @@ def import_c3d(files: Sequence[str | Path], *, patient_id: str, visit: str,
     --------
     >>> from analysis.gait.simulate import example_trial_file
     >>> imp = import_c3d([example_trial_file()], patient_id="P01", visit="baseline")
-    >>> sorted(imp.curves["side"].unique()), imp.curves["pct"].max()
+    >>> sorted(imp.curves["side"].unique()), float(imp.curves["pct"].max())
     (['L', 'R'], 100.0)
     """
     if not files:
