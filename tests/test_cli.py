@@ -65,11 +65,11 @@ def test_console_script_and_module_agree():
 
 @pytest.mark.parametrize("dataset, patients", [("case_report", 1), ("case_series", 20)])
 def test_validate_examples_exit_0_with_summary(dataset, patients):
-    before = {p: sha256_file(p) for p in (EXAMPLES / dataset).iterdir()}
+    before = {p: sha256_file(p) for p in (EXAMPLES / dataset).rglob("*") if p.is_file()}
     proc = run_cli("validate", str(EXAMPLES / dataset))
     assert proc.returncode == 0, proc.stderr
     assert f"{patients} patient(s)" in proc.stdout and "valid" in proc.stdout
-    assert before == {p: sha256_file(p) for p in (EXAMPLES / dataset).iterdir()}
+    assert before == {p: sha256_file(p) for p in (EXAMPLES / dataset).rglob("*") if p.is_file()}
 
 
 def test_validate_json(tmp_path):

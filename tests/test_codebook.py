@@ -104,7 +104,7 @@ def test_suggest_and_unknown_key_message():
 def test_to_frame_one_row_per_measure():
     cb = load_codebook()
     df = cb.to_frame()
-    assert len(df) == len(cb.keys()) == 7 + 2 * 8 + 4 * 8
+    assert len(df) == len(cb.keys()) == 7 + 2 * 8 + 4 * 8 + 8 + 9  # + gait: 8 scalars, 9 GVS
     assert df["key"].is_unique
     assert df.loc[df.key == "mas_hip_add", "codes"].item() == "0, 1, 1.5, 2, 3, 4"
 
