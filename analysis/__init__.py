@@ -82,6 +82,14 @@ _API: dict[str, str] = {
     "ird": "analysis.stats.single_case.phase_overlap",
     "cdc": "analysis.stats.single_case.phase_overlap",
     "rand_test": "analysis.stats.single_case.phase_overlap",
+    # motion-lab gait
+    "read_c3d": "analysis.gait.c3d",
+    "import_c3d": "analysis.gait.importer",
+    "gait_cycles": "analysis.gait.cycles",
+    "build_norms": "analysis.gait.importer",
+    "gait_variable_scores": "analysis.gait.indices",
+    "movement_analysis_profile": "analysis.gait.indices",
+    "spm_ttest2": "analysis.gait.spm",
 }
 
 __all__ = sorted(_API)

@@ -8,15 +8,16 @@ import pandas as pd
 
 from analysis.gait.importer import import_c3d
 from analysis.gait.norms import read_norms
+from analysis.report.labels import side_word, visit_labels
 
-_ROWS = [("knee_flex_ic", "Knee flexion at initial contact (deg)"),
-         ("knee_flex_lr", "Peak knee flexion, loading response (deg)"),
-         ("knee_flex_swing_peak", "Peak knee flexion, swing (deg)"),
+_ROWS = [("knee_flex_ic", "Knee flexion at initial contact (°)"),
+         ("knee_flex_lr", "Peak knee flexion, loading response (°)"),
+         ("knee_flex_swing_peak", "Peak knee flexion, swing (°)"),
          ("gait_lab_speed", "Walking speed (m/s)"),
          ("cadence", "Cadence (steps/min)"),
          ("stride_length", "Stride length (m)"),
          ("stance_pct", "Stance (% of cycle)"),
-         ("gps", "Gait Profile Score (deg)")]
+         ("gps", "Gait Profile Score (°)")]
 
 
 def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | None = None) -> str:
@@ -43,25 +44,25 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
     visits = visits or found
     norms_path = folder / "norms.parquet"
     norms = read_norms(norms_path) if norms_path.is_file() else None
-    table, notes = {}, []
+    table, notes, label = {}, [], visit_labels()
     for visit in visits:
         trials = [f for f in files if f.name.split("_trial")[0] == visit]
         imp = import_c3d(trials, patient_id=patient_id, visit=visit, norms=norms)
         table[visit] = imp.observations.set_index(["measure", "side"])["value"]
-        notes += [f"{visit}: {n}" for n in imp.notes]
+        notes += [f"{label(visit)}: {n}" for n in imp.notes]
     lines = ["## Gait analysis", "",
              "Instrumented gait analysis (C3D files, Plug-in Gait angles); values are means over "
              "the included gait cycles (foot strike to foot strike of the same side).", "",
-             "| Measure | Side | " + " | ".join(visits) + " |",
+             "| Measure | Side | " + " | ".join(label(v) for v in visits) + " |",
              "|---|---|" + "---:|" * len(visits)]
-    for key, label in _ROWS:
+    for key, text in _ROWS:
         sides = sorted({s for v in visits for (m, s) in table[v].index if m == key})
         for side in sides:
             cells = []
             for v in visits:
                 value = table[v].get((key, side))
                 cells.append("" if value is None or pd.isna(value) else f"{value:.2f}")
-            lines.append(f"| {label} | {side or 'both'} | " + " | ".join(cells) + " |")
+            lines.append(f"| {text} | {side_word(side) or 'both'} | " + " | ".join(cells) + " |")
     if norms is None:
         lines += ["", "No normative curves were supplied: GVS and GPS are not computed."]
     if notes:
