@@ -125,7 +125,7 @@ def test_html_is_self_contained(rendered):
     for ref in refs.srcs + refs.stylesheets:
         assert not ref.startswith(("http://", "https://", "//")), ref
     assert all(s.startswith("data:") for s in refs.srcs)
-    assert any(s.startswith("data:image/png;base64,") for s in refs.srcs)
+    assert any(s.startswith("data:image/svg+xml") for s in refs.srcs)  # vector figures
     assert "<math" in page  # MathML, no MathJax from a CDN
     assert "mathjax" not in page.lower()
 
@@ -173,7 +173,9 @@ def test_pdf_has_text_and_pages(rendered):
     assert expected(4)["mean"] in text
     assert "patient 007" in text
     assert "Figure 1: Figure 1" not in text  # Typst must not number captions again
-    assert any("/XObject" in str(p.get("/Resources", {})) for p in reader.pages)  # the image
+    # The figure is vector (Typst draws the SVG): no raster image, many path operators.
+    assert not any(p.images for p in reader.pages)
+    assert sum(p.get_contents().get_data().count(b" l\n") for p in reader.pages) > 20
 
 
 def test_docx_holds_the_table(rendered):
