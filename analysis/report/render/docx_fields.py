@@ -26,6 +26,7 @@ __all__ = ["caption_fields", "callout_reference_docx", "W"]
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _NS = {"w": W}
 _CAPTION_STYLES = {"ImageCaption": "Figure", "TableCaption": "Table"}
+_LABEL_PREFIX = {"Figure": "fig-", "Table": "tbl-"}
 _NUMBER = re.compile(r"^(Figure|Table) (\d+)(: ?)?")
 
 
@@ -90,7 +91,7 @@ def _rewrite(xml: bytes) -> bytes:
             continue
         style = el.find("w:pPr/w:pStyle", _NS)
         kind = _CAPTION_STYLES.get(style.get(_w("val")) if style is not None else "")
-        if kind is None or last_label is None or not last_label.startswith(kind[:3].lower()):
+        if kind is None or last_label is None or not last_label.startswith(_LABEL_PREFIX[kind]):
             continue
         runs = el.findall("w:r", _NS)
         text = "".join(t.text or "" for r in runs for t in r.findall("w:t", _NS))
