@@ -58,13 +58,13 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from analysis.errors import RenderError
-from analysis.report.render.citations import find_bibliography
+from analysis.report.render.citations import Bibliography, check_citations, find_bibliography
 from analysis.report.render.execute import DEFAULT_DPI, execute_document
 from analysis.report.render.figures import export_figures
 from analysis.report.render.freeze import freeze_enabled, freeze_key, load_frozen, store_frozen
 from analysis.report.render.markup import check_cell_options, check_markdown
 from analysis.report.render.pandoc import EXTENSIONS, assemble_markdown, convert
-from analysis.report.render.qmd import QmdDocument, read_qmd, with_project
+from analysis.report.render.qmd import QmdDocument, project_dir, read_qmd, with_project
 from analysis.report.render.quarto import quarto_available, render_with_quarto
 from analysis.vocabulary import REPORT_FORMATS, Engine
 
@@ -74,26 +74,11 @@ __all__ = ["render_report", "project_dir", "quarto_available", "check_document",
 FORMATS = REPORT_FORMATS
 
 
-def project_dir(qmd: Path) -> Path:
-    """The Quarto project directory of a document: the nearest folder above it that holds
-    ``_quarto.yml``, else the document's own folder.
-
-    Examples
-    --------
-    >>> project_dir(Path("/nonexistent/dir/report.qmd"))
-    PosixPath('/nonexistent/dir')
-    """
-    qmd = Path(qmd).resolve()
-    for folder in qmd.parents:
-        if (folder / "_quarto.yml").is_file():
-            return folder
-    return qmd.parent
-
-
-def check_document(doc: QmdDocument) -> None:
+def check_document(doc: QmdDocument, bibliography: Bibliography | None = None) -> None:
     """Refuse, before anything runs, the Quarto constructs the built-in engine cannot render:
-    in the text (shortcodes, unknown callouts, layout divs) and in cell options (figure
-    layout). The error names the construct and its line.
+    in the text (shortcodes, unknown callouts, layout divs, citations not in the
+    ``bibliography``) and in cell options (figure layout). The error names the construct and
+    its line.
 
     Examples
     --------
@@ -106,6 +91,7 @@ def check_document(doc: QmdDocument) -> None:
     for cell in doc.cells:
         if cell.kind == "markdown":
             check_markdown(cell.source, where=doc.name, first_line=cell.line)
+            check_citations(cell.source, bibliography, where=doc.name, first_line=cell.line)
         else:
             check_cell_options(cell.options, where=f"{doc.name}, line {cell.line}")
 
@@ -175,9 +161,9 @@ def render_report(
 
     root = project_dir(qmd)
     doc = with_project(read_qmd(qmd), root / "_quarto.yml")
-    check_document(doc)
     bibliography = find_bibliography(doc.front_matter, doc_dir=qmd.resolve().parent, root=root,
                                      name=doc.name)
+    check_document(doc, bibliography)
     frozen = freeze_enabled(doc) if freeze is None else bool(freeze)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

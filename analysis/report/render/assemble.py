@@ -16,6 +16,7 @@ theme gives them (>= 7 pt); in HTML at 1.5 times its size, capped at the text wi
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 import warnings
 from pathlib import Path
@@ -73,6 +74,22 @@ def figure_size(path: Path) -> tuple[float, float] | None:
         return None
     return (round(float(m.group(1)) / _PER_INCH[m.group(2)], 3),
             round(float(m.group(3)) / _PER_INCH[m.group(4)], 3))
+
+
+def _png_print_width(path: Path) -> float | None:
+    """Print width in inches of a PNG at its own resolution, rounded down (so that it prints
+    at no less than that resolution; Pandoc's own reading of the dpi rounds 299.9994 to 299)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            dpi = im.info.get("dpi", (0, 0))[0]
+            width = im.size[0]
+    except OSError:
+        return None
+    if not dpi:
+        return None
+    return math.floor(width / round(dpi) * 10000) / 10000
 
 
 def number_labels(executed: ExecutedDocument) -> dict[str, int]:
@@ -180,11 +197,14 @@ def _image(out: Output, fmt: str, workdir: Path, *, cap: str, ident: str, alt: s
     src = f"{stem}.{ext}"
     attrs = [f"#{ident}"] if ident else []
     size = figure_size(workdir / f"{stem}.svg") if "svg" in formats else None
-    if size:
-        if fmt == "html":
-            attrs.append(f"width={round(size[0] * 96 * HTML_FIGURE_SCALE)}px")
-        else:
-            attrs.append(f"width={size[0]}in")
+    if size and fmt == "html":
+        attrs.append(f"width={round(size[0] * 96 * HTML_FIGURE_SCALE)}px")
+    elif size and ext == "svg":
+        attrs.append(f"width={size[0]}in")
+    elif ext == "png":
+        width = _png_print_width(workdir / src)
+        if width:
+            attrs.append(f"width={width}in")
     if alt:
         attrs.append(f'alt="{_attr_value(alt)}"')
     return f"![{cap}]({src})" + (f"{{{' '.join(attrs)}}}" if attrs else "")
