@@ -83,7 +83,7 @@ def check_document(doc: QmdDocument, bibliography: Bibliography | None = None) -
     Examples
     --------
     >>> from analysis.report.render.qmd import parse_qmd
-    >>> check_document(parse_qmd("# A\n\n{{< include other.qmd >}}\n"))
+    >>> check_document(parse_qmd("# A\\n\\n{{< include other.qmd >}}\\n"))
     Traceback (most recent call last):
     ...
     analysis.errors.RenderError: <string>, line 3: the Quarto shortcode {{< include >}} is not supported by the built-in renderer; render with Quarto (itb report --engine quarto) or remove it
