@@ -125,7 +125,7 @@ def test_html_is_self_contained(rendered):
     for ref in refs.srcs + refs.stylesheets:
         assert not ref.startswith(("http://", "https://", "//")), ref
     assert all(s.startswith("data:") for s in refs.srcs)
-    assert any(s.startswith("data:image/png;base64,") for s in refs.srcs)
+    assert any(s.startswith("data:image/svg+xml") for s in refs.srcs)  # vector figures
     assert "<math" in page  # MathML, no MathJax from a CDN
     assert "mathjax" not in page.lower()
 
@@ -173,7 +173,9 @@ def test_pdf_has_text_and_pages(rendered):
     assert expected(4)["mean"] in text
     assert "patient 007" in text
     assert "Figure 1: Figure 1" not in text  # Typst must not number captions again
-    assert any("/XObject" in str(p.get("/Resources", {})) for p in reader.pages)  # the image
+    # The figure is vector (Typst draws the SVG): no raster image, many path operators.
+    assert not any(p.images for p in reader.pages)
+    assert sum(p.get_contents().get_data().count(b" l\n") for p in reader.pages) > 20
 
 
 def test_docx_holds_the_table(rendered):
@@ -184,7 +186,10 @@ def test_docx_holds_the_table(rendered):
     cells = [[c.text for c in r.cells] for r in document.tables[0].rows]
     assert cells[0] == ["point", "value"]
     assert [r[1] for r in cells[1:]] == [f"{1.5 * i:.2f}" for i in range(4)]
-    paragraphs = " ".join(p.text for p in document.paragraphs)
+    # Caption numbers are Word fields (python-docx's .text leaves field results out).
+    paragraphs = " ".join("".join(t.text or "" for t in p._p.iter(
+        "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}t"))
+        for p in document.paragraphs)
     assert "Table 1: The values, one row per point" in paragraphs
     assert f"The mean of 4 points is {expected(4)['mean']}" in paragraphs
     assert document.inline_shapes, "the figure should be embedded"
@@ -253,6 +258,11 @@ def test_quarto_path_passes_typed_params_as_yaml(monkeypatch, tmp_path):
         seen["cmd"] = cmd
         params_file = Path(cmd[cmd.index("--execute-params") + 1])
         seen["params"] = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+        # Quarto mirrors the document's folder in the project under --output-dir.
+        folder = Path(cmd[cmd.index("--output-dir") + 1]) / "tests" / "fixtures" / "render"
+        folder.mkdir(parents=True, exist_ok=True)
+        for ext in ("html", "pdf", "docx"):
+            (folder / f"demo.{ext}").write_text("x")
 
         class Done:
             returncode, stdout, stderr = 0, "", ""
@@ -267,7 +277,8 @@ def test_quarto_path_passes_typed_params_as_yaml(monkeypatch, tmp_path):
     assert cmd[:3] == ["quarto", "render", str(DEMO)]
     assert cmd[cmd.index("--to") + 1] == "html,typst,docx"
     assert "--no-execute-daemon" in cmd
-    assert [p.name for p in paths] == ["demo.html", "demo.pdf", "demo.docx"]
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        f"tests/fixtures/render/demo.{ext}" for ext in ("html", "pdf", "docx")]
 
 
 def test_quarto_project_config():

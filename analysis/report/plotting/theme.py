@@ -20,10 +20,16 @@ from matplotlib.figure import Figure
 
 from analysis.errors import InvalidInputError
 
-#: Width of a single journal column, inches.
+#: Width of a single journal column, inches (89 mm: the single-column width of most journals).
 COLUMN_WIDTH = 3.5
-#: Width of a full page (two columns), inches.
-PAGE_WIDTH = 7.0
+#: Width of a full page (two columns), inches (170 mm: the text width of the PDF reports, within
+#: the 170-190 mm full-width limit of most journals), so that figures print at their own size and
+#: their smallest text stays at 7 pt.
+PAGE_WIDTH = 170 / 25.4
+#: Smallest font size of the theme at print size, points (journals ask for 6-8 pt at least).
+MIN_FONT_PT = 7
+#: Resolution of the submission PNG files (journals ask for 300-600 dpi for line art with text).
+SUBMISSION_DPI = 600
 
 #: Okabe-Ito palette, in its published order.
 OKABE_ITO: dict[str, str] = {
@@ -93,7 +99,8 @@ def theme_rc() -> dict[str, Any]:
             "lines.linewidth": 1.0,
             "lines.markersize": 3.5,
             "errorbar.capsize": 2,
-            "figure.dpi": 100,
+            # No "figure.dpi": the figure's resolution is the environment's (the renderer sets
+            # 300 dpi; a notebook keeps its own). Setting it here reset the renderer's value.
             "savefig.dpi": 300,
             "savefig.facecolor": "white",
             "figure.facecolor": "white",
@@ -144,8 +151,8 @@ def figure_width(width: Width | float) -> float:
 
     Examples
     --------
-    >>> figure_width("column"), figure_width("page"), figure_width(5)
-    (3.5, 7.0, 5.0)
+    >>> figure_width("column"), round(figure_width("page"), 2), figure_width(5)
+    (3.5, 6.69, 5.0)
     """
     if isinstance(width, (int, float)) and not isinstance(width, bool):
         if width <= 0:
@@ -164,8 +171,8 @@ def new_figure(width: Width | float = "column", height: float | None = None) -> 
     --------
     >>> with use_theme():
     ...     fig = new_figure("page", 3.0)
-    >>> [float(v) for v in fig.get_size_inches()]
-    [7.0, 3.0]
+    >>> [round(float(v), 2) for v in fig.get_size_inches()]
+    [6.69, 3.0]
     """
     w = figure_width(width)
     h = w * 0.75 if height is None else float(height)

@@ -34,19 +34,23 @@ from analysis.report.render.qmd import (
     inline_expressions,
 )
 
-__all__ = ["Output", "ExecutedCell", "ExecutedDocument", "execute_document", "KERNEL_NAME"]
+__all__ = ["Output", "ExecutedCell", "ExecutedDocument", "execute_document", "KERNEL_NAME",
+           "DEFAULT_DPI"]
 
+#: Resolution of the PNG figures (``fig-dpi`` in the front matter overrides it).
+DEFAULT_DPI = 300
 #: Name of the kernel spec written to a temporary directory for each render.
 KERNEL_NAME = "itb-python3"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _INLINE_MARK = "__itb_inline__"
 
 _SETUP = """\
-# Set up as Quarto's Jupyter engine does: inline PNG figures of the document's size and dpi.
+# Set up as Quarto's Jupyter engine does: inline figures of the document's size and dpi, here
+# both as PNG (for Word) and SVG (vector, for HTML and PDF).
 try:
     import matplotlib as _itb_mpl
     get_ipython().run_line_magic("config", "InlineBackend.rc = {{}}")
-    get_ipython().run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+    get_ipython().run_line_magic("config", "InlineBackend.figure_formats = ['png', 'svg']")
     get_ipython().run_line_magic("matplotlib", "inline")
     _itb_mpl.rcParams.update({{"figure.figsize": ({w}, {h}), "figure.dpi": {dpi},
                                "savefig.dpi": {dpi}, "savefig.bbox": "tight"}})
@@ -60,12 +64,14 @@ class Output:
     """One output of a code cell.
 
     ``kind`` is ``"markdown"`` (``text/markdown`` or ``output: asis`` text, passed through),
-    ``"image"`` (``content`` is the image path relative to the working directory), ``"text"``
+    ``"image"`` (``content`` is the image path relative to the working directory, without its
+    extension; ``formats`` lists the files written, e.g. ``("svg", "png")``), ``"text"``
     (stdout or a plain-text result, shown as a code block) or ``"stderr"`` (warnings).
     """
 
     kind: Literal["markdown", "image", "text", "stderr"]
     content: str
+    formats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,13 +159,15 @@ def _collect(
                 stem = _slug(f"{doc.path.stem if doc.path else 'doc'}-"
                              f"{cell.label or f'cell-{cell.number}'}-{n_images}")
                 figdir.mkdir(parents=True, exist_ok=True)
+                formats = []
+                if "image/svg+xml" in data:
+                    (figdir / f"{stem}.svg").write_text(data["image/svg+xml"], encoding="utf-8")
+                    formats.append("svg")
                 if "image/png" in data:
-                    target = figdir / f"{stem}.png"
-                    target.write_bytes(base64.b64decode(data["image/png"]))
-                else:
-                    target = figdir / f"{stem}.svg"
-                    target.write_text(data["image/svg+xml"], encoding="utf-8")
-                outputs.append(Output("image", target.relative_to(workdir).as_posix()))
+                    (figdir / f"{stem}.png").write_bytes(base64.b64decode(data["image/png"]))
+                    formats.append("png")
+                outputs.append(Output("image", (figdir / stem).relative_to(workdir).as_posix(),
+                                      tuple(formats)))
             elif "text/plain" in data:
                 text = _ANSI.sub("", data["text/plain"])
                 outputs.append(Output("markdown" if asis else "text", text))
@@ -231,7 +239,9 @@ def execute_document(
     figdir = workdir / "figures"
     cwd = Path(cwd) if cwd else (doc.path.parent if doc.path else workdir)
     fig_w, fig_h = doc.front_matter.get("fig-width", 7), doc.front_matter.get("fig-height", 5)
-    dpi = doc.front_matter.get("fig-dpi", 150)
+    # 300 dpi: the PNG (used in Word) prints at >= 300 ppi, as journals ask; HTML and PDF use
+    # the SVG. The figure theme leaves figure.dpi alone so that this value holds.
+    dpi = doc.front_matter.get("fig-dpi", DEFAULT_DPI)
 
     # One notebook cell per thing to run, with what it belongs to.
     plan: list[tuple[str, Any, str]] = [("setup", None, _SETUP.format(w=fig_w, h=fig_h, dpi=dpi))]

@@ -1,39 +1,37 @@
-"""Assemble an executed document into Pandoc Markdown and convert it to HTML, PDF and DOCX.
+"""Convert assembled Markdown (:mod:`~analysis.report.render.assemble`) to HTML, PDF and DOCX.
 
-Plain Pandoc has no cross-references, so this module numbers labelled figures (``fig-``) and
-tables (``tbl-``) in order of appearance, writes "Figure 1: caption" into their captions and
-replaces ``@fig-x`` / ``@tbl-x`` with "Figure 1" / "Table 2" linked to the target (``-@fig-x``
-gives the bare number), as Quarto's crossref filter does. It is done here in Python rather than
-in a Lua filter so that the numbering can be tested directly and shared by every format.
+Citations are formatted by Pandoc's citeproc from the document's bibliography and CSL style,
+as Quarto does.
 
 Formats: HTML is one self-contained file (images as data URIs, math as MathML, our own small
-stylesheet embedded, nothing loaded from the web); DOCX holds real Word tables; the PDF is made
-by Typst from Pandoc's Typst output (Typst ships its own fonts).
+stylesheet embedded, nothing loaded from the web); DOCX holds real Word tables, captions numbered by
+Word SEQ fields and cross-references as REF fields (:mod:`~analysis.report.render.docx_fields`),
+callouts in a framed "Callout" paragraph style; the PDF is made by Typst from Pandoc's Typst
+output (Typst ships its own fonts).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import json
 import re
 import subprocess
-import warnings
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from analysis.errors import RenderError
-from analysis.report.render.execute import ExecutedDocument
-from analysis.report.render.qmd import INLINE_RE, Cell
+from analysis.report.render.assemble import (
+    assemble_markdown,
+    number_labels,
+    resolve_crossrefs,
+)
+from analysis.report.render.citations import Bibliography
+from analysis.report.render.docx_fields import caption_fields, callout_reference_docx
+from analysis.report.render.markup import CrossrefWarning
 
-__all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs", "convert",
-           "pandoc_path", "STYLE_CSS"]
+__all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs",
+           "convert", "pandoc_path", "STYLE_CSS"]
 
 Format = Literal["html", "pdf", "docx"]
-
-
-class CrossrefWarning(UserWarning):
-    """A cross-reference names a label that no figure or table carries."""
 
 
 EXTENSIONS = {"html": "html", "pdf": "pdf", "docx": "docx"}
@@ -49,6 +47,17 @@ th, td { padding: 0.25rem 0.6rem; border-bottom: 1px solid #ddd; text-align: lef
 thead th { border-bottom: 2px solid #555; }
 caption, figcaption { caption-side: top; text-align: left; font-style: italic; margin: 0.4rem 0; }
 figure { margin: 1.5rem 0; } img { max-width: 100%; height: auto; }
+figure img { display: block; }
+.quarto-authors { margin: 0.5rem 0 1rem; } .quarto-authors p { margin: 0.3rem 0; }
+.abstract { margin: 1rem 0; padding: 0.6rem 1rem; background: #f7f7f7; }
+.callout { margin: 1rem 0; padding: 0.5rem 1rem; border-left: 4px solid #0072B2;
+           background: #eef5fb; }
+.callout-title { font-weight: bold; margin: 0.2rem 0; }
+.callout-tip { border-color: #009E73; background: #eaf7f2; }
+.callout-warning { border-color: #E69F00; background: #fdf5e6; }
+.callout-caution { border-color: #D55E00; background: #fcefe6; }
+.callout-important { border-color: #CC79A7; background: #faf0f6; }
+.references .csl-entry { margin: 0.3rem 0; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
 pre.stderr, .stderr pre { background: #fff8e6; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
@@ -63,14 +72,6 @@ _TYPST_HEADER = """\
 #show table: set text(size: 8.5pt)
 """
 
-_PREFIX = {"fig": "Figure", "tbl": "Table"}
-_REF = re.compile(r"(?<![\w@\-])(-?)@((?:fig|tbl)-[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*)")
-_MD_FIG = re.compile(r"!\[(?P<cap>[^\]]*)\]\((?P<src>[^)]*)\)\{#(?P<id>fig-[\w-]+)(?P<rest>[^}]*)\}")
-_MD_TBL = re.compile(r"^(?P<lead>:|Table:)\s*(?P<cap>.*?)\s*\{#(?P<id>tbl-[\w-]+)(?P<rest>[^}]*)\}\s*$",
-                     re.M)
-_CAPTION_LINE = re.compile(r"^(?::|Table:)\s+(?P<cap>.+?)\s*(?:\{(?P<attr>[^}]*)\})?\s*$", re.M)
-
-
 def pandoc_path() -> str:
     """Path of the Pandoc binary shipped by ``pypandoc-binary`` (or Pandoc on PATH)."""
     try:
@@ -82,185 +83,6 @@ def pandoc_path() -> str:
             f"Pandoc was not found ({exc}); install the 'pypandoc-binary' package"
         ) from None
 
-
-def number_labels(executed: ExecutedDocument) -> dict[str, int]:
-    """Number the labelled figures and tables in order of appearance.
-
-    Labels come from code cells (``#| label: fig-x`` with an image output, ``tbl-x`` with any
-    output) and from Markdown (``![cap](img){#fig-x}``, a ``: cap {#tbl-x}`` caption line).
-    Figures and tables are numbered separately.
-
-    Returns
-    -------
-    dict
-        ``{"fig-x": 1, "tbl-y": 1, ...}``.
-    """
-    numbers: dict[str, int] = {}
-    counts = {"fig": 0, "tbl": 0}
-
-    def add(label: str) -> None:
-        kind = label.split("-", 1)[0]
-        if label not in numbers and kind in counts:
-            counts[kind] += 1
-            numbers[label] = counts[kind]
-
-    for done in executed.cells:
-        cell = done.cell
-        if cell.kind == "markdown":
-            found = [(m.start(), m.group("id")) for m in _MD_FIG.finditer(cell.source)]
-            found += [(m.start(), m.group("id")) for m in _MD_TBL.finditer(cell.source)]
-            for _, label in sorted(found):
-                add(label)
-        else:
-            if cell.label and cell.label.startswith("fig-") and any(
-                    o.kind == "image" for o in done.outputs):
-                add(cell.label)
-            elif cell.label and cell.label.startswith("tbl-") and done.outputs:
-                add(cell.label)
-            # captions written by the code itself, e.g. analysis.report.tables.to_markdown(label=...)
-            for out in done.outputs:
-                if out.kind == "markdown":
-                    found = [(m.start(), m.group("id")) for m in _MD_FIG.finditer(out.content)]
-                    found += [(m.start(), m.group("id")) for m in _MD_TBL.finditer(out.content)]
-                    for _, label in sorted(found):
-                        add(label)
-    return numbers
-
-
-def resolve_crossrefs(text: str, numbers: dict[str, int], *, where: str = "") -> str:
-    """Replace ``@fig-x``/``@tbl-x`` by linked "Figure 1"/"Table 2" (``-@fig-x``: "1").
-
-    A reference to a label that no figure or table carries prints as ``**?@label**`` with a
-    :class:`CrossrefWarning`, as in Quarto.
-
-    Examples
-    --------
-    >>> resolve_crossrefs("See @fig-a and @tbl-b; -@fig-a.", {"fig-a": 1, "tbl-b": 2})
-    'See [Figure 1](#fig-a) and [Table 2](#tbl-b); [1](#fig-a).'
-    """
-
-    def repl(match: re.Match) -> str:
-        bare, label = match.group(1), match.group(2)
-        if label not in numbers:
-            # As Quarto does: warn and print "?@label" in bold rather than fail the render
-            # (a figure a report draws only when the data allow it may be absent).
-            known = ", ".join(sorted(numbers)) or "none"
-            warnings.warn(
-                f"{where}unresolved cross-reference @{label}; labelled figures and tables: "
-                f"{known}. Give the cell '#| label: ...' (with fig-cap/tbl-cap) or fix the "
-                "reference", CrossrefWarning, stacklevel=2)
-            return f"**?@{label}**"
-        num = numbers[label]
-        text_ = str(num) if bare else f"{_PREFIX[label.split('-', 1)[0]]} {num}"
-        return f"[{text_}](#{label})"
-
-    return _REF.sub(repl, text)
-
-
-def _fence(text: str, cls: str = "") -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
-    return f"{ticks}{cls}\n{text.rstrip()}\n{ticks}"
-
-
-def _with_table_caption(markdown: str, label: str, number: int | None, caption: str | None) -> str:
-    """Give a table output its numbered caption and id (replacing a caption it already has)."""
-    prefix = f"Table {number}: " if number else ""
-    existing = _CAPTION_LINE.search(markdown)
-    if existing:
-        cap = caption or existing.group("cap")
-        line = f": {prefix}{cap} {{#{label}}}"
-        return markdown[: existing.start()] + line + markdown[existing.end():]
-    if caption or number:
-        return f"{markdown.rstrip()}\n\n: {prefix}{caption or ''} {{#{label}}}\n"
-    return markdown
-
-
-def _code_cell(done, numbers: dict[str, int], echo_default: bool, name: str) -> list[str]:
-    cell: Cell = done.cell
-    if cell.options.get("include", True) is False:
-        return []
-    parts: list[str] = []
-    if cell.options.get("echo", echo_default) is True:
-        parts.append(_fence(cell.source, "python"))
-    label = cell.label or ""
-    fig_cap = cell.options.get("fig-cap")
-    tbl_cap = cell.options.get("tbl-cap")
-    first_image = True
-    markdown_idx = [i for i, o in enumerate(done.outputs) if o.kind == "markdown"]
-    for i, out in enumerate(done.outputs):
-        if out.kind == "image":
-            if first_image and label.startswith("fig-"):
-                cap = f"Figure {numbers[label]}: {fig_cap or ''}".rstrip(": ")
-                parts.append(f"![{cap}]({out.content}){{#{label}}}")
-            elif first_image and fig_cap:
-                parts.append(f"![{fig_cap}]({out.content})")
-            else:
-                parts.append(f"![]({out.content})")
-            first_image = False
-        elif out.kind == "markdown":
-            text = out.content
-            if label.startswith("tbl-") and markdown_idx and i == markdown_idx[-1]:
-                text = _with_table_caption(text, label, numbers.get(label), tbl_cap)
-            else:
-                text = _number_captions(text, numbers)
-            # Markdown written by code (output: asis) is text like any other: resolve its refs.
-            text = resolve_crossrefs(text, numbers, where=f"{name}, output of {cell.describe()}: ")
-            parts.append(text.strip("\n"))
-        elif out.kind == "text":
-            parts.append(_fence(out.content))
-        elif out.kind == "stderr":
-            parts.append(_fence(out.content, " {.stderr}"))
-    return parts
-
-
-def _number_captions(text: str, numbers: dict[str, int]) -> str:
-    """Write "Figure N: " / "Table N: " into Markdown captions that carry a fig-/tbl- id."""
-
-    def fig(m: re.Match) -> str:
-        num = numbers.get(m.group("id"))
-        return f"![Figure {num}: {m.group('cap')}]({m.group('src')}){{#{m.group('id')}{m.group('rest')}}}"
-
-    def tbl(m: re.Match) -> str:
-        num = numbers.get(m.group("id"))
-        return f": Table {num}: {m.group('cap')} {{#{m.group('id')}{m.group('rest')}}}"
-
-    return _MD_TBL.sub(tbl, _MD_FIG.sub(fig, text))
-
-
-def _markdown_cell(done, numbers: dict[str, int], name: str) -> str:
-    cell: Cell = done.cell
-    values = iter(done.inline)
-    text = _number_captions(INLINE_RE.sub(lambda m: next(values, ""), cell.source), numbers)
-    return resolve_crossrefs(text, numbers, where=f"{name}, text from line {cell.line}: ")
-
-
-def _metadata(front: dict) -> dict:
-    # Not "keywords": Pandoc 3.9's Typst template writes them unquoted, which Typst rejects.
-    meta = {k: front[k] for k in ("title", "subtitle", "author", "date", "abstract", "lang")
-            if k in front}
-    if str(meta.get("date", "")).strip() in {"today", "now", "last-modified"}:
-        meta["date"] = _dt.date.today().isoformat()
-    elif isinstance(meta.get("date"), (_dt.date, _dt.datetime)):
-        meta["date"] = meta["date"].isoformat()
-    return meta
-
-
-def assemble_markdown(executed: ExecutedDocument) -> str:
-    """Pandoc Markdown of an executed document: metadata block, text with inline values and
-    resolved cross-references, code (when echoed), figures and captioned tables."""
-    doc = executed.doc
-    numbers = number_labels(executed)
-    echo_default = bool(doc.option("echo", True))
-    parts = []
-    meta = _metadata(doc.front_matter)
-    if meta:
-        parts.append("---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---")
-    for done in executed.cells:
-        if done.cell.kind == "markdown":
-            parts.append(_markdown_cell(done, numbers, doc.name))
-        else:
-            parts.extend(_code_cell(done, numbers, echo_default, doc.name))
-    return "\n\n".join(p for p in parts if p.strip()) + "\n"
 
 
 def _run(args: list[str], *, cwd: Path, what: str) -> None:
@@ -283,6 +105,7 @@ def convert(
     workdir: Path,
     front_matter: dict | None = None,
     name: str = "report",
+    bibliography: Bibliography | None = None,
 ) -> Path:
     """Convert assembled Markdown to one output format.
 
@@ -300,6 +123,8 @@ def convert(
         The document's front matter (for ``toc`` and the page title).
     name : str
         Name of the report, for error messages.
+    bibliography : Bibliography, optional
+        The bibliography and CSL style (citations are formatted by Pandoc's citeproc).
 
     Returns
     -------
@@ -314,13 +139,19 @@ def convert(
     out.parent.mkdir(parents=True, exist_ok=True)
     source = workdir / "document.md"
     source.write_text(markdown, encoding="utf-8")
-    # Citations are off: cross-references are resolved already, and a stray "@word" must not
-    # become a citation that Typst then fails to find in a bibliography.
+    # Cross-references are resolved already; every remaining citation was checked against the
+    # bibliography (assemble.check_citations), so citeproc finds them all.
     # --columns: pipe tables wider than this get relative column widths from the dashes of
     # their separator line (equal widths here); a large value lets each writer size columns
     # to their content.
-    common = [source.name, "-f", "markdown-citations", "--resource-path", str(workdir),
+    common = [source.name, "-f", "markdown", "--resource-path", str(workdir),
               "--columns", "2000"]
+    if bibliography is not None:
+        common += ["--citeproc", "-M", "link-citations=true"]
+        for bib in bibliography.files:
+            common += ["--bibliography", str(bib)]
+        if bibliography.csl is not None:
+            common += ["--csl", str(bibliography.csl)]
     if _toc(front, fmt):
         common.append("--toc")
     what = f"{name} ({fmt})"
@@ -332,13 +163,17 @@ def convert(
             args += ["--metadata", f"pagetitle={Path(name).stem}"]
         _run(args, cwd=workdir, what=what)
     elif fmt == "docx":
-        _run([*common, "-t", "docx", "-o", str(out)], cwd=workdir, what=what)
+        reference = callout_reference_docx(workdir / "reference.docx", pandoc=pandoc_path())
+        _run([*common, "-t", "docx", "--reference-doc", str(reference), "-o", str(out)],
+             cwd=workdir, what=what)
+        caption_fields(out)
     else:
         (workdir / "header.typ").write_text(_TYPST_HEADER, encoding="utf-8")
         typ = workdir / "document.typ"
         _run([*common, "-t", "typst", "--standalone", "--include-in-header", "header.typ",
               "-V", "papersize=a4", "-V", "fontsize=10.5pt",
               "-o", typ.name], cwd=workdir, what=what)
+        _typst_alt_text(typ, markdown)
         try:
             import typst
 
@@ -348,3 +183,20 @@ def convert(
         except Exception as exc:  # typst raises its own error type with the Typst diagnostics
             raise RenderError(f"{what}: Typst failed: {str(exc)[-2000:]}") from None
     return out
+
+
+_MD_ALT = re.compile(r'!\[[^\]]*\]\((?P<src>[^)\s]+)\)\{[^}]*?\balt="(?P<alt>(?:[^"\\]|\\.)*)"')
+
+
+def _typst_alt_text(typ: Path, markdown: str) -> None:
+    """Give Typst's images the alt text of the Markdown (Pandoc's Typst writer drops it)."""
+    alts = {m.group("src"): m.group("alt").replace('\\"', '"') for m in _MD_ALT.finditer(markdown)}
+    if not alts:
+        return
+    text = typ.read_text(encoding="utf-8")
+
+    def repl(m: re.Match) -> str:
+        alt = alts.get(m.group(1))
+        return m.group(0) if alt is None else f'image("{m.group(1)}", alt: {json.dumps(alt)}'
+
+    typ.write_text(re.sub(r'image\("([^"]+)"', repl, text), encoding="utf-8")

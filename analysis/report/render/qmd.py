@@ -28,6 +28,7 @@ __all__ = [
     "INLINE_RE",
     "coerce_params",
     "with_project",
+    "project_dir",
 ]
 
 #: An inline expression: `` `{python} expr` `` (Quarto 1.4+ syntax).
@@ -236,7 +237,10 @@ def parse_qmd(text: str, *, path: Path | None = None) -> QmdDocument:
     def flush_markdown(next_line: int) -> None:
         nonlocal markdown, md_line
         if "".join(markdown).strip():
-            cells.append(Cell("markdown", "\n".join(markdown).strip("\n"), line=md_line))
+            # The cell's line is that of its first non-blank line (the text is stripped).
+            lead = next(k for k, text in enumerate(markdown) if text.strip())
+            cells.append(Cell("markdown", "\n".join(markdown[lead:]).rstrip("\n"),
+                              line=md_line + lead))
         markdown = []
         md_line = next_line
 
@@ -402,3 +406,19 @@ def with_project(doc: QmdDocument, project_yml: Path | None) -> QmdDocument:
         raise RenderError(f"{project_yml}: must be a mapping of key: value")
     project = {k: v for k, v in project.items() if k != "project"}
     return replace(doc, front_matter=_deep_merge(project, doc.front_matter))
+
+
+def project_dir(qmd: Path) -> Path:
+    """The Quarto project directory of a document: the nearest folder above it that holds
+    ``_quarto.yml``, else the document's own folder.
+
+    Examples
+    --------
+    >>> project_dir(Path("/nonexistent/dir/report.qmd"))
+    PosixPath('/nonexistent/dir')
+    """
+    qmd = Path(qmd).resolve()
+    for folder in qmd.parents:
+        if (folder / "_quarto.yml").is_file():
+            return folder
+    return qmd.parent

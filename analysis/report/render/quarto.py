@@ -1,5 +1,9 @@
-"""Render with the Quarto CLI when it is installed (a thin wrapper; the built-in engine is the
-tested path).
+"""Render with the Quarto CLI when it is installed.
+
+Where Quarto writes: inside a project (a folder above the document holds ``_quarto.yml``),
+``quarto render reports/a.qmd --output-dir OUT`` writes ``OUT/reports/a.html``: the output
+directory mirrors the document's folder relative to the project. Outside a project it writes
+``OUT/a.html``. :func:`render_with_quarto` returns those paths (and checks they exist).
 
 Parameters are written to a YAML file passed with ``--execute-params`` rather than given as
 ``-P key:value``: Quarto reads ``-P`` values as YAML, so ``-P patient:007`` would arrive as the
@@ -19,9 +23,10 @@ from typing import Any
 import yaml
 
 from analysis.errors import RenderError
-from analysis.report.render.qmd import coerce_params, read_qmd
+from analysis.report.render.qmd import coerce_params, project_dir, read_qmd
 
-__all__ = ["quarto_available", "render_with_quarto", "QUARTO_FORMATS"]
+__all__ = ["quarto_available", "render_with_quarto", "quarto_command", "quarto_outputs",
+           "QUARTO_FORMATS"]
 
 #: Our format names -> Quarto's (the PDF is made by Quarto's ``typst`` format).
 QUARTO_FORMATS = {"html": "html", "pdf": "typst", "docx": "docx"}
@@ -56,6 +61,28 @@ def quarto_command(
     return cmd
 
 
+def quarto_outputs(qmd: Path, *, formats: Sequence[str], out_dir: Path) -> list[Path]:
+    """The files ``quarto render`` writes for a document, one per format (see module notes).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "_quarto.yml").write_text("project: {type: default}")
+    >>> (root / "reports").mkdir()
+    >>> [p.relative_to(root).as_posix() for p in quarto_outputs(
+    ...     root / "reports" / "a.qmd", formats=["html", "pdf"], out_dir=root / "_output")]
+    ['_output/reports/a.html', '_output/reports/a.pdf']
+    """
+    qmd = Path(qmd).resolve()
+    root = project_dir(qmd)
+    folder = out_dir
+    if (root / "_quarto.yml").is_file():
+        folder = Path(out_dir) / qmd.parent.relative_to(root)
+    ext = {"html": "html", "pdf": "pdf", "docx": "docx"}
+    return [Path(folder) / f"{qmd.stem}.{ext[f]}" for f in formats]
+
+
 def render_with_quarto(
     qmd: str | Path,
     *,
@@ -68,7 +95,7 @@ def render_with_quarto(
     Returns
     -------
     list of pathlib.Path
-        The output files, one per format.
+        The output files, one per format, where Quarto wrote them (:func:`quarto_outputs`).
 
     Raises
     ------
@@ -92,5 +119,8 @@ def render_with_quarto(
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip()[-2000:]
         raise RenderError(f"{qmd.name}: quarto render failed:\n{tail}")
-    ext = {"html": "html", "pdf": "pdf", "docx": "docx"}
-    return [out_dir / f"{qmd.stem}.{ext[f]}" for f in formats]
+    paths = quarto_outputs(qmd, formats=formats, out_dir=out_dir)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise RenderError(f"{qmd.name}: quarto render succeeded but did not write {missing}")
+    return paths
