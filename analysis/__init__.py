@@ -56,6 +56,10 @@ _API: dict[str, str] = {
     "bayes_single_case": "analysis.api",
     "rsdt": "analysis.api",
     "phase_analysis": "analysis.api",
+    # study planning
+    "load_design": "analysis.plan.design",
+    "power_simulation": "analysis.plan.runner",
+    "crawford_howell_power": "analysis.plan.closed_form",
 }
 
 __all__ = sorted(_API)

@@ -17,6 +17,7 @@ from pathlib import Path
 import analysis
 from analysis.errors import DataValidationError, ITBError
 from analysis.paths import REPORTS
+from analysis.plan.commands import add_commands as add_plan_commands
 from analysis.vocabulary import DF_METHODS, ENGINES
 from analysis.vocabulary import REPORT_FORMATS as FORMATS
 
@@ -109,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--out", type=Path, required=True, help="output directory")
     p.set_defaults(func=_simulate)
+
+    add_plan_commands(sub)
     return parser
 
 
