@@ -184,8 +184,9 @@ def _dask(tasks: list[tuple], scheduler: str) -> Iterator[tuple]:
                        f"({exc}); start one with `dask scheduler` and `dask worker`") from None
     try:
         futures = client.map(_run_task, tasks, pure=False)
-        for fut in as_completed(futures):
-            yield fut.result()
+        with client.as_current():
+            for fut in as_completed(futures):
+                yield fut.result()
     finally:
         client.close()
 
