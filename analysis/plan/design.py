@@ -259,7 +259,7 @@ def scenario_key(study: str, design: str, params: Mapping, *, seed: int, n_sim: 
     Examples
     --------
     >>> scenario_key("s", "controls", {"n_controls": 10}, seed=1, n_sim=10)
-    '2c0d4f0e1b46'
+    'b05a495ba0f2'
     """
     text = json.dumps({"study": study, "design": design, "params": dict(params), "seed": seed,
                        "n_sim": n_sim}, sort_keys=True, default=str)

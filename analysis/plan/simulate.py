@@ -164,7 +164,7 @@ def single_case_series(p: dict, rng: np.random.Generator) -> tuple[np.ndarray, n
     --------
     >>> p = {"n_baseline": 3, "n_treatment": 4, "effect": 10.0, "sd": 1e-9, "ar1": 0.0,
     ...      "trend": 0.0, "ramp_days": 2}
-    >>> np.round(single_case_series(p, np.random.default_rng(0))[1], 3).tolist()
+    >>> (np.round(single_case_series(p, np.random.default_rng(0))[1], 3) + 0.0).tolist()
     [0.0, 0.0, 0.0, 5.0, 10.0, 10.0, 10.0]
     """
     na, nb = int(p["n_baseline"]), int(p["n_treatment"])
