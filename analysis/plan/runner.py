@@ -229,6 +229,16 @@ def power_simulation(design: PlanDesign | str | Path, *, out: str | Path | None 
         sqrt(power (1 - power) / n_sim), ``failed`` and ``singular`` = shares of fits,
         ``mean_estimate`` and ``ci_half_width`` = mean estimate and mean half-width of its
         (1 - alpha) interval (precision).
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> from analysis.plan.design import load_design
+    >>> d = load_design(EXAMPLES / "plan" / "design.yaml")
+    >>> norms = PlanDesign(d.seed, d.n_sim, d.alpha, d.target_power,
+    ...                    tuple(s for s in d.scenarios if s.design == "controls"))
+    >>> power_simulation(norms, progress=False)[["n", "power"]].round(3).values.tolist()[:2]
+    [[5.0, 0.448], [10.0, 0.546]]
     """
     if not isinstance(design, PlanDesign):
         design = load_design(design, seed=seed)
