@@ -7,13 +7,26 @@ Modules: :mod:`~analysis.plan.design` (the design YAML, every key documented the
 sample-size paragraph), :mod:`~analysis.plan.figure` (power curves) and
 :mod:`~analysis.plan.commands` (``itb plan``).
 
+The names below are imported on first use, so that ``itb --help`` (which imports
+:mod:`~analysis.plan.commands`) loads no numeric library.
+
 Examples
 --------
 >>> from analysis.plan import crawford_howell_power, load_design, power_simulation
 """
 
-from analysis.plan.closed_form import crawford_howell_power
-from analysis.plan.design import load_design, parse_design
-from analysis.plan.runner import power_simulation
+from __future__ import annotations
 
-__all__ = ["crawford_howell_power", "load_design", "parse_design", "power_simulation"]
+import importlib
+from typing import Any
+
+_NAMES = {"crawford_howell_power": "analysis.plan.closed_form",
+          "load_design": "analysis.plan.design", "parse_design": "analysis.plan.design",
+          "power_simulation": "analysis.plan.runner"}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'analysis.plan' has no attribute {name!r}")
