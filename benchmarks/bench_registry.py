@@ -159,8 +159,8 @@ def main() -> int:
             print(f"run {rep + 1}: itb analyze  CPU {itb_runs[-1][0]:7.2f} s, peak "
                   f"{itb_runs[-1][1]:7.0f} MB, wall {itb_runs[-1][2]:6.1f} s", flush=True)
             if have_r:
-                res = pd.read_csv(tmp / "out" / "results.csv", keep_default_na=False, low_memory=False,
-                                  na_values=[""])
+                res = pd.read_csv(tmp / "out" / "results.csv", keep_default_na=False,
+                                  na_values=[""], low_memory=False)
                 con = res[(res["analysis"] == "lmm_contrast")
                           & res["term"].str.endswith(" - baseline")]
                 todo = con[["measure", "side"]].drop_duplicates()

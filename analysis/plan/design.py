@@ -127,11 +127,6 @@ class Scenario:
         """The sample size shown in the ``n`` column (patients, baseline days, controls)."""
         return int(self.params[N_KEY[self.design]])
 
-    def label(self) -> str:
-        """Short text naming the scenario's varying parameters (for figures and logs)."""
-        return ", ".join(f"{k}={v}" for k, v in self.params.items()
-                         if k not in _LIST_KEYS and not isinstance(v, list))
-
 
 @dataclass(frozen=True)
 class PlanDesign:
@@ -188,6 +183,14 @@ def _check_study(raw: Mapping, where: str, alpha: float) -> dict[str, Any]:
     return spec
 
 
+def _tests(value: Any, option: Any, where: str) -> list[str]:
+    tests = value if isinstance(value, list) else [value]
+    if not tests:
+        raise _fail(where, f"tests: name at least one of {', '.join(get_args(option))}")
+    return list(dict.fromkeys(check_choice(t, option, name="tests", source=where,
+                                           error=ConfigError) for t in tests))
+
+
 def _check_scalar(design: str, p: dict, where: str) -> dict:
     """Check one scenario's values (lists already expanded); returns them, derived SDs added."""
     p = dict(p)
@@ -229,9 +232,7 @@ def _check_scalar(design: str, p: dict, where: str) -> dict:
             tot = p["sd_between"] ** 2 + p["sd_within"] ** 2
             p["icc"], p["sd"] = p["sd_between"] ** 2 / tot, math.sqrt(tot)
         p["dropout"] = _number(p["dropout"], where, "dropout", low=0, high=1, open_high=True)
-        tests = p["tests"] if isinstance(p["tests"], list) else [p["tests"]]
-        p["tests"] = [check_choice(t, SeriesTest, name="tests", source=where,
-                                   error=ConfigError) for t in tests]
+        p["tests"] = _tests(p["tests"], SeriesTest, where)
         return p
     # ab / titration
     p["n_baseline"] = _number(p["n_baseline"], where, "n_baseline", low=3, integer=True)
@@ -247,9 +248,7 @@ def _check_scalar(design: str, p: dict, where: str) -> dict:
                     "(use design: ab for a step change)")
     p["tau_variant"] = check_choice(p["tau_variant"], TAU_VARIANTS, name="tau_variant",
                                     source=where, error=ConfigError)
-    tests = p["tests"] if isinstance(p["tests"], list) else [p["tests"]]
-    p["tests"] = [check_choice(t, SingleCaseTest, name="tests", source=where,
-                               error=ConfigError) for t in tests]
+    p["tests"] = _tests(p["tests"], SingleCaseTest, where)
     return p
 
 
