@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure  # no pyplot: no global state, no backend switch
 
 _X_LABEL = {"case_series": "patients enrolled", "ab": "baseline days",
             "titration": "baseline days", "controls": "control sample size"}
@@ -39,8 +36,8 @@ def power_curve_figure(table: pd.DataFrame, *, target_power: float = 0.8):
     matplotlib.figure.Figure
     """
     studies = list(dict.fromkeys(table["study"]))
-    fig, axes = plt.subplots(1, len(studies), figsize=(4.2 * len(studies), 3.4), squeeze=False,
-                             layout="constrained")
+    fig = Figure(figsize=(4.2 * len(studies), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(studies), squeeze=False)
     for ax, study in zip(axes[0], studies):
         rows = table[table["study"] == study]
         for (curve, test), g in rows.groupby(["curve", "test"], sort=False):
@@ -64,5 +61,4 @@ def save_power_curve(table: pd.DataFrame, path: str | Path, *,
     fig = power_curve_figure(table, target_power=target_power)
     path = Path(path)
     fig.savefig(path, dpi=150)
-    plt.close(fig)
     return path
