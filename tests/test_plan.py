@@ -188,7 +188,9 @@ def test_itb_plan_writes_table_figure_and_paragraph(tmp_path, capsys):
                       " effect: 2, ramp_days: 3, tests: [piecewise]}\n"
                       "  - {name: norms, design: controls, n_controls: [10, 40], effect: -3}\n")
     assert main(["plan", str(design), "--out", str(tmp_path / "o")]) == 0
-    out = capsys.readouterr().out.split()
+    captured = capsys.readouterr()
+    assert "plan: 2/2 tasks (100%)" in captured.err  # progress lines when not on a terminal
+    out = captured.out.split()
     assert [p.rsplit("/", 1)[-1] for p in out] == ["power.csv", "power.parquet",
                                                    "power_curve.png", "sample_size.md"]
     table = pd.read_csv(tmp_path / "o" / "power.csv")

@@ -44,7 +44,8 @@ def _plan(args: argparse.Namespace) -> int:
     design = load_design(args.design, seed=args.seed)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    table = power_simulation(design, out=out, workers=args.workers, scheduler=args.scheduler)
+    table = power_simulation(design, out=out, workers=args.workers, scheduler=args.scheduler,
+                             progress=True)  # a bar on a terminal, plain lines in logs
     paths = [out / "power.csv", out / "power.parquet", out / "power_curve.png",
              out / "sample_size.md"]
     table.to_csv(paths[0], index=False, lineterminator="\n")
