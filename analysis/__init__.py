@@ -90,6 +90,10 @@ _API: dict[str, str] = {
     "gait_variable_scores": "analysis.gait.indices",
     "movement_analysis_profile": "analysis.gait.indices",
     "spm_ttest2": "analysis.gait.spm",
+    # study planning
+    "load_design": "analysis.plan.design",
+    "power_simulation": "analysis.plan.runner",
+    "crawford_howell_power": "analysis.plan.closed_form",
 }
 
 __all__ = sorted(_API)

@@ -19,6 +19,7 @@ import analysis
 from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
 from analysis.paths import REPORTS
+from analysis.plan.commands import add_commands as add_plan_commands
 from analysis.vocabulary import DF_METHODS, ENGINES
 from analysis.vocabulary import REPORT_FORMATS as FORMATS
 
@@ -191,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simulate)
 
     gait_commands.add_commands(sub)
+    add_plan_commands(sub)
     return parser
 
 

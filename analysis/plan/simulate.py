@@ -1,0 +1,235 @@
+"""Simulated datasets analysed by the package's own functions (as simr does for lme4).
+
+One *chunk* is a fixed number of simulated datasets of one scenario, drawn from one
+:class:`numpy.random.SeedSequence`; :func:`simulate_chunk` returns per-test tallies that add up
+over chunks (rejections, failed and singular fits, sums of estimates and interval half-widths).
+
+Data-generating models
+----------------------
+- **case series**: ``y_ij = b_i + effect * [visit j is a follow-up] + e_ij``, ``b_i ~ N(0,
+  sd_between^2)``, ``e_ij ~ N(0, sd_within^2)``; before each follow-up visit every patient still
+  in the study drops out with probability ``dropout`` (monotone, missing completely at random).
+  Analyses: :func:`analysis.stats.paired.paired_comparisons` on the patients with the tested
+  visit (``paired_t``, ``wilcoxon`` = exact or conditional exact signed-rank p) and
+  :func:`analysis.stats.lmm.fit_lmm_safe` (``value ~ visit + (1 | patient_id)``, REML,
+  Satterthwaite df) on all observed rows, contrast of the tested visit against the reference,
+  unadjusted p.
+- **AB / titration**: days 1..nA+nB, ``y_t = trend * t + effect * r_t + e_t`` with ``r_t`` = 0
+  in phase A and, in phase B, 1 (AB) or ``min(1, k / ramp_days)`` on the k-th B day
+  (titration); ``e_t`` stationary AR(1) with SD ``sd`` and lag-1 correlation ``ar1``.
+  Analyses: :func:`~analysis.stats.single_case.phase.nap` (Mann-Whitney p),
+  :func:`~analysis.stats.single_case.phase.tau_u` (Kendall p, ``tau_variant``) and
+  :func:`~analysis.stats.single_case.piecewise.piecewise` (``level change`` t test).
+
+A test rejects when its two-sided p is below ``alpha / holm_family``: the first step of
+Holm's procedure, so the power of one outcome in a Holm family of m outcomes is bounded
+below by this (equal when the other outcomes have no effect). A fit that raises, does not
+converge or gives no p counts as *failed* and as not rejecting.
+
+Examples
+--------
+>>> import numpy as np
+>>> from analysis.plan.design import parse_design
+>>> d = parse_design({"n_sim": 20, "studies": [{"name": "s", "design": "ab",
+...     "n_baseline": 5, "n_treatment": 5, "effect": 3, "tests": ["nap"]}]})
+>>> t = simulate_chunk(d.scenarios[0], 20, np.random.SeedSequence(1))
+>>> t["nap"]["n_sim"], 0 <= t["nap"]["rejections"] <= 20
+(20, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import ITBError
+from analysis.plan.design import Scenario
+from analysis.stats.lmm import fit_lmm_safe
+from analysis.stats.paired import paired_comparisons
+from analysis.stats.single_case.phase import nap, tau_u
+from analysis.stats.single_case.piecewise import piecewise
+
+#: Tally fields of one test in one chunk.
+TALLY = ("n_sim", "rejections", "failed", "singular", "n_estimate", "sum_estimate",
+         "n_half_width", "sum_half_width")
+
+
+def _tally() -> dict:
+    return {k: 0 if k in ("n_sim", "rejections", "failed", "singular", "n_estimate",
+                          "n_half_width") else 0.0 for k in TALLY}
+
+
+def _count(t: dict, *, p: float, threshold: float, estimate: float = np.nan,
+           low: float = np.nan, high: float = np.nan, singular: bool = False) -> None:
+    t["n_sim"] += 1
+    if not np.isfinite(p):
+        t["failed"] += 1
+        return
+    t["rejections"] += int(p < threshold)
+    t["singular"] += int(singular)
+    if np.isfinite(estimate):
+        t["n_estimate"] += 1
+        t["sum_estimate"] += float(estimate)
+    if np.isfinite(low) and np.isfinite(high):
+        t["n_half_width"] += 1
+        t["sum_half_width"] += float(high - low) / 2
+
+
+def case_series_data(p: dict, rng: np.random.Generator) -> pd.DataFrame:
+    """One simulated case series (long: patient_id, visit, day, value), dropouts removed.
+
+    Examples
+    --------
+    >>> p = {"n": 3, "visits": ["baseline", "m6"], "effect": 1.0, "sd_between": 1.0,
+    ...      "sd_within": 0.5, "dropout": 0.0}
+    >>> case_series_data(p, np.random.default_rng(1)).shape
+    (6, 4)
+    """
+    n, visits = int(p["n"]), list(p["visits"])
+    k = len(visits)
+    b = rng.normal(0.0, p["sd_between"], size=n)
+    e = rng.normal(0.0, p["sd_within"], size=(n, k))
+    y = b[:, None] + e + p["effect"] * (np.arange(k) > 0)[None, :]
+    # monotone dropout: a patient lost before visit j misses j and every later visit
+    lost = rng.random(size=(n, k - 1)) < p["dropout"]
+    present = np.c_[np.ones(n, bool), np.cumsum(lost, axis=1) == 0]
+    ids = np.array([f"P{i + 1:04d}" for i in range(n)])
+    frame = pd.DataFrame({"patient_id": np.repeat(ids, k), "visit": np.tile(visits, n),
+                          "day": np.tile(np.arange(k, dtype=float), n), "value": y.ravel()})
+    return frame[present.ravel()].reset_index(drop=True)
+
+
+def _case_series(p: dict, n_sim: int, rng: np.random.Generator) -> dict:
+    tests = p["tests"]
+    out = {t: _tally() for t in tests}
+    thr = p["alpha"] / p["holm_family"]
+    ref, visit = p["visits"][0], p["visit"]
+    conf = 1 - p["alpha"]
+    for _ in range(n_sim):
+        data = case_series_data(p, rng)
+        if "paired_t" in tests or "wilcoxon" in tests:
+            wide = data.pivot(index="patient_id", columns="visit", values="value")
+            pairs = wide[[ref, visit]].dropna() if visit in wide else wide.iloc[:0]
+            changes = pd.DataFrame({"patient_id": pairs.index, "visit": visit,
+                                    "measure": "y", "side": "",
+                                    "value": pairs[visit].to_numpy(float) if len(pairs) else [],
+                                    "baseline": pairs[ref].to_numpy(float) if len(pairs) else []})
+            rows = (paired_comparisons(changes, reference=ref, confidence=conf)
+                    .set_index("analysis") if len(pairs) else pd.DataFrame())
+            for test in ("paired_t", "wilcoxon"):
+                if test not in tests:
+                    continue
+                r = rows.loc[test] if test in rows.index else None
+                pval = float(r["p_value"]) if r is not None else np.nan
+                if test == "paired_t" and r is not None:
+                    _count(out[test], p=pval, threshold=thr, estimate=r["estimate"],
+                           low=r["ci_low"], high=r["ci_high"])
+                else:
+                    _count(out[test], p=pval, threshold=thr)
+        if "lmm" in tests:
+            pval, est, lo, hi, sing = np.nan, np.nan, np.nan, np.nan, False
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res = fit_lmm_safe(data, formula="value ~ visit", reference=ref)
+                if res.converged:
+                    con = res.contrasts().set_index("term").loc[f"{visit} - {ref}"]
+                    pval, est = float(con["p_value"]), float(con["estimate"])
+                    half = float(con["se"]) * _t_quantile(float(con["df"]), conf)
+                    lo, hi = est - half, est + half
+                    sing = bool(res.singular)
+            except (ITBError, np.linalg.LinAlgError, KeyError, ValueError):
+                pass
+            _count(out["lmm"], p=pval, threshold=thr, estimate=est, low=lo, high=hi,
+                   singular=sing)
+    return out
+
+
+def _t_quantile(df: float, conf: float) -> float:
+    """t quantile of a two-sided ``conf`` interval (the contrasts table gives 95% limits)."""
+    if not np.isfinite(df) or df <= 0:
+        return np.nan
+    return float(stats.t.ppf(0.5 + conf / 2, df))
+
+
+def single_case_series(p: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+    """(days, values, phase) of one simulated AB or titration series.
+
+    Examples
+    --------
+    >>> p = {"n_baseline": 3, "n_treatment": 4, "effect": 10.0, "sd": 1e-9, "ar1": 0.0,
+    ...      "trend": 0.0, "ramp_days": 2}
+    >>> (np.round(single_case_series(p, np.random.default_rng(0))[1], 3) + 0.0).tolist()
+    [0.0, 0.0, 0.0, 5.0, 10.0, 10.0, 10.0]
+    """
+    na, nb = int(p["n_baseline"]), int(p["n_treatment"])
+    days = np.arange(1, na + nb + 1, dtype=float)
+    phase = (days > na).astype(float)
+    k = np.clip(days - na, 0, None)
+    ramp = int(p.get("ramp_days", 0) or 0)
+    response = phase if ramp <= 0 else np.minimum(1.0, k / ramp)
+    phi, sd = float(p["ar1"]), float(p["sd"])
+    z = rng.normal(size=days.size)
+    e = np.empty(days.size)
+    e[0] = sd * z[0]
+    scale = sd * np.sqrt(1.0 - phi ** 2)
+    for t in range(1, days.size):  # stationary AR(1): every e_t has SD sd
+        e[t] = phi * e[t - 1] + scale * z[t]
+    y = p["trend"] * days + p["effect"] * response + e
+    return days, y, phase
+
+
+def _single_case(p: dict, n_sim: int, rng: np.random.Generator) -> dict:
+    tests = p["tests"]
+    out = {t: _tally() for t in tests}
+    thr = p["alpha"] / p["holm_family"]
+    conf = 1 - p["alpha"]
+    for _ in range(n_sim):
+        days, y, phase = single_case_series(p, rng)
+        a, b = y[phase == 0], y[phase == 1]
+        if "nap" in tests:
+            r = nap(a, b, confidence=conf)
+            _count(out["nap"], p=r.p_value, threshold=thr, estimate=r.estimate,
+                   low=r.ci_low, high=r.ci_high)
+        if "tau_u" in tests:
+            r = tau_u(a, b, variant=p["tau_variant"], confidence=conf)
+            _count(out["tau_u"], p=r.p_value, threshold=thr, estimate=r.estimate,
+                   low=r.ci_low, high=r.ci_high)
+        if "piecewise" in tests:
+            rows = piecewise(days, y, phase, confidence=conf).set_index("term")
+            r = rows.loc["level change"]
+            _count(out["piecewise"], p=float(r["p_value"]), threshold=thr,
+                   estimate=float(r["estimate"]), low=float(r["ci_low"]),
+                   high=float(r["ci_high"]))
+    return out
+
+
+def simulate_chunk(scenario: Scenario, n_sim: int, seed: np.random.SeedSequence) -> dict:
+    """Simulate and analyse ``n_sim`` datasets of one scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A case-series, AB or titration scenario (controls are closed form).
+    n_sim : int
+        Datasets in this chunk.
+    seed : numpy.random.SeedSequence
+        The chunk's seed (spawned from the scenario's).
+
+    Returns
+    -------
+    dict
+        test -> tally (keys :data:`TALLY`).
+    """
+    rng = np.random.default_rng(seed)
+    logging.getLogger("analysis.stats.lmm.model").setLevel(logging.ERROR)  # fallbacks tallied
+    if scenario.design == "case_series":
+        return _case_series(scenario.params, n_sim, rng)
+    if scenario.design in ("ab", "titration"):
+        return _single_case(scenario.params, n_sim, rng)
+    raise ITBError(f"scenario {scenario.key}: design {scenario.design!r} is not simulated")
