@@ -106,6 +106,7 @@ class Reproduction:
     max_rel_diff: float = 0.0
     rtol: float | None = None
     notes: tuple[str, ...] = field(default=())
+    rerun: bool = True
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,8 @@ class Reproduction:
 
     def summary(self) -> str:
         """One line: "all N numbers agree within ..." or "N numbers changed ..."."""
+        if not self.rerun:
+            return "not re-run: the numbers were not compared (restore the missing inputs)"
         tolerance = ("platform tolerance" if self.rtol is None
                      else f"relative tolerance {self.rtol:g}")
         if self.differences.empty:
@@ -340,9 +343,8 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
 
     differences = pd.DataFrame(columns=DIFFERENCE_COLUMNS)
     n_compared, worst = 0, 0.0
-    if any(c["actual"] == "missing" for c in changed):
-        notes.append("not re-run: an input is missing")
-    else:
+    rerun_possible = not any(c["actual"] == "missing" for c in changed)
+    if rerun_possible:
         rerun = run_analysis(
             root / run["data"],
             config=None if run.get("config") is None else root / run["config"],
@@ -365,6 +367,7 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
         differences=differences,
         version_changes=pd.DataFrame(versions, columns=["package", "recorded", "installed"]),
         n_compared=n_compared, max_rel_diff=worst, rtol=rtol, notes=tuple(notes),
+        rerun=rerun_possible,
     )
 
 
