@@ -359,7 +359,7 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
             differences = found.assign(file=MANIFEST, row=math.nan, column="")[DIFFERENCE_COLUMNS]
             n_compared = len(set(manifest.get("numbers", {})) | set(reproduced))
         else:
-            differences, n_compared, worst = _compare_files(tables, rerun, rtol=rtol)
+            differences, n_compared, worst = compare_files(tables, rerun, rtol=rtol)
     return Reproduction(
         manifest=path,
         file_problems=pd.DataFrame(problems, columns=["file", "problem"]),
@@ -371,7 +371,7 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
     )
 
 
-def _compare_files(tables: Mapping[str, pd.DataFrame], rerun: pd.DataFrame, *,
+def compare_files(tables: Mapping[str, pd.DataFrame], rerun: pd.DataFrame, *,
                    rtol: float | None) -> tuple[pd.DataFrame, int, float]:
     """The Parquet file (else the CSV) against the re-run; the CSV against the Parquet file,
     cell by cell, so that a hand edit of the CSV is named with its row."""
