@@ -283,3 +283,11 @@ def test_a_failed_write_leaves_the_previous_set(tmp_path, monkeypatch):
     assert _consistent(out) == 1.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert module.MANIFEST == "manifest.json"
+
+
+def test_find_manifests_skips_what_an_interrupted_run_left(tmp_path):
+    for folder in ("a", "b/c", ".a.tmp-x"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "manifest.json").write_text("{}")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_manifests(tmp_path)] == [
+        "a/manifest.json", "b/c/manifest.json"]

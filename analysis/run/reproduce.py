@@ -155,11 +155,14 @@ class Reproduction:
 
 
 def find_manifests(path: str | Path) -> list[Path]:
-    """The manifest file at ``path``, or every ``manifest.json`` below a directory, sorted."""
+    """The manifest file at ``path``, or every ``manifest.json`` below a directory, sorted
+    (hidden directories, such as what an interrupted run left, are not searched)."""
     path = Path(path)
     if path.is_file():
         return [path]
-    found = sorted(path.rglob(MANIFEST)) if path.is_dir() else []
+    found = sorted(p for p in path.rglob(MANIFEST)
+                   if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1])
+                   ) if path.is_dir() else []
     if not found:
         raise ITBError(f"{path}: no manifest.json found; run `itb analyze` or `itb report` first")
     return found
