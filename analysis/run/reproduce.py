@@ -7,8 +7,10 @@ For each manifest (:mod:`analysis.run.manifest`):
 2. The recorded inputs (paths relative to the manifest's ``root``, so any working directory
    works) are hashed: a missing or changed input is named.
 3. The analysis is re-run from the recorded inputs without any cache, and every number of
-   ``results.parquet`` is compared with the re-run; every cell of ``results.csv`` that differs
-   from ``results.parquet`` is named with its row.
+   ``results.parquet`` is compared with the re-run. A ``results.csv`` with its recorded hash
+   holds the same numbers (both files are written from one table, and their hashes recorded
+   together); one that was edited is read and every cell that differs from
+   ``results.parquet`` is named with its row.
 4. Installed versions that differ from the recorded ones are listed.
 
 Tolerances (:data:`TOLERANCES`)
@@ -206,25 +208,26 @@ def compare_tables(recorded: pd.DataFrame, reproduced: pd.DataFrame, *, rtol: fl
     >>> compare_tables(a, a.assign(estimate=2.002))[0][["row", "column"]].values.tolist()
     [[1, 'estimate']]
     """
-    rec_keys, rep_keys = row_keys(recorded), row_keys(reproduced)
-    rows: list[dict[str, Any]] = []
-    duplicated = rec_keys.duplicated()
-    for i in np.flatnonzero(duplicated.to_numpy()):
-        rows.append({"file": file, "row": i + 1, "key": rec_keys.iloc[i], "column": "",
-                     "recorded": "duplicate row", "reproduced": "", "rel_diff": math.nan})
-    rec = recorded.reset_index(drop=True).assign(_row=np.arange(1, len(recorded) + 1))
-    rec = rec[~duplicated.to_numpy()].set_axis(rec_keys[~duplicated.to_numpy()])
-    rep = reproduced.reset_index(drop=True).set_axis(rep_keys)
-    rep = rep[~rep.index.duplicated()]
-    for key in rec.index.difference(rep.index, sort=False):
-        rows.append({"file": file, "row": int(rec.at[key, "_row"]), "key": key, "column": "",
-                     "recorded": "row", "reproduced": "missing", "rel_diff": math.nan})
-    for key in rep.index.difference(rec.index, sort=False):
-        rows.append({"file": file, "row": math.nan, "key": key, "column": "",
-                     "recorded": "missing", "reproduced": "row", "rel_diff": math.nan})
-    common = rec.index.intersection(rep.index, sort=False)
-    a, b = rec.loc[common], rep.loc[common]
-    row_numbers = a["_row"].to_numpy()
+    recorded, reproduced = recorded.reset_index(drop=True), reproduced.reset_index(drop=True)
+    frames: list[pd.DataFrame] = []
+    if _aligned(recorded, reproduced):  # the usual case: same rows in the same order
+        a, b, row_numbers = recorded, reproduced, np.arange(1, len(recorded) + 1)
+    else:
+        rec_keys, rep_keys = row_keys(recorded), row_keys(reproduced)
+        duplicated = rec_keys.duplicated().to_numpy()
+        frames.append(_rows(file, np.flatnonzero(duplicated) + 1, rec_keys[duplicated], "",
+                            "duplicate row", ""))
+        rec = recorded.assign(_row=np.arange(1, len(recorded) + 1))[~duplicated]
+        rec = rec.set_axis(rec_keys[~duplicated])
+        rep = reproduced.set_axis(rep_keys)
+        rep = rep[~rep.index.duplicated()]
+        only = rec.index.difference(rep.index, sort=False)
+        frames.append(_rows(file, rec.loc[only, "_row"].to_numpy(), only, "", "row", "missing"))
+        extra = rep.index.difference(rec.index, sort=False)
+        frames.append(_rows(file, np.full(len(extra), np.nan), extra, "", "missing", "row"))
+        common = rec.index.intersection(rep.index, sort=False)
+        a, b = rec.loc[common].reset_index(drop=True), rep.loc[common].reset_index(drop=True)
+        row_numbers = a.pop("_row").to_numpy()
     rel_tol, abs_tol = tolerances(b, rtol=rtol)
     if exact:
         rel_tol, abs_tol = np.zeros(len(b)), np.zeros(len(b))
@@ -233,7 +236,7 @@ def compare_tables(recorded: pd.DataFrame, reproduced: pd.DataFrame, *, rtol: fl
         x, y = a[column].to_numpy(dtype=float), b[column].to_numpy(dtype=float)
         both_nan = np.isnan(x) & np.isnan(y)
         n_compared += int((~both_nan).sum())
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             diff = np.abs(x - y)
             same = (x == y) | both_nan
             close = np.isfinite(x) & np.isfinite(y) & (diff <= abs_tol + rel_tol * np.abs(x))
@@ -241,20 +244,42 @@ def compare_tables(recorded: pd.DataFrame, reproduced: pd.DataFrame, *, rtol: fl
         agree = same | close
         if (agree & ~same).any():
             worst = max(worst, float(np.nanmax(np.where(agree & ~same, rel, 0.0))))
-        for i in np.flatnonzero(~agree):
-            rows.append({"file": file, "row": int(row_numbers[i]), "key": common[i],
-                         "column": column, "recorded": _shown(x[i]), "reproduced": _shown(y[i]),
-                         "rel_diff": float(rel[i]) if np.isfinite(x[i]) and np.isfinite(y[i])
-                         else math.nan})
+        bad = np.flatnonzero(~agree)
+        if len(bad):
+            finite = np.isfinite(x[bad]) & np.isfinite(y[bad])
+            frames.append(_rows(file, row_numbers[bad], row_keys(a.iloc[bad]), column,
+                                _shown(x[bad]), _shown(y[bad]), np.where(finite, rel[bad], np.nan)))
     for column in (c for c in TEXT_COLUMNS if c not in KEY_COLUMNS):
         x, y = a[column].astype(str).to_numpy(), b[column].astype(str).to_numpy()
-        for i in np.flatnonzero(x != y):
-            rows.append({"file": file, "row": int(row_numbers[i]), "key": common[i],
-                         "column": column, "recorded": x[i], "reproduced": y[i],
-                         "rel_diff": math.nan})
-    differences = pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+        bad = np.flatnonzero(x != y)
+        if len(bad):
+            frames.append(_rows(file, row_numbers[bad], row_keys(a.iloc[bad]), column, x[bad], y[bad]))
+    frames = [f for f in frames if len(f)]
+    differences = (pd.concat(frames, ignore_index=True) if frames
+                   else pd.DataFrame(columns=DIFFERENCE_COLUMNS))
     differences = differences.sort_values(["row", "key"], kind="stable", na_position="last")
     return differences.reset_index(drop=True), n_compared, worst
+
+
+def _aligned(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Both tables hold the same row keys in the same order."""
+    if len(a) != len(b):
+        return False
+    return all(np.array_equal(a[c].astype(str).to_numpy(), b[c].astype(str).to_numpy())
+               for c in KEY_COLUMNS)
+
+
+def _rows(file: str, rows: Any, keys: Any, column: str, recorded: Any, reproduced: Any,
+          rel_diff: Any = np.nan) -> pd.DataFrame:
+    """Difference rows (vectorised: a large change gives millions)."""
+    n = len(keys)
+    return pd.DataFrame({
+        "file": [file] * n, "row": pd.array(np.asarray(rows, dtype=float), dtype="Int64"), "key": np.asarray(keys, dtype=object),
+        "column": [column] * n,
+        "recorded": np.broadcast_to(np.asarray(recorded, dtype=object), (n,)),
+        "reproduced": np.broadcast_to(np.asarray(reproduced, dtype=object), (n,)),
+        "rel_diff": np.broadcast_to(np.asarray(rel_diff, dtype=float), (n,)),
+    }, columns=DIFFERENCE_COLUMNS)
 
 
 def compare_numbers(recorded: Mapping[str, Any], reproduced: Mapping[str, Any], *,
@@ -286,8 +311,15 @@ def compare_numbers(recorded: Mapping[str, Any], reproduced: Mapping[str, Any], 
 
 
 def check_files(manifest: Mapping[str, Any], folder: Path) -> tuple[list[dict[str, str]], dict[str, pd.DataFrame]]:
-    """Hash and read ``results.csv`` and ``results.parquet``: (problems, readable tables)."""
-    problems, tables = [], {}
+    """Hash ``results.csv`` and ``results.parquet`` and read what must be compared:
+    (problems, tables).
+
+    ``results.parquet`` is always read (its numbers are compared with the re-run). ``results.csv``
+    is read only when its SHA-256 is not the recorded one (or the Parquet file is missing or
+    unreadable): with its recorded hash it is, byte for byte, the file written beside that
+    Parquet file from the same table, so its numbers are the Parquet file's.
+    """
+    problems, tables, intact = [], {}, {}
     recorded = manifest.get("files") or {}
     for name in RESULT_FILES:
         path = folder / name
@@ -296,14 +328,19 @@ def check_files(manifest: Mapping[str, Any], folder: Path) -> tuple[list[dict[st
             continue
         actual = sha256_file(path)
         expected = (recorded.get(name) or {}).get("sha256")
+        intact[name] = actual == expected
         if expected is None:
             problems.append({"file": name, "problem": "no SHA-256 recorded in the manifest"})
         elif actual != expected:
             problems.append({"file": name, "problem": "edited or replaced since the run "
                              f"(SHA-256 recorded {expected[:12]}..., now {actual[:12]}...)"})
+    for name in reversed(RESULT_FILES):  # the Parquet file first
+        if name not in intact or (name == "results.csv" and intact[name]
+                                  and "results.parquet" in tables):
+            continue
         try:
-            tables[name] = (read_results_csv(path) if name.endswith(".csv")
-                            else pd.read_parquet(path))
+            tables[name] = (read_results_csv(folder / name) if name.endswith(".csv")
+                            else pd.read_parquet(folder / name))
         except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
             problems.append({"file": name, "problem": f"cannot be read as a results table ({exc})"})
     return problems, tables
@@ -394,7 +431,11 @@ def compare_files(tables: Mapping[str, pd.DataFrame], rerun: pd.DataFrame, *,
     return differences, n_compared, worst
 
 
-def _shown(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return "empty" if np.isnan(value) else float(value)
-    return value
+def _shown(values: Any) -> Any:
+    """Numbers as floats, NaN as "empty" (scalars or arrays)."""
+    values = np.asarray(values)
+    if values.dtype.kind != "f":
+        return values if values.ndim else values.item()
+    shown = values.astype(object)
+    shown[np.isnan(values)] = "empty"
+    return shown if values.ndim else shown.item()
