@@ -145,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
                        description="Write DIR/results.csv, DIR/results.parquet and DIR/manifest.json.")
     p.add_argument("path", type=Path, help="data file or dataset directory")
     _analysis_options(p)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    _cache_options(p)
+    p.add_argument("--out", type=Path, required=True,
+                   help="output directory (replaced as a set; holds nothing else)")
     p.set_defaults(func=_analyze)
 
     p = sub.add_parser("report", help="render the reports (HTML, PDF, Word)",
@@ -161,15 +163,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default=",".join(FORMATS), help="formats, comma-separated (html,pdf,docx)")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="rendering engine (auto: Quarto if installed)")
+    _cache_options(p)
     p.add_argument("--out", type=Path, default=Path("_output"), help="output directory")
     p.set_defaults(func=_report)
 
     p = sub.add_parser("reproduce", help="re-run recorded analyses and compare every number",
-                       description="Re-run each manifest.json under DIR from its recorded inputs "
-                       "and compare every number; exit 0 when all agree, 1 otherwise.")
+                       description="For each manifest.json under DIR: check results.csv and "
+                       "results.parquet against the SHA-256 it records, check the inputs, re-run "
+                       "the analysis without cache and compare every number within platform "
+                       "tolerance (per statistic; see analysis/run/reproduce.py). Works from any "
+                       "working directory. Exit 0 when all agree, 1 otherwise.")
     p.add_argument("dir", type=Path, nargs="?", default=Path("_output"),
                    help="a manifest.json or a directory searched for them (default _output)")
-    p.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance for every number, replacing the per-statistic "
+                   "platform tolerances (1e-6 closed form, 1e-4 mixed models); smaller tightens")
     p.set_defaults(func=_reproduce)
 
     p = sub.add_parser("codebook", help="print the codebook of measures",
@@ -202,6 +210,19 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
 
 
+def _cache_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="where computed tables are cached (default: $ITB_CACHE_DIR, else the "
+                   "user cache directory, ~/.cache/itb-analysis)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def _cache_dir(args: argparse.Namespace) -> str | Path | None:
+    if args.no_cache:
+        return None
+    return args.cache_dir.resolve() if args.cache_dir else "default"
+
+
 def _validate(args: argparse.Namespace) -> int:
     from analysis.data.codebook import load_codebook
     from analysis.data.validate import validate_path, write_derived
@@ -227,31 +248,53 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from analysis.run.manifest import write_run
+    from analysis.run.manifest import output_lock, write_run
     from analysis.run.pipeline import run_analysis
 
-    run = run_analysis(args.path, config=args.config, codebook=args.codebook,
-                       df_method=args.df_method, cache_dir=None, progress=sys.stderr.isatty())
-    for path in write_run(run.results, run.manifest, args.out):
+    with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
+        run = run_analysis(args.path, config=args.config, codebook=args.codebook,
+                           df_method=args.df_method, cache_dir=_cache_dir(args),
+                           progress=sys.stderr.isatty())
+        paths = write_run(run.results, run.manifest, args.out)
+    for path in paths:
         print(path)
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from analysis.report.render import render_report
-    from analysis.run.manifest import write_run
-    from analysis.run.pipeline import run_analysis
-
     formats = tuple(f.strip() for f in args.to.split(",") if f.strip())
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ITBError(f"--to: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     jobs = _report_jobs(args)
     out = args.out.resolve()
-    # The documents run the same cached analysis as this process: one fit per input.
-    os.environ.setdefault("ITB_CACHE_DIR", str((Path.cwd() / ".cache" / "itb").resolve()))
+    # The documents' kernels inherit this environment and so use the same cache as this
+    # process: one analysis per input.
+    cache_dir = _cache_dir(args)
+    saved = {k: os.environ.get(k) for k in ("ITB_NO_CACHE", "ITB_CACHE_DIR")}
+    if cache_dir is None:
+        os.environ["ITB_NO_CACHE"] = "1"
+    elif cache_dir != "default":
+        os.environ["ITB_CACHE_DIR"] = str(cache_dir)
+    try:
+        return _render_jobs(args, jobs, formats, out, cache_dir)
+    finally:  # main() may be called in a notebook or a test: leave its environment as it was
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats: tuple[str, ...],
+                 out: Path, cache_dir: str | Path | None) -> int:
+    from analysis.report.render import render_report
+    from analysis.run.manifest import write_run
+    from analysis.run.pipeline import run_analysis
+
     for name, data in jobs:
-        run = run_analysis(data, config=args.config, codebook=args.codebook, df_method=args.df_method)
+        run = run_analysis(data, config=args.config, codebook=args.codebook,
+                           df_method=args.df_method, cache_dir=cache_dir)
         write_run(run.results, run.manifest, out / name)
         params = {"data": str(Path(data).resolve())}
         if args.config:
@@ -286,13 +329,20 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
 def _reproduce(args: argparse.Namespace) -> int:
     from analysis.run.reproduce import find_manifests, reproduce_manifest
 
-    status = 0
+    if args.rtol is not None and not args.rtol >= 0:
+        raise ITBError(f"--rtol must be a number >= 0 (got {args.rtol})")
+    failed = []
     for manifest in find_manifests(args.dir):
         outcome = reproduce_manifest(manifest, rtol=args.rtol)
         print(outcome.report())
-        status = max(status, 0 if outcome.ok else 1)
-    print("reproduced: all numbers agree" if status == 0 else "NOT reproduced: see the differences above")
-    return status
+        if not outcome.ok:
+            failed.append(str(outcome.manifest))
+    if failed:
+        print(f"NOT reproduced ({len(failed)} manifest(s)): see the files, inputs and numbers "
+              "named above")
+        return 1
+    print("reproduced: every file is the recorded one and every number agrees")
+    return 0
 
 
 def _codebook(args: argparse.Namespace) -> int:

@@ -7,9 +7,12 @@ of the run), so the manifest's relative paths and the raw files' hashes can be c
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +26,14 @@ from analysis.run.manifest import sha256_file
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "example"
 SUBCOMMANDS = ["validate", "analyze", "report", "reproduce", "codebook", "dictionary", "simulate"]
+#: The analysis cache of these runs (not the user's cache directory).
+CACHE = Path(tempfile.mkdtemp(prefix="itb-test-cache-"))
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``python -m analysis ARGS`` in a fresh process (exit code, stdout, stderr)."""
     return subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT)
+                          text=True, cwd=cwd or ROOT, env={**os.environ, "ITB_CACHE_DIR": str(CACHE)})
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +123,9 @@ def test_analyze_writes_results_and_manifest(analyzed):
     assert manifest["seed"] == manifest["config"]["seed"]
     assert manifest["run"] == {"data": "data/case_series", "config": "data/case_series/study.yaml",
                                "codebook": None, "df_method": "satterthwaite"}
+    assert manifest["root"] == ".."  # paths are relative to the directory the run was made in
+    assert "numbers" not in manifest  # the numbers live once, in results.parquet (hashed)
+    assert set(manifest["files"]) == {"results.csv", "results.parquet"}
     assert {"numpy", "pandas", "scipy", "statsmodels", "python"} <= set(manifest["versions"])
     results = pd.read_csv(out / "results.csv", keep_default_na=False, na_values=[""])
     assert len(results) == manifest["n_rows"]
@@ -139,7 +147,7 @@ def test_reproduce_passes_then_fails_naming_file_and_number(analyzed, tmp_path):
     workdir, _ = analyzed
     proc = run_cli("reproduce", "out1", cwd=workdir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "all numbers agree" in proc.stdout
+    assert "numbers agree within platform tolerance (max relative difference 0)" in proc.stdout
 
     # A copy of the project whose raw data has one changed value.
     copy = tmp_path / "copy"
@@ -155,7 +163,10 @@ def test_reproduce_passes_then_fails_naming_file_and_number(analyzed, tmp_path):
     proc = run_cli("reproduce", "out1", cwd=copy)
     assert proc.returncode == 1
     assert "input changed: data/case_series/observations.csv" in proc.stdout
-    assert "gait_speed |  |  | descriptive | mean: baseline | estimate" in proc.stdout  # named
+    named = [line for line in proc.stdout.splitlines()
+             if "gait_speed |  |  | descriptive | mean: baseline" in line]
+    assert named and "estimate" in named[0]  # the number is named by its key and column
+    assert "numbers changed beyond platform tolerance" in proc.stdout
     assert "Traceback" not in proc.stderr
 
 
@@ -177,7 +188,42 @@ def test_reproduce_missing_input_names_it(analyzed, tmp_path):
     shutil.copytree(workdir / "out1", tmp_path / "out1")
     proc = run_cli("reproduce", "out1", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "data/case_series/observations.csv: input recorded in" in proc.stderr
+    assert "input missing: data/case_series/observations.csv" in proc.stdout
+    assert "not re-run" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_reproduce_names_an_edited_results_csv_from_another_directory(analyzed, tmp_path):
+    workdir, _ = analyzed
+    shutil.copytree(workdir / "data", tmp_path / "c" / "data")
+    shutil.copytree(workdir / "out1", tmp_path / "c" / "out1")
+    path = tmp_path / "c" / "out1" / "results.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    i = next(k for k, line in enumerate(lines) if ',"paired_t",' in line)
+    fields = lines[i].split(",")
+    fields[5] = str(float(fields[5]) + 1)
+    lines[i] = ",".join(fields)
+    path.write_text("".join(lines))
+    (tmp_path / "elsewhere").mkdir()
+    proc = run_cli("reproduce", str(tmp_path / "c" / "out1"), cwd=tmp_path / "elsewhere")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "results.csv: edited or replaced since the run" in proc.stdout
+    assert f"results.csv row {i}" in proc.stdout
+
+
+def test_two_concurrent_analyses_into_one_directory(workdir):
+    first = subprocess.Popen([sys.executable, "-m", "analysis", "analyze", "data/case_series",
+                              "--out", "both", "--no-cache"], cwd=workdir, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lock = workdir / ".both.lock"
+    while not lock.exists() and first.poll() is None:
+        time.sleep(0.05)
+    second = run_cli("analyze", "data/case_series", "--out", "both", "--no-cache", cwd=workdir)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert "another itb run is writing this output directory" in second.stderr
+    assert sorted(p.name for p in (workdir / "both").iterdir()) == [
+        "manifest.json", "results.csv", "results.parquet"]
 
 
 def test_codebook_and_dictionary_print_tables():

@@ -34,7 +34,9 @@ _P_COLUMNS = ("p_value", "p_adjusted")
 
 
 def load(params: Mapping[str, Any] | None = None, **kwargs: Any):
-    """Run the analysis for a report (cached by input hash, so each render reuses it).
+    """Run the analysis for a report, or read its tables from the cache the ``itb`` process
+    filled (:mod:`analysis.run.cache`: Parquet and JSON, checksummed, never code; the kernel
+    inherits ``$ITB_CACHE_DIR`` / ``$ITB_NO_CACHE`` from ``itb report``).
 
     Parameters
     ----------
@@ -55,7 +57,7 @@ def load(params: Mapping[str, Any] | None = None, **kwargs: Any):
     if not data:
         raise RenderError("the report needs the parameter 'data' (a dataset directory or file)")
     options = {k: given[k] for k in ("config", "codebook", "df_method") if given.get(k)}
-    return run_analysis(Path(str(data)), **options)
+    return run_analysis(Path(str(data)), cache_dir=given.get("cache_dir", "default"), **options)
 
 
 def _select(results: pd.DataFrame, measure: str, analysis: str, term: str,

@@ -1,19 +1,39 @@
-"""Results manifest: what went in (files, SHA-256, configuration, seed, versions, commit) and
-every number that came out, keyed by a stable identifier.
+"""Results manifest and the atomic writing of a run's outputs.
 
-Two runs on the same inputs write byte-identical ``results.csv`` and ``manifest.json``: the
-manifest holds no timestamps, keys are sorted, and rows are in the stable order of
-:func:`analysis.results.combine`.
+The manifest records what went in (files with SHA-256, configuration, seed, versions, git
+commit), how the run was made, and what came out: the SHA-256 and size of ``results.csv`` and
+``results.parquet``, the number of rows and a digest of their row keys. The numbers themselves
+live once, in ``results.parquet`` (and the same, as text, in ``results.csv``); ``itb reproduce``
+checks both files against these hashes and every number against a re-run.
+
+Paths in the manifest are relative to its ``root``, itself recorded relative to the manifest's
+own directory, so a reviewer can reproduce from any working directory of a moved, cloned or
+unzipped compendium.
+
+:func:`write_run` writes the three files into a temporary directory beside the output
+directory and renames it into place, holding a lock on the output; an interrupted or failed run
+leaves the previous complete set, or nothing. Two runs on the same inputs write byte-identical
+files: no timestamps, sorted keys, rows in the stable order of :func:`analysis.results.combine`.
+
+Text cells of ``results.csv`` that a spreadsheet would read as a formula (beginning with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return, and not a number) are prefixed with a single
+quote, as OWASP recommends against CSV injection; :func:`read_results_csv` removes it again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import hashlib
 import json
 import os
 import platform
+import re
+import shutil
+import socket
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,7 +45,7 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import ITBError
 from analysis.paths import sha256_file
-from analysis.results import KEY_COLUMNS, NUMERIC_COLUMNS
+from analysis.results import COLUMNS, KEY_COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
 
 #: Distributions whose versions are recorded (and compared by ``itb reproduce``).
 TRACKED_PACKAGES = (
@@ -33,7 +53,10 @@ TRACKED_PACKAGES = (
     "seaborn", "pandera", "pyarrow", "great-tables", "nbclient", "ipykernel", "pypandoc-binary",
     "typst",
 )
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+#: The files of one run (the manifest is written last).
+RESULT_FILES = ("results.csv", "results.parquet")
+MANIFEST = "manifest.json"
 KEY_SEPARATOR = " | "
 
 
@@ -81,6 +104,9 @@ def number_key(row: Mapping[str, Any], column: str) -> str:
 def result_numbers(results: pd.DataFrame) -> dict[str, float | str]:
     """Every reported number of a results table keyed by :func:`number_key`.
 
+    Version-1 manifests stored this dictionary (every number a second time, as JSON text);
+    ``itb reproduce`` still compares it when it reads one.
+
     Empty cells (NaN) are left out: they are not reported numbers, and a number that becomes
     empty (or appears) shows in ``itb reproduce`` as present on one side only. Infinities are
     written as the strings ``"inf"`` and ``"-inf"`` (JSON has neither).
@@ -101,6 +127,30 @@ def result_numbers(results: pd.DataFrame) -> dict[str, float | str]:
     return numbers
 
 
+def row_keys(results: pd.DataFrame) -> pd.Series:
+    """The key of every row (:data:`analysis.results.KEY_COLUMNS` joined by " | "), in order.
+
+    Examples
+    --------
+    >>> from analysis.results import result_frame
+    >>> row_keys(result_frame([{"measure": "tug", "analysis": "paired_t", "term": "t"}])).tolist()
+    ['tug |  |  | paired_t | t']
+    """
+    key = results[KEY_COLUMNS[0]].astype(str)
+    for column in KEY_COLUMNS[1:]:
+        key = key + KEY_SEPARATOR + results[column].astype(str)
+    return key.reset_index(drop=True)
+
+
+def row_keys_digest(results: pd.DataFrame) -> str:
+    """SHA-256 of the row keys in order (unit and record separators between fields and rows)."""
+    fields = results[KEY_COLUMNS].astype(str)
+    joined = fields[KEY_COLUMNS[0]]
+    for column in KEY_COLUMNS[1:]:
+        joined = joined + "\x1f" + fields[column]
+    return hashlib.sha256("\x1e".join(joined.tolist()).encode("utf-8")).hexdigest()
+
+
 def build_manifest(
     results: pd.DataFrame,
     *,
@@ -110,67 +160,277 @@ def build_manifest(
     command: str,
     root: str | Path = ".",
 ) -> dict[str, Any]:
-    """Assemble the manifest of one analysis run.
+    """Assemble the manifest of one analysis run (without the output files' hashes).
 
-    ``inputs`` are recorded relative to ``root`` when they lie under it (so a clone elsewhere
-    reproduces), with their SHA-256.
+    ``inputs`` are recorded relative to ``root`` (with ``..`` when outside it) with their
+    SHA-256; ``root`` is kept as an absolute path until :func:`write_run` records it relative
+    to the manifest's directory.
     """
     root = Path(root).resolve()
     files = []
     for path in sorted({Path(p).resolve() for p in inputs}):
-        try:
-            shown = path.relative_to(root).as_posix()
-        except ValueError:
-            shown = path.as_posix()
-        files.append({"path": shown, "sha256": sha256_file(path), "bytes": path.stat().st_size})
+        files.append({"path": _relpath(path, root), "sha256": sha256_file(path),
+                      "bytes": path.stat().st_size})
     return {
         "manifest_version": MANIFEST_VERSION,
         "command": command,
+        "root": root.as_posix(),
         "inputs": files,
         "config": dict(config),
         "seed": int(seed),
         "versions": package_versions(),
         "git": git_state(root),
         "n_rows": int(len(results)),
-        "numbers": result_numbers(results),
+        "columns": list(results.columns),
+        "row_keys": {"columns": list(KEY_COLUMNS), "sha256": row_keys_digest(results)},
     }
+
+
+def manifest_root(manifest: Mapping[str, Any], manifest_path: str | Path) -> Path:
+    """The directory the manifest's paths are relative to (its ``root`` from its own folder)."""
+    folder = Path(manifest_path).resolve().parent
+    return (folder / manifest.get("root", ".")).resolve() if manifest.get("root") else folder
 
 
 def write_run(results: pd.DataFrame, manifest: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
-    """Write ``results.csv``, ``results.parquet`` and ``manifest.json`` into ``out_dir``.
+    """Write ``results.csv``, ``results.parquet`` and ``manifest.json`` into ``out_dir``, as a set.
 
-    Each file is written to a temporary file in the same directory and moved into place, so
-    an interrupted run never leaves a half-written file.
+    The files are written into a temporary directory beside ``out_dir`` which then replaces
+    ``out_dir`` by two renames; an interruption or error at any point leaves the previous
+    complete set (or nothing, between the renames; the next run restores the previous set).
+    The manifest records both results files' SHA-256. A lock on ``out_dir`` refuses a
+    concurrent run. ``out_dir`` must hold nothing but these files.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    writers = {
-        "results.csv": lambda p: _write_csv(results, p),
-        "results.parquet": lambda p: results.to_parquet(p, index=False),
-        "manifest.json": lambda p: Path(p).write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8"
-        ),
-    }
-    written = []
-    for name, write in writers.items():
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-        os.close(fd)
+    out = Path(out_dir).absolute()
+    with output_lock(out):
+        _check_only_ours(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         try:
-            write(tmp)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are for sharing
-            os.replace(tmp, out / name)
+            os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; results are for sharing
+            _write_csv(results, tmp / "results.csv")
+            results.to_parquet(tmp / "results.parquet", index=False)
+            record = dict(manifest)
+            record["root"] = _relpath(Path(manifest.get("root", ".")).resolve(), out.resolve())
+            record["files"] = {name: {"sha256": sha256_file(tmp / name),
+                                      "bytes": (tmp / name).stat().st_size}
+                               for name in RESULT_FILES}
+            (tmp / MANIFEST).write_text(
+                json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n",
+                encoding="utf-8")
+            for name in (*RESULT_FILES, MANIFEST):
+                os.chmod(tmp / name, 0o666 & ~_umask())
+                _fsync(tmp / name)
+            _swap_into_place(tmp, out)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        written.append(out / name)
-    return written
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return [out / name for name in (*RESULT_FILES, MANIFEST)]
+
+
+_HELD: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: str | Path) -> Iterator[Path]:
+    """Hold the lock of an output directory (``.<name>.lock`` beside it) for the block.
+
+    A second process asking for the same lock gets an :class:`ITBError` at once; the operating
+    system releases the lock when its holder exits, however it exits. Re-entrant in one process.
+    On entry, leftovers of an interrupted run are cleaned (or the previous set restored).
+    """
+    out = Path(out_dir).absolute()
+    if out in _HELD:
+        yield out
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = out.parent / f".{out.name}.lock"
+    fd = _acquire(lock, out)
+    _HELD[out] = fd
+    try:
+        _recover(out)
+        yield out
+    finally:
+        del _HELD[out]
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        os.close(fd)
+
+
+def _acquire(lock: Path, out: Path) -> int:
+    try:
+        import fcntl
+    except ImportError:  # Windows: an exclusive create (a crashed run leaves it to remove)
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+        except FileExistsError:
+            raise ITBError(_busy(out, lock, lock.read_text(errors="replace").strip())) from None
+        os.write(fd, _holder().encode())
+        return fd
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode(errors="replace").strip()
+            os.close(fd)
+            raise ITBError(_busy(out, lock, holder)) from None
+        try:  # the holder before us may have removed the file we opened: lock the new one
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, _holder().encode())
+            return fd
+        os.close(fd)
+
+
+def _holder() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _busy(out: Path, lock: Path, holder: str) -> str:
+    return (f"{out}: another itb run is writing this output directory ({holder or 'unknown'}); "
+            f"wait for it to finish, or give another --out. (Lock file: {lock}; a lock left by "
+            f"a run that no longer exists is released by the system.)")
+
+
+def _recover(out: Path) -> None:
+    """Clean what an interrupted run left beside ``out``; restore its previous set if missing."""
+    olds = sorted(out.parent.glob(f".{_glob_escape(out.name)}.old-*"), key=os.path.getmtime)
+    if not out.exists() and olds:
+        os.rename(olds.pop(), out)
+    for leftover in [*olds, *out.parent.glob(f".{_glob_escape(out.name)}.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped (for :meth:`pathlib.Path.glob`)."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _check_only_ours(out: Path) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ITBError(f"{out}: --out must be a directory (this is a file)")
+    others = sorted(p.name for p in out.iterdir() if p.name not in (*RESULT_FILES, MANIFEST))
+    if others:
+        shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        raise ITBError(f"{out}: holds other files ({shown}); give --out a directory of its own "
+                       "(the results are replaced as a set, so that an interrupted run never "
+                       "leaves files of two runs)")
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    os.rmdir(old)
+    os.rename(out, old)
+    os.rename(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _relpath(path: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.as_posix()
+
+
+#: A text cell a spreadsheet would take for a formula (optionally behind our own quotes).
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def neutralise_formulas(values: pd.Series) -> pd.Series:
+    """Prefix a single quote to text a spreadsheet would run as a formula (OWASP).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR (possibly behind quotes) that is
+    not a number gets one more leading quote; :func:`restore_formulas` undoes it exactly.
+
+    Examples
+    --------
+    >>> s = pd.Series(["=HYPERLINK(1)", "-1.5", "post - baseline", "'=x", "+", "@me"])
+    >>> neutralise_formulas(s).tolist()
+    ["'=HYPERLINK(1)", '-1.5', 'post - baseline', "''=x", "'+", "'@me"]
+    >>> restore_formulas(neutralise_formulas(s)).equals(s)
+    True
+    """
+    values = values.astype(str)
+    hits = values.str.match(_FORMULA)
+    if not hits.any():
+        return values
+    candidates = values[hits]
+    numeric = pd.to_numeric(candidates.str.strip(), errors="coerce").notna()
+    fix = candidates[~numeric]
+    values = values.copy()
+    values.loc[fix.index] = "'" + fix
+    return values
+
+
+def restore_formulas(values: pd.Series) -> pd.Series:
+    """Undo :func:`neutralise_formulas` (remove the one quote it added)."""
+    values = values.astype(str)
+    hits = values.str.match(_ESCAPED)
+    if not hits.any():
+        return values
+    values = values.copy()
+    values.loc[hits] = values.loc[hits].str.slice(1)
+    return values
 
 
 def _write_csv(results: pd.DataFrame, path: str | Path) -> None:
     """Results as CSV through pyarrow's writer: ten times faster than pandas' on large tables,
-    with the shortest repr of every float (exact round trip); text quoted where needed."""
-    table = pa.Table.from_pandas(results, preserve_index=False)
+    with the shortest repr of every float (exact round trip); text quoted where needed and
+    formula-like text neutralised."""
+    safe = results.copy(deep=False)
+    for column in TEXT_COLUMNS:
+        if column in safe:
+            safe[column] = neutralise_formulas(safe[column])
+    table = pa.Table.from_pandas(safe, preserve_index=False)
     pa_csv.write_csv(table, str(path), pa_csv.WriteOptions(quoting_style="needed"))
+
+
+def read_results_csv(path: str | Path) -> pd.DataFrame:
+    """Read a ``results.csv`` as written by :func:`write_run` (floats exactly, text as text,
+    empty numbers as NaN, neutralised formulas restored).
+
+    Raises
+    ------
+    ITBError
+        When the file is not a results table (unreadable, or its header differs).
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except OSError as exc:
+        raise ITBError(f"{path}: cannot be read ({exc})") from exc
+    if header != list(COLUMNS):
+        raise ITBError(f"{path}: the header is not that of a results table "
+                       f"(expected {','.join(COLUMNS)})")
+    types = {c: pa.float64() if c in NUMERIC_COLUMNS else pa.string() for c in header}
+    try:
+        table = pa_csv.read_csv(str(path), convert_options=pa_csv.ConvertOptions(
+            column_types=types, strings_can_be_null=False, null_values=[""]))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ITBError(f"{path}: not a readable results table ({exc})") from exc
+    frame = table.to_pandas()
+    for column in TEXT_COLUMNS:
+        frame[column] = restore_formulas(frame[column].fillna(""))
+    return frame
 
 
 def _umask() -> int:
@@ -183,10 +443,13 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read ``manifest.json`` (``path`` is the file or its directory)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "manifest.json"
+        path = path / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ITBError(f"{path}: no manifest here; run `itb analyze` or `itb report` first") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ITBError(f"{path}: not a valid manifest ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise ITBError(f"{path}: not a valid manifest (not a JSON object)")
+    return manifest

@@ -17,18 +17,18 @@ therapeutic window            patients with spasticity and strength measures
 ============================  ====================================================
 
 The one-patient set is wired in :mod:`analysis.run.single_case`. Reports call
-:func:`run_analysis`, which caches its result by the hash of the inputs, the configuration and
-the package's source, so that rendering a document in three formats runs the analysis once.
+:func:`run_analysis`, which caches the computed tables (:mod:`analysis.run.cache`, Parquet and
+JSON keyed by the hashes of the inputs, configuration, versions and source), so that the
+``itb`` process and the document kernels run the analysis once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
-import pickle
 import shlex
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-import analysis
 from analysis.data import derive
 from analysis.data.codebook import Codebook, Measure, load_codebook
 from analysis.data.config import (
@@ -48,8 +47,8 @@ from analysis.data.config import (
 )
 from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
-from analysis.paths import sha256_file
 from analysis.results import combine, result_frame
+from analysis.run import cache
 from analysis.run import single_case as single_patient
 from analysis.run.manifest import build_manifest
 from analysis.stats import descriptives, dose, paired
@@ -124,9 +123,11 @@ def run_analysis(
         The user's own codebook YAML, added to the built-in one.
     df_method : {"satterthwaite", "kenward-roger"}, optional
         Overrides the configuration's denominator-df method.
-    cache_dir : path or None
-        Where results are cached by input hash; ``"default"`` is ``$ITB_CACHE_DIR`` or
-        ``.cache/itb`` in the working directory; ``None`` disables the cache.
+    cache_dir : path, "default" or None
+        Where the computed tables are cached (:mod:`analysis.run.cache`: Parquet and JSON,
+        checksummed, keyed by inputs, configuration, versions and source); ``"default"`` is
+        ``$ITB_CACHE_DIR``, else the user's cache directory (off when ``$ITB_NO_CACHE=1``);
+        ``None`` disables the cache.
     progress : bool
         Show a progress bar over the measures.
 
@@ -150,14 +151,10 @@ def run_analysis(
     cfg = resolve_reference_visit(cfg, dataset.observations)
     inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})
 
-    cache = _cache_path(cache_dir, inputs, cfg)
-    if cache is not None and cache.exists():
-        with open(cache, "rb") as handle:
-            return pickle.load(handle)
-
+    results, window, changes = _cached_analysis(
+        dataset.observations, inputs=inputs, codebook=book, config=cfg, cache_dir=cache_dir,
+        progress=progress)
     patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
-    results, window, changes = analyze(dataset.observations, codebook=book, config=cfg,
-                                       progress=progress)
     run_spec = {
         "data": _relative(data),
         "config": None if config_path is None else _relative(config_path),
@@ -170,16 +167,14 @@ def run_analysis(
         + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
         + ["--df-method", cfg.df_method]
     )
-    manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed, command=command)
+    manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed,
+                              command=command, root=Path.cwd())
     manifest["run"] = run_spec
-    run = AnalysisRun(
+    return AnalysisRun(
         observations=dataset.observations, patients=patients, changes=changes,
         results=results, window=window, config=cfg, manifest=manifest, codebook=book,
         notes=tuple(str(p) for p in dataset.report.problems),
     )
-    if cache is not None:
-        _write_cache(cache, run)
-    return run
 
 
 def analyze(
@@ -398,40 +393,35 @@ def _default_config(data: Path) -> Path | None:
 
 
 def _relative(path: Path) -> str:
-    path = Path(path).resolve()
+    """``path`` relative to the working directory (with ``..`` when outside it), POSIX style:
+    the manifest's root is this directory, so a moved or unzipped compendium still resolves."""
     try:
-        return path.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return Path(os.path.relpath(Path(path).resolve(), Path.cwd().resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(path).resolve().as_posix()
 
 
-def _source_digest() -> str:
-    """Hash of the package's own source files, so a code change invalidates the cache."""
-    digest = hashlib.sha256()
-    root = Path(analysis.__file__).parent
-    for path in sorted(root.rglob("*.py")) + sorted(root.rglob("*.yaml")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codebook,
+                     config: StudyConfig, cache_dir: str | Path | None,
+                     progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`analyze`, or its tables read from the cache (:mod:`analysis.run.cache`).
 
-
-def _cache_path(cache_dir: str | Path | None, inputs: list[Path], cfg: StudyConfig) -> Path | None:
-    if cache_dir is None:
-        return None
-    if cache_dir == "default":
-        cache_dir = os.environ.get("ITB_CACHE_DIR") or Path.cwd() / ".cache" / "itb"
-    key = json.dumps({
-        "inputs": [[p.resolve().as_posix(), sha256_file(p)] for p in inputs],
-        "config": cfg.to_dict(),
-        "source": _source_digest(),
-    }, sort_keys=True)
-    return Path(cache_dir) / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".pickle")
-
-
-def _write_cache(path: Path, run: AnalysisRun) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        pickle.dump(run, handle)
-    os.replace(tmp, path)
-
+    The manifest is not cached: it is rebuilt on every call (it records where the run is made).
+    """
+    directory = cache.resolve_cache_dir(cache_dir)
+    if directory is None:
+        return analyze(obs, codebook=codebook, config=config, progress=progress)
+    config_dict = {k: v for k, v in config.to_dict().items() if k != "source"}
+    book = {"sha256": hashlib.sha256(codebook.to_frame().to_csv(index=False).encode()).hexdigest()}
+    key = cache.cache_key(inputs, config=config_dict, codebook=book)
+    meta = {"config": config_dict, "codebook": book}
+    tables = cache.read_entry(directory, key, expect=meta)
+    if tables is not None:
+        return tables["results"], tables["window"], tables["changes"]
+    results, window, changes = analyze(obs, codebook=codebook, config=config, progress=progress)
+    try:
+        cache.write_entry(directory, key, {"results": results, "window": window, "changes": changes},
+                          meta=meta)
+    except OSError as exc:  # a read-only or full cache directory must not fail the analysis
+        warnings.warn(f"analysis not cached in {directory}: {exc}", cache.CacheWarning, stacklevel=2)
+    return results, window, changes
