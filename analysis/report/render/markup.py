@@ -238,7 +238,7 @@ def render_callouts(text: str, fmt: str) -> str:
 
 
 _PAGEBREAK = {
-    "html": '<div style="page-break-after: always;"></div>',
+    "html": '```{=html}\n<div style="page-break-after: always;"></div>\n```',
     "docx": '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```',
     "pdf": "```{=typst}\n#pagebreak()\n```",
 }

@@ -144,7 +144,11 @@ def convert(
     # --columns: pipe tables wider than this get relative column widths from the dashes of
     # their separator line (equal widths here); a large value lets each writer size columns
     # to their content.
-    common = [source.name, "-f", "markdown", "--resource-path", str(workdir),
+    # -raw_html: HTML tags written in the Markdown (by an author, or in a label, title or id that
+    # came from the data) are text, escaped in every output, never live markup; the renderer's
+    # own raw output uses explicit ```{=html}``` / {=typst} / {=openxml} blocks. _quarto.yml
+    # gives Quarto the same reader (`from: markdown-raw_html`).
+    common = [source.name, "-f", MARKDOWN_READER, "--resource-path", str(workdir),
               "--columns", "2000"]
     if bibliography is not None:
         common += ["--citeproc", "-M", "link-citations=true"]
@@ -184,6 +188,9 @@ def convert(
             raise RenderError(f"{what}: Typst failed: {str(exc)[-2000:]}") from None
     return out
 
+
+#: Pandoc's Markdown reader for every output (see the comment in :func:`convert`).
+MARKDOWN_READER = "markdown-raw_html"
 
 _MD_ALT = re.compile(r'!\[[^\]]*\]\((?P<src>[^)\s]+)\)\{[^}]*?\balt="(?P<alt>(?:[^"\\]|\\.)*)"')
 
