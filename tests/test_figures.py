@@ -64,7 +64,8 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
     grey = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("patient:")]
     assert [ln.get_gid() for ln in grey] == [f"patient:P{i}" for i in range(1, 6)]
     # visits in day order on a categorical axis
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "ti_d3", "post_m6"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "baseline", "test infusion\nday 3", "6 months after\nimplantation"]
     p1 = obs[obs.patient_id == "P1"].set_index("visit")["value"]
     np.testing.assert_allclose(grey[0].get_ydata(), p1[["baseline", "ti_d3", "post_m6"]])
     # estimated marginal means at their visit's position, with CI bars from ci_low to ci_high
@@ -74,7 +75,7 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
     np.testing.assert_allclose(y, [20 - 6, 20 + 7 / 30, 20 - 0.1])
     seg = container.lines[2][0].get_segments()[1]  # baseline
     np.testing.assert_allclose(seg[:, 1], [19 + 7 / 30, 21 + 7 / 30])
-    assert ax.get_ylabel() == "tug (s)"
+    assert ax.get_ylabel() == "Timed Up and Go (s)"
     assert fig.get_size_inches()[0] == COLUMN_WIDTH
 
 
@@ -148,9 +149,10 @@ def test_forest_rows_ci_and_labels():
     ])
     ax = forest(res).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["gait_speed, post_m3 - baseline: Cohen's $d_z$",
-                      "tug, post_m6 - baseline: Cohen's $d_z$",
-                      "tug, post_m6 - baseline: Hedges' $g_{av}$"]
+    assert labels == ["Gait speed, 10-metre walk test, comfortable pace, 3 months after\n"
+                      "implantation: Cohen's $d_z$",
+                      "Timed Up and Go, 6 months after implantation: Cohen's $d_z$",
+                      "Timed Up and Go, 6 months after implantation: Hedges' $g_{av}$"]
     assert len(ax.containers) == 3
     seg = ax.containers[1].lines[2][0].get_segments()[0]  # tug d_z
     np.testing.assert_allclose(seg[:, 0], [-2.4, -0.56])
@@ -158,8 +160,9 @@ def test_forest_rows_ci_and_labels():
     assert len(zero) == 1
     one = forest(res, visit="post_m6").axes[0]
     assert [t.get_text() for t in one.get_yticklabels()] == [
-        "tug: Cohen's $d_z$", "tug: Hedges' $g_{av}$"]
-    assert one.get_xlabel() == "Effect size (95% CI), post_m6 - baseline"
+        "Timed Up and Go: Cohen's $d_z$", "Timed Up and Go: Hedges' $g_{av}$"]
+    assert one.get_xlabel() == ("Effect size (95% CI), 6 months after implantation against\n"
+                                "baseline")
     with pytest.raises(InvalidInputError):
         forest(res, visit="post_m12")
 
@@ -177,6 +180,9 @@ def test_mas_distribution_shares():
     np.testing.assert_allclose(share[:, 1], [25, 50, 25, 0, 0, 0])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4", "3", "2", "1+", "1",
                                                                    "0"]
+    assert ax.get_legend().get_title().get_text() == "Grade"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline",
+                                                           "6 months after\nimplantation"]
     with pytest.raises(InvalidInputError, match="match none of the codes"):
         mas_distribution(obs.assign(value=2.5), measure="mas_knee_ext")
 
