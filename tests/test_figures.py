@@ -3,12 +3,15 @@ coordinates of lines, bars and spans), plus byte-stable saving."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from analysis.report.plotting import (
     COLUMN_WIDTH,
@@ -301,3 +304,131 @@ def test_theme_is_scoped_and_figures_do_not_leak_rcparams(changes):
     with use_theme():
         assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
     assert dict(mpl.rcParams) == before
+
+
+# ------------------------------------------------ clinical words on every text of every figure
+
+#: A snake_case code (post_m6, gait_speed, mcid_class), a model coefficient name, or a unit code.
+_CODE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
+_UNIT_CODE = re.compile(r"\buV\b|\bdeg\b|\bug/day\b")
+
+
+def figure_texts(fig: Figure) -> list[str]:
+    """Every text drawn in a figure: axis labels, tick labels, legends, titles, annotations."""
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    return [t for t in texts if t.strip()]
+
+
+def assert_clinical(fig: Figure, what: str) -> None:
+    for text in figure_texts(fig):
+        plain = re.sub(r"\$[^$]*\$", "", text)  # mathtext (d_z, g_{av}) is typeset, not printed
+        assert not _CODE.search(plain), f"{what}: internal code in {text!r}"
+        assert not _UNIT_CODE.search(plain), f"{what}: unit code in {text!r}"
+
+
+def _all_figures(run, codebook):
+    """Every figure function on a run, as the reports call them (one patient for the
+    one-patient figures)."""
+    from analysis.report.context import build_context
+
+    ctx = build_context(run)
+    obs, m, side = run.observations, ctx.primary.measure, ctx.primary.side
+    labels = ctx.labels
+    figs = {}
+    has_emm = len(ctx.rows("lmm_emmean", measure=m, side=side, patient=""))
+    figs["spaghetti"] = spaghetti(obs, measure=m, side=side, codebook=codebook, labels=labels,
+                                  emmeans=run.results if has_emm else None)
+    ch = run.changes[(run.changes["measure"] == m) & (run.changes["side"] == side)
+                     & run.changes["change"].notna()]
+    last = max(ch["visit"], key=ctx.visit_rank)
+    figs["slope"] = slope_plot(run.changes, measure=m, visit=last, side=side,
+                               reference=ctx.reference, codebook=codebook, labels=labels)
+    figs["waterfall"] = waterfall(run.changes, measure=m, visit=last, side=side, mcid=0.1,
+                                  codebook=codebook, labels=labels)
+    es = run.results[run.results["analysis"].isin(["cohens_dz", "hedges_gav"])
+                     & (run.results["patient_id"] == "") & run.results["estimate"].notna()]
+    if len(es):
+        figs["forest"] = forest(es, codebook=codebook, labels=labels)
+        figs["forest_one_visit"] = forest(es, visit=last, codebook=codebook, labels=labels)
+    for key in ("mas_knee_ext", "mas_hip_add", "mas_ankle_pf"):
+        if (obs["measure"] == key).any():
+            figs["mas"] = mas_distribution(obs, measure=key, codebook=codebook, labels=labels)
+            mas_change = run.changes[(run.changes["measure"] == key) & run.changes["change"].notna()]
+            s = mas_change["side"].iloc[0]
+            figs["waterfall_mas"] = waterfall(run.changes, measure=key, side=s, better="lower",
+                                              visit=mas_change["visit"].iloc[-1],
+                                              codebook=codebook, labels=labels)
+            break
+    pid = sorted(obs["patient_id"].unique())[0]
+    one = obs[obs["patient_id"] == pid]
+    if "day" in one and one["day"].notna().any() and "dose_ug_day" in one:
+        shown = [k for k in (m, "mas_knee_ext", "mrc_knee_ext", "emg_soleus_rms")
+                 if (one["measure"] == k).any()]
+        figs["timeline"] = titration_timeline(one, measures=shown, codebook=codebook)
+        series = one[(one["measure"] == m) & (one["side"] == side)]
+        if series["phase"].nunique() >= 2:
+            figs["phase"] = phase_plot(series, measure=m, better="higher", codebook=codebook)
+    if run.window is not None and len(run.window):
+        figs["window"] = therapeutic_window_plot(run.window,
+                                                 patient_id=run.window["patient_id"].iloc[0])
+    return figs
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory):
+    import sys
+    import warnings
+    from pathlib import Path
+
+    from analysis.paths import EXAMPLES
+    from analysis.run.pipeline import run_analysis
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_shapes import write_shape
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("case_series", "case_report"):
+            out[name] = run_analysis(EXAMPLES / name, cache_dir=None)
+        d = write_shape("visits_not_named_baseline", tmp_path_factory.mktemp("shape"))
+        out["visits_not_named_baseline"] = run_analysis(d, cache_dir=None)
+    return out
+
+
+@pytest.mark.parametrize("name", ["case_series", "case_report", "visits_not_named_baseline"])
+def test_every_figure_text_is_in_clinical_words(name, example_runs):
+    run = example_runs[name]
+    figs = _all_figures(run, run.codebook)
+    assert {"spaghetti", "waterfall"} <= set(figs)
+    assert ("forest" in figs) == (name != "case_report")
+    for what, fig in figs.items():
+        assert_clinical(fig, f"{name}/{what}")
+    texts = " ".join(" ".join(figure_texts(figs["spaghetti"])).split())
+    if name == "visits_not_named_baseline":
+        assert "before treatment" in texts and "month 12" in texts
+    else:
+        assert "after implantation" in texts
+
+
+def test_units_and_grades_on_axes(example_runs):
+    run = example_runs["case_series"]
+    obs = run.observations
+    emg = spaghetti(obs, measure="emg_soleus_rms", side="L").axes[0].get_ylabel()
+    assert "(µV)" in emg and "Surface EMG" in emg
+    knee = spaghetti(obs, measure="knee_flex_lr", side="L").axes[0].get_ylabel()
+    assert "(°)" in knee
+    ax = spaghetti(obs, measure="mas_knee_ext", side="L").axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert "1+" in ticks and set(ticks) <= {"0", "1", "1+", "2", "3", "4"}
+    one = obs[obs["patient_id"] == "P01"]
+    fig = titration_timeline(one, measures=["gait_speed", "mas_knee_ext"])
+    assert "Dose (µg/day)" in figure_texts(fig)
+    assert {"left", "right"} <= set(figure_texts(fig))
+    # MAS change in steps of the scale: 1+ -> 1 is one step
+    ch = pd.DataFrame({"patient_id": ["P1", "P2"], "visit": "post_m6", "measure": "mas_knee_ext",
+                       "value": [1.0, 1.0], "baseline": [1.5, 3.0], "change": [-0.5, -2.0],
+                       "side": "L"})
+    ax = waterfall(ch, measure="mas_knee_ext", visit="post_m6", better="lower").axes[0]
+    assert sorted(p.get_height() for p in ax.patches) == [-3.0, -1.0]  # 3 -> 1: 3, 2, 1+, 1
+    assert "steps of the scale" in ax.get_ylabel()
