@@ -152,7 +152,7 @@ def test_forest_rows_ci_and_labels():
     ])
     ax = forest(res).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Gait speed, 10-metre walk test, comfortable pace, 3 months after\n"
+    assert labels == ["Gait speed, 10-metre walk test, comfortable pace, 3 months after "
                       "implantation: Cohen's $d_z$",
                       "Timed Up and Go, 6 months after implantation: Cohen's $d_z$",
                       "Timed Up and Go, 6 months after implantation: Hedges' $g_{av}$"]

@@ -158,7 +158,7 @@ class Names:
 def visit_ticks(ax: Any, names: Names, visits: Sequence[str]) -> None:
     """Categorical x axis of visits in clinical words (slanted when there are many)."""
     many = len(visits) > 4
-    ax.set_xticks(range(len(visits)), names.ticks(visits, 12 if many else 16),
-                  rotation=30 if many else 0, ha="right" if many else "center",
-                  fontsize=6 if many else None)
+    ax.set_xticks(range(len(visits)), names.ticks(visits, 20 if many else 16),
+                  rotation=40 if many else 0, ha="right" if many else "center",
+                  rotation_mode="anchor" if many else "default", fontsize=6 if many else None)
     ax.set_xlim(-0.4, len(visits) - 0.6)

@@ -83,7 +83,7 @@ def forest(
         measure = names.name(r["measure"], r["side"])
         term = "" if one_term else f", {names.visit(str(r['term']).split(' - ')[0])}"
         variant = EFFECT_LABELS.get(r["analysis"], "effect size")
-        texts.append(textwrap.fill(f"{measure}{term}: {variant}", 70))
+        texts.append(f"{measure}{term}: {variant}")  # not wrapped: it would split mathtext
     long_labels = max(len(t) for t in texts) > 34
     with use_theme():
         fig = new_figure("page" if long_labels or n > 16 else "column", 0.7 + 0.2 * n)
