@@ -3,12 +3,15 @@ coordinates of lines, bars and spans), plus byte-stable saving."""
 
 from __future__ import annotations
 
+import re
+
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from analysis.report.plotting import (
     COLUMN_WIDTH,
@@ -64,7 +67,8 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
     grey = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("patient:")]
     assert [ln.get_gid() for ln in grey] == [f"patient:P{i}" for i in range(1, 6)]
     # visits in day order on a categorical axis
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline", "ti_d3", "post_m6"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "baseline", "test infusion\nday 3", "6 months after\nimplantation"]
     p1 = obs[obs.patient_id == "P1"].set_index("visit")["value"]
     np.testing.assert_allclose(grey[0].get_ydata(), p1[["baseline", "ti_d3", "post_m6"]])
     # estimated marginal means at their visit's position, with CI bars from ci_low to ci_high
@@ -74,7 +78,7 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
     np.testing.assert_allclose(y, [20 - 6, 20 + 7 / 30, 20 - 0.1])
     seg = container.lines[2][0].get_segments()[1]  # baseline
     np.testing.assert_allclose(seg[:, 1], [19 + 7 / 30, 21 + 7 / 30])
-    assert ax.get_ylabel() == "tug (s)"
+    assert ax.get_ylabel() == "Timed Up and Go (s)"
     assert fig.get_size_inches()[0] == COLUMN_WIDTH
 
 
@@ -148,9 +152,10 @@ def test_forest_rows_ci_and_labels():
     ])
     ax = forest(res).axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["gait_speed, post_m3 - baseline: Cohen's $d_z$",
-                      "tug, post_m6 - baseline: Cohen's $d_z$",
-                      "tug, post_m6 - baseline: Hedges' $g_{av}$"]
+    assert labels == ["Gait speed, 10-metre walk test, comfortable pace, 3 months after "
+                      "implantation: Cohen's $d_z$",
+                      "Timed Up and Go, 6 months after implantation: Cohen's $d_z$",
+                      "Timed Up and Go, 6 months after implantation: Hedges' $g_{av}$"]
     assert len(ax.containers) == 3
     seg = ax.containers[1].lines[2][0].get_segments()[0]  # tug d_z
     np.testing.assert_allclose(seg[:, 0], [-2.4, -0.56])
@@ -158,8 +163,9 @@ def test_forest_rows_ci_and_labels():
     assert len(zero) == 1
     one = forest(res, visit="post_m6").axes[0]
     assert [t.get_text() for t in one.get_yticklabels()] == [
-        "tug: Cohen's $d_z$", "tug: Hedges' $g_{av}$"]
-    assert one.get_xlabel() == "Effect size (95% CI), post_m6 - baseline"
+        "Timed Up and Go: Cohen's $d_z$", "Timed Up and Go: Hedges' $g_{av}$"]
+    assert one.get_xlabel() == ("Effect size (95% CI), 6 months after implantation against\n"
+                                "baseline")
     with pytest.raises(InvalidInputError):
         forest(res, visit="post_m12")
 
@@ -177,6 +183,9 @@ def test_mas_distribution_shares():
     np.testing.assert_allclose(share[:, 1], [25, 50, 25, 0, 0, 0])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4", "3", "2", "1+", "1",
                                                                    "0"]
+    assert ax.get_legend().get_title().get_text() == "Grade"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline",
+                                                           "6 months after\nimplantation"]
     with pytest.raises(InvalidInputError, match="match none of the codes"):
         mas_distribution(obs.assign(value=2.5), measure="mas_knee_ext")
 
@@ -295,3 +304,131 @@ def test_theme_is_scoped_and_figures_do_not_leak_rcparams(changes):
     with use_theme():
         assert mpl.rcParams["font.sans-serif"][0] == "DejaVu Sans"
     assert dict(mpl.rcParams) == before
+
+
+# ------------------------------------------------ clinical words on every text of every figure
+
+#: A snake_case code (post_m6, gait_speed, mcid_class), a model coefficient name, or a unit code.
+_CODE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
+_UNIT_CODE = re.compile(r"\buV\b|\bdeg\b|\bug/day\b")
+
+
+def figure_texts(fig: Figure) -> list[str]:
+    """Every text drawn in a figure: axis labels, tick labels, legends, titles, annotations."""
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    return [t for t in texts if t.strip()]
+
+
+def assert_clinical(fig: Figure, what: str) -> None:
+    for text in figure_texts(fig):
+        plain = re.sub(r"\$[^$]*\$", "", text)  # mathtext (d_z, g_{av}) is typeset, not printed
+        assert not _CODE.search(plain), f"{what}: internal code in {text!r}"
+        assert not _UNIT_CODE.search(plain), f"{what}: unit code in {text!r}"
+
+
+def _all_figures(run, codebook):
+    """Every figure function on a run, as the reports call them (one patient for the
+    one-patient figures)."""
+    from analysis.report.context import build_context
+
+    ctx = build_context(run)
+    obs, m, side = run.observations, ctx.primary.measure, ctx.primary.side
+    labels = ctx.labels
+    figs = {}
+    has_emm = len(ctx.rows("lmm_emmean", measure=m, side=side, patient=""))
+    figs["spaghetti"] = spaghetti(obs, measure=m, side=side, codebook=codebook, labels=labels,
+                                  emmeans=run.results if has_emm else None)
+    ch = run.changes[(run.changes["measure"] == m) & (run.changes["side"] == side)
+                     & run.changes["change"].notna()]
+    last = max(ch["visit"], key=ctx.visit_rank)
+    figs["slope"] = slope_plot(run.changes, measure=m, visit=last, side=side,
+                               reference=ctx.reference, codebook=codebook, labels=labels)
+    figs["waterfall"] = waterfall(run.changes, measure=m, visit=last, side=side, mcid=0.1,
+                                  codebook=codebook, labels=labels)
+    es = run.results[run.results["analysis"].isin(["cohens_dz", "hedges_gav"])
+                     & (run.results["patient_id"] == "") & run.results["estimate"].notna()]
+    if len(es):
+        figs["forest"] = forest(es, codebook=codebook, labels=labels)
+        figs["forest_one_visit"] = forest(es, visit=last, codebook=codebook, labels=labels)
+    for key in ("mas_knee_ext", "mas_hip_add", "mas_ankle_pf"):
+        if (obs["measure"] == key).any():
+            figs["mas"] = mas_distribution(obs, measure=key, codebook=codebook, labels=labels)
+            mas_change = run.changes[(run.changes["measure"] == key) & run.changes["change"].notna()]
+            s = mas_change["side"].iloc[0]
+            figs["waterfall_mas"] = waterfall(run.changes, measure=key, side=s, better="lower",
+                                              visit=mas_change["visit"].iloc[-1],
+                                              codebook=codebook, labels=labels)
+            break
+    pid = sorted(obs["patient_id"].unique())[0]
+    one = obs[obs["patient_id"] == pid]
+    if "day" in one and one["day"].notna().any() and "dose_ug_day" in one:
+        shown = [k for k in (m, "mas_knee_ext", "mrc_knee_ext", "emg_soleus_rms")
+                 if (one["measure"] == k).any()]
+        figs["timeline"] = titration_timeline(one, measures=shown, codebook=codebook)
+        series = one[(one["measure"] == m) & (one["side"] == side)]
+        if series["phase"].nunique() >= 2:
+            figs["phase"] = phase_plot(series, measure=m, better="higher", codebook=codebook)
+    if run.window is not None and len(run.window):
+        figs["window"] = therapeutic_window_plot(run.window,
+                                                 patient_id=run.window["patient_id"].iloc[0])
+    return figs
+
+
+@pytest.fixture(scope="module")
+def example_runs(tmp_path_factory):
+    import sys
+    import warnings
+    from pathlib import Path
+
+    from analysis.paths import EXAMPLES
+    from analysis.run.pipeline import run_analysis
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_shapes import write_shape
+
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in ("case_series", "case_report"):
+            out[name] = run_analysis(EXAMPLES / name, cache_dir=None)
+        d = write_shape("visits_not_named_baseline", tmp_path_factory.mktemp("shape"))
+        out["visits_not_named_baseline"] = run_analysis(d, cache_dir=None)
+    return out
+
+
+@pytest.mark.parametrize("name", ["case_series", "case_report", "visits_not_named_baseline"])
+def test_every_figure_text_is_in_clinical_words(name, example_runs):
+    run = example_runs[name]
+    figs = _all_figures(run, run.codebook)
+    assert {"spaghetti", "waterfall"} <= set(figs)
+    assert ("forest" in figs) == (name != "case_report")
+    for what, fig in figs.items():
+        assert_clinical(fig, f"{name}/{what}")
+    texts = " ".join(" ".join(figure_texts(figs["spaghetti"])).split())
+    if name == "visits_not_named_baseline":
+        assert "before treatment" in texts and "month 12" in texts
+    else:
+        assert "after implantation" in texts
+
+
+def test_units_and_grades_on_axes(example_runs):
+    run = example_runs["case_series"]
+    obs = run.observations
+    emg = spaghetti(obs, measure="emg_soleus_rms", side="L").axes[0].get_ylabel()
+    assert "(µV)" in emg and "Surface EMG" in emg
+    knee = spaghetti(obs, measure="knee_flex_lr", side="L").axes[0].get_ylabel()
+    assert "(°)" in knee
+    ax = spaghetti(obs, measure="mas_knee_ext", side="L").axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert "1+" in ticks and set(ticks) <= {"0", "1", "1+", "2", "3", "4"}
+    one = obs[obs["patient_id"] == "P01"]
+    fig = titration_timeline(one, measures=["gait_speed", "mas_knee_ext"])
+    assert "Dose (µg/day)" in figure_texts(fig)
+    assert {"left", "right"} <= set(figure_texts(fig))
+    # MAS change in steps of the scale: 1+ -> 1 is one step
+    ch = pd.DataFrame({"patient_id": ["P1", "P2"], "visit": "post_m6", "measure": "mas_knee_ext",
+                       "value": [1.0, 1.0], "baseline": [1.5, 3.0], "change": [-0.5, -2.0],
+                       "side": "L"})
+    ax = waterfall(ch, measure="mas_knee_ext", visit="post_m6", better="lower").axes[0]
+    assert sorted(p.get_height() for p in ax.patches) == [-3.0, -1.0]  # 3 -> 1: 3, 2, 1+, 1
+    assert "steps of the scale" in ax.get_ylabel()

@@ -67,7 +67,8 @@ def _tables(ctx) -> list[pd.DataFrame]:
     if ctx.patient:
         out += [rt.timeline_table(ctx), rt.case_outcomes_table(ctx), rt.single_case_rows(ctx)[0]]
     else:
-        out.append(rt.series_outcomes_table(ctx)[0])
+        out += [rt.series_outcomes_table(ctx)[0], rt.responders_table(ctx)[0],
+                rt.effect_sizes_table(ctx)[0]]
     return out
 
 

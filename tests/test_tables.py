@@ -1,5 +1,6 @@
-"""Tables: builders hold the right formatted numbers (expected strings rounded by hand from the
-inputs), and the renderers produce valid Pandoc pipe tables and great_tables HTML."""
+"""Tables: builders hold the right formatted numbers in clinical words (expected strings rounded
+by hand from the inputs), and the renderers produce valid Pandoc pipe tables and great_tables
+HTML."""
 
 from __future__ import annotations
 
@@ -10,139 +11,10 @@ from analysis.report.formatting import MISSING
 from analysis.report.tables import (
     InvalidInputError,
     baseline_table,
-    contrasts_table,
-    descriptives_table,
-    paired_table,
-    responders_table,
-    single_case_table,
     to_great_table,
     to_markdown,
 )
 from analysis.results import result_frame
-
-TERM = "post_m6 - baseline"
-
-
-@pytest.fixture
-def results() -> pd.DataFrame:
-    # Lakens 2013 movie data (n = 10) and R's sleep data, values as published
-    rows = [
-        {"measure": "movie", "analysis": "mean_difference", "term": TERM, "estimate": 1.0,
-         "ci_low": 0.5231, "ci_high": 1.4769, "n_obs": 10, "n_patients": 10},
-        {"measure": "movie", "analysis": "paired_t", "term": TERM, "statistic": 4.7434,
-         "df": 9, "p_value": 0.001054, "p_adjusted": 0.002108, "n_obs": 10},
-        {"measure": "movie", "analysis": "wilcoxon", "term": TERM, "statistic": 36.0,
-         "p_value": 0.0078, "n_obs": 10},
-        {"measure": "movie", "analysis": "cohens_dz", "term": TERM, "estimate": 1.5,
-         "ci_low": 0.5605, "ci_high": 2.4034, "n_obs": 10},
-        {"measure": "movie", "analysis": "hedges_gav", "term": TERM, "estimate": 1.0335,
-         "ci_low": 0.385, "ci_high": 1.652, "n_obs": 10},
-        {"measure": "sleep", "side": "L", "analysis": "paired_t", "term": TERM,
-         "statistic": 4.0621, "df": 9, "p_value": 0.002833, "p_adjusted": 0.002833,
-         "n_obs": 10},
-        {"measure": "sleep", "side": "L", "analysis": "cohens_dz", "term": TERM,
-         "estimate": 1.2846, "ci_low": 0.4146, "ci_high": 2.1180, "n_obs": 10},
-        {"measure": "tug", "analysis": "lmm_contrast", "term": TERM, "estimate": -2.5,
-         "se": 0.8, "df": 17.2634, "df_method": "kenward-roger", "statistic": -3.125,
-         "p_value": 0.00612, "p_adjusted": 0.01224, "ci_low": -4.1857, "ci_high": -0.8143},
-        {"measure": "tug", "analysis": "lmm_contrast", "term": "post_m3 - baseline",
-         "estimate": -1.0, "se": 0.8, "df": 18.0, "df_method": "satterthwaite",
-         "statistic": -1.25, "p_value": 0.2273, "p_adjusted": 0.2273, "ci_low": -2.681,
-         "ci_high": 0.681},
-        # 3 of 5 responders: Wilson [0.2307, 0.8824], Clopper-Pearson [0.1466, 0.9473]
-        {"measure": "gait_speed", "analysis": "responder", "term": "post_m6: MCID",
-         "estimate": 0.6, "ci_low": 0.2307, "ci_high": 0.8824, "n_patients": 5},
-        {"measure": "gait_speed", "analysis": "responder_cp", "term": "post_m6: MCID",
-         "estimate": 0.6, "ci_low": 0.1466, "ci_high": 0.9473, "n_patients": 5},
-        {"measure": "mas_knee_ext", "analysis": "improved_one_grade", "term": TERM,
-         "estimate": 0.25, "ci_low": 0.0456, "ci_high": 0.6994, "n_patients": 4},
-        {"measure": "gait_speed", "patient_id": "P01", "analysis": "crawford_howell",
-         "term": "two-tailed", "estimate": -3.1, "statistic": -2.95, "df": 19,
-         "p_value": 0.0083},
-        {"measure": "tug", "patient_id": "P01", "analysis": "nap", "term": "A vs B",
-         "estimate": 1.0, "ci_low": 0.6115, "ci_high": 1.0},
-    ]
-    for stat, value in [("n", 5), ("mean", 20.04), ("sd", 2.456), ("median", 19.5),
-                        ("q1", 18.25), ("q3", 21.75), ("min", 16.0), ("max", 24.0)]:
-        rows.append({"measure": "tug", "analysis": "descriptive", "term": f"{stat}: baseline",
-                     "estimate": value})
-    rows.append({"measure": "tug", "analysis": "descriptive", "term": "n: post_m6",
-                 "estimate": 4})
-    return result_frame(rows)
-
-
-def test_paired_table(results):
-    t = paired_table(results)
-    assert list(t.columns) == ["Measure", "Comparison", "n", "Mean difference [95% CI]", "t",
-                               "p (t)", "p adj. (t)", "V", "p (Wilcoxon)", "d_z [95% CI]",
-                               "g_av [95% CI]"]
-    movie = t.iloc[0].to_dict()
-    assert movie == {"Measure": "movie", "Comparison": TERM, "n": "10",
-                     "Mean difference [95% CI]": "1.00 [0.52, 1.48]", "t": "4.74 (9)",
-                     "p (t)": ".001", "p adj. (t)": ".002", "V": "36",
-                     "p (Wilcoxon)": ".008", "d_z [95% CI]": "1.50 [0.56, 2.40]",
-                     "g_av [95% CI]": "1.03 [0.39, 1.65]"}
-    sleep = t.iloc[1]
-    assert sleep["Measure"] == "sleep (L)"
-    assert (sleep["t"], sleep["p (t)"], sleep["d_z [95% CI]"]) == (
-        "4.06 (9)", ".003", "1.28 [0.41, 2.12]")
-    assert sleep["V"] == MISSING and sleep["Mean difference [95% CI]"] == MISSING
-    # 0.5605 is stored as 0.56049999...: correctly rounded to 3 decimals it is 0.560
-    assert paired_table(results, digits={"movie": 3}).iloc[0]["d_z [95% CI]"] == \
-        "1.500 [0.560, 2.403]"
-
-
-def test_contrasts_table(results):
-    t = contrasts_table(results)
-    assert t.to_dict("records") == [
-        {"Measure": "tug", "Contrast": TERM, "Estimate [95% CI]": "-2.50 [-4.19, -0.81]",
-         "SE": "0.80", "df": "17.3", "df method": "Kenward-roger", "t": "-3.12",
-         "p": ".006", "p (Holm)": ".012"},
-        {"Measure": "tug", "Contrast": "post_m3 - baseline",
-         "Estimate [95% CI]": "-1.00 [-2.68, 0.68]", "SE": "0.80", "df": "18",
-         "df method": "Satterthwaite", "t": "-1.25", "p": ".227", "p (Holm)": ".227"}]
-
-
-def test_descriptives_table(results):
-    t = descriptives_table(results, digits={"tug": 1})
-    base = t.iloc[0].to_dict()
-    assert base == {"Measure": "tug", "Visit": "baseline", "n": "5",
-                    "Mean (SD)": "20.0 (2.5)", "Median [IQR]": "19.5 [18.2, 21.8]",
-                    "Range": "16.0 to 24.0"}
-    post = t.iloc[1]
-    assert (post["Visit"], post["n"], post["Range"]) == ("post_m6", "4", MISSING)
-    bad = result_frame([{"measure": "x", "analysis": "descriptive", "term": "mean"}])
-    with pytest.raises(InvalidInputError, match="statistic: visit"):
-        descriptives_table(bad)
-
-
-def test_responders_table(results):
-    t = responders_table(results)
-    assert t.to_dict("records") == [
-        {"Measure": "gait_speed", "Criterion": "post_m6: MCID",
-         "Responders, n/N (%)": "3/5 (60%)", "Wilson 95% CI (%)": "[23, 88]",
-         "Clopper-Pearson 95% CI (%)": "[15, 95]"},
-        {"Measure": "mas_knee_ext", "Criterion": f"{TERM}: improved \u2265 1 grade",
-         "Responders, n/N (%)": "1/4 (25%)", "Wilson 95% CI (%)": "[5, 70]",
-         "Clopper-Pearson 95% CI (%)": MISSING}]
-
-
-def test_single_case_table(results):
-    t = single_case_table(results)
-    assert list(t.columns) == ["Patient", "Measure", "Analysis", "Term", "Estimate [95% CI]",
-                               "Statistic", "df", "p"]
-    assert t.iloc[0].tolist() == ["P01", "gait_speed", "Crawford-Howell t", "two-tailed",
-                                  "-3.10", "-2.95", "19", ".008"]
-    assert t.iloc[1].tolist() == ["P01", "tug", "NAP", "A vs B", "1.00 [0.61, 1.00]",
-                                  MISSING, MISSING, MISSING]
-
-
-def test_builders_name_missing_analyses():
-    empty = result_frame([{"measure": "x", "analysis": "change", "term": TERM}])
-    for build in (paired_table, contrasts_table, responders_table, descriptives_table):
-        with pytest.raises(InvalidInputError, match="no rows of"):
-            build(empty)
-
 
 def test_baseline_table():
     patients = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "age": [40.0, 50.0, 60.0],
@@ -199,19 +71,108 @@ def test_to_markdown_is_read_by_pandoc_as_a_table():
     assert "<table" in html and "x|y" in html and "Cap" in html
 
 
-def test_to_great_table_html(results):
-    gt = to_great_table(contrasts_table(results), title="Contrasts", source_note="REML")
-    html = gt.as_raw_html()
+def test_to_great_table_html():
+    table = pd.DataFrame({"Contrast": ["6 months after implantation against baseline"],
+                          "Estimate [95% CI]": ["-2.50 [-4.19, -0.81]"]})
+    html = to_great_table(table, title="Contrasts", source_note="REML").as_raw_html()
     assert "Contrasts" in html and "-2.50 [-4.19, -0.81]" in html and "REML" in html
 
 
-def test_responders_table_empty_estimate_and_count_from_statistic():
+def test_show_table_uses_the_one_markdown_writer():
+    from analysis.report import helpers
+
+    df = pd.DataFrame({"Measure": ["a|b"], "p": [".043"]})
+    assert helpers.show_table(df, "Cap").data == to_markdown(df, "Cap")
+    assert not hasattr(helpers, "pipe_table")
+
+
+# ----------------------------------------- responders and effect sizes, in clinical words
+
+def _context(results: pd.DataFrame):
+    from analysis.data.codebook import load_codebook
+    from analysis.report.context import ReportContext
+    from analysis.report.labels import visit_labels
+
+    book = load_codebook()
+    order = ["baseline", "post_m3", "post_m6"]
+    return ReportContext(
+        run=None, results=results, obs=None, all_obs=None, codebook=book, config=None,
+        labels=visit_labels(book), patient=None, primary=None, order=order,
+        reference="baseline", reference_reason="", n_patients=5, phases=(), has_day=True,
+        has_titration=False, has_implant=True, has_baseline_phase=True, sides=(), kinds=(),
+        measures=())
+
+
+def test_responders_table_last_visit_words_and_intervals():
+    from analysis.report.report_tables import responders_table
+
     res = result_frame([
+        # an earlier visit: left out (each measure at its own last visit)
+        {"measure": "gait_speed", "analysis": "responder", "term": "mcid: post_m3",
+         "estimate": 0.2, "statistic": 1, "ci_low": 0.036, "ci_high": 0.62, "n_patients": 5},
+        # 3 of 5: Wilson [0.2307, 0.8824], Clopper-Pearson [0.1466, 0.9473]
+        {"measure": "gait_speed", "analysis": "responder", "term": "mcid: post_m6",
+         "estimate": 0.6, "statistic": 3, "ci_low": 0.2307, "ci_high": 0.8824, "n_patients": 5},
+        {"measure": "gait_speed", "analysis": "responder_cp", "term": "mcid: post_m6",
+         "estimate": 0.6, "statistic": 3, "ci_low": 0.1466, "ci_high": 0.9473, "n_patients": 5},
+        {"measure": "gait_speed", "analysis": "responder", "term": "rci: post_m6",
+         "estimate": 0.4, "statistic": 2, "ci_low": 0.1176, "ci_high": 0.7693, "n_patients": 5},
+        # no classified patient: left out
         {"measure": "tug", "analysis": "responder", "term": "mcid: post_m6", "n_patients": 0,
          "note": "no patient with both values"},
-        {"measure": "six_mwt", "analysis": "responder", "term": "mcid: post_m6", "estimate": 2 / 7,
-         "statistic": 2, "ci_low": 0.0822, "ci_high": 0.6411, "n_patients": 7},
+        # 4 of 4 improved by a grade: Wilson [0.5101, 1.0]
+        {"measure": "mas_knee_ext", "side": "L", "analysis": "improved_one_grade",
+         "term": "post_m6 - baseline", "estimate": 1.0, "ci_low": 0.5101, "ci_high": 1.0,
+         "n_patients": 4},
+        {"measure": "mas_knee_ext", "side": "R", "analysis": "improved_one_grade",
+         "term": "post_m6 - baseline", "estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0,
+         "n_patients": 4, "note": "all improved"},
     ])
-    table = responders_table(res)
-    assert table.iloc[0]["Responders, n/N (%)"] == MISSING
-    assert table.iloc[1]["Responders, n/N (%)"] == "2/7 (29%)"
+    table, notes = responders_table(_context(res))
+    rows = table.to_dict("records")
+    assert len(rows) == 4
+    assert rows[0] == {
+        "Measure": "Gait speed, 10-metre walk test, comfortable pace",
+        "Visit": "6 months after implantation",
+        "Criterion": "improved by at least the MCID (0.10 m/s)",
+        "Responders, n/N (%)": "3/5 (60%)", "Wilson 95% CI (%)": "23 to 88",
+        "Clopper-Pearson 95% CI (%)": "15 to 95"}
+    assert rows[1]["Criterion"].startswith("reliable improvement")
+    assert rows[1]["Responders, n/N (%)"] == "2/5 (40%)"
+    assert rows[1]["Clopper-Pearson 95% CI (%)"] == MISSING
+    assert rows[2]["Measure"] == "Modified Ashworth Scale, knee extensors, left"
+    assert rows[2]["Criterion"] == "improved by at least one grade"
+    assert rows[2]["Responders, n/N (%)"] == "4/4 (100%)"
+    assert rows[2]["Wilson 95% CI (%)"] == "51 to 100"  # reaching 100 % is no fault
+    assert rows[3]["Wilson 95% CI (%)"] == "100 to 100 ^a^"  # collapsed: flagged
+    assert notes.notes[0].startswith("the interval collapsed")
+
+
+def test_effect_sizes_table_each_measure_at_its_last_visit():
+    from analysis.report.report_tables import effect_size_rows, effect_sizes_table
+
+    post6, post3 = "post_m6 - baseline", "post_m3 - baseline"
+    res = result_frame([
+        {"measure": "tug", "analysis": "cohens_dz", "term": post3, "estimate": -0.5,
+         "ci_low": -1.0, "ci_high": 0.0, "n_obs": 10},
+        {"measure": "tug", "analysis": "cohens_dz", "term": post6, "estimate": -1.5,
+         "ci_low": -2.4034, "ci_high": -0.5605, "n_obs": 10},
+        {"measure": "tug", "analysis": "cohens_dav", "term": post6, "estimate": -1.1,
+         "ci_low": -1.8, "ci_high": -0.4, "n_obs": 10},
+        {"measure": "tug", "analysis": "hedges_gav", "term": post6, "estimate": -1.0335,
+         "ci_low": -1.652, "ci_high": -0.385, "n_obs": 10},
+        # six_mwt was last measured at month 3
+        {"measure": "six_mwt", "analysis": "hedges_gav", "term": post3, "estimate": 0.61,
+         "ci_low": 0.2, "ci_high": 1.0, "n_obs": 8},
+    ])
+    ctx = _context(res)
+    table, notes = effect_sizes_table(ctx)
+    assert table.to_dict("records") == [
+        {"Measure": "Six-minute walk distance", "Visit": "3 months after implantation",
+         "n": "8", "*d*~z~ [95% CI]": MISSING, "*d*~av~ [95% CI]": MISSING,
+         "*g*~av~ [95% CI]": "0.61 [0.20, 1.00]"},
+        {"Measure": "Timed Up and Go", "Visit": "6 months after implantation", "n": "10",
+         "*d*~z~ [95% CI]": "-1.50 [-2.40, -0.56]", "*d*~av~ [95% CI]": "-1.10 [-1.80, -0.40]",
+         "*g*~av~ [95% CI]": "-1.03 [-1.65, -0.39]"}]
+    assert not notes.notes
+    assert sorted(effect_size_rows(ctx)["term"].unique()) == [post3, post6]

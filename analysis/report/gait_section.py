@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from analysis.gait.importer import import_c3d
-from analysis.gait.norms import read_norms
-from analysis.report.labels import side_word, visit_labels
+from analysis.gait.norms import read_norms, select_norms
+from analysis.data.codebook import load_codebook
+from analysis.report.labels import measure_label, side_word, visit_labels
 
 _ROWS = [("knee_flex_ic", "Knee flexion at initial contact (°)"),
          ("knee_flex_lr", "Peak knee flexion, loading response (°)"),
@@ -20,11 +24,85 @@ _ROWS = [("knee_flex_ic", "Knee flexion at initial contact (°)"),
          ("gps", "Gait Profile Score (°)")]
 
 
-def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | None = None) -> str:
+@dataclass
+class GaitData:
+    """What the case report shows of the motion-lab data of one patient (see :func:`gait_data`)."""
+
+    visits: list[str]
+    curves: pd.DataFrame
+    cycles: pd.DataFrame
+    observations: pd.DataFrame
+    norms: pd.DataFrame | None
+    profile: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _trial_visit(path: Path) -> str:
+    return path.name.split("_trial")[0]
+
+
+def gait_data(gait_dir: str | Path, *, patient_id: str,
+              visits: list[str] | None = None) -> GaitData | None:
+    """Import every ``<visit>_trial*.c3d`` file of ``gait_dir`` (None when there is none).
+
+    Norms are used when ``norms.parquet`` lies beside the files (speed-matched per visit when
+    they carry speed classes); ``profile`` is then the Movement Analysis Profile of each visit.
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> gd = gait_data(EXAMPLES / "case_report" / "gait", patient_id="P01")
+    >>> gd.visits, sorted(gd.profile["visit"].unique())
+    (['bl_d5', 'post_m3'], ['bl_d5', 'post_m3'])
+    >>> gait_data(EXAMPLES / "case_report", patient_id="P01") is None
+    True
+    """
+    folder = Path(gait_dir)
+    files = sorted(folder.glob("*.c3d")) if folder.is_dir() else []
+    if not files:
+        return None
+    found = list(dict.fromkeys(_trial_visit(f) for f in files))
+    visits = visits or found
+    norms_path = folder / "norms.parquet"
+    norms = read_norms(norms_path) if norms_path.is_file() else None
+    parts, label = [], visit_labels()
+    notes: list[str] = []
+    norm_rows = None
+    for visit in visits:
+        trials = [f for f in files if _trial_visit(f) == visit]
+        imp = import_c3d(trials, patient_id=patient_id, visit=visit, norms=norms)
+        parts.append(imp)
+        notes += [f"{label(visit)}: {n}" for n in imp.notes]
+    if norms is not None:
+        speed = pd.concat([p.observations for p in parts])
+        speed = speed.loc[speed["measure"] == "gait_lab_speed", "value"]
+        norm_rows, _ = select_norms(norms, speed=float(speed.mean()) if len(speed) else None)
+    curves = pd.concat([p.curves for p in parts], ignore_index=True)
+    obs = pd.concat([p.observations for p in parts], ignore_index=True)
+    profile = obs[obs["measure"].str.startswith(("gvs_", "gps"))][
+        ["visit", "measure", "side", "value"]].reset_index(drop=True)
+    return GaitData(visits=list(visits), curves=curves,
+                    cycles=pd.concat([p.cycles for p in parts], ignore_index=True),
+                    observations=obs, norms=norm_rows, profile=profile, notes=notes)
+
+
+def _clinical_note(note: str, codebook: Any) -> str:
+    """A note of the importer with measure keys replaced by their codebook labels."""
+    def swap(m: re.Match) -> str:
+        key = m.group(0)
+        return measure_label(codebook, key) if key in codebook else key.replace("_", " ")
+
+    return re.sub(r"\b[a-z]+_[a-z0-9_]+\b|\bgps\b", swap, note)
+
+
+def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | None = None,
+                 data: GaitData | None = None, cite: str = "") -> str:
     """Markdown of a "Gait analysis" section from ``<visit>_trial*.c3d`` files in ``gait_dir``.
 
     Returns ``""`` when the folder holds no C3D file. Norms are used when ``norms.parquet`` lies
     beside the files. Values are means over the included gait cycles (per side when sided).
+    ``data`` (from :func:`gait_data`) saves reading the files again; ``cite`` (a sentence
+    citing the figures) ends the first paragraph.
 
     Examples
     --------
@@ -35,24 +113,16 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
     >>> gait_section(EXAMPLES / "case_report", patient_id="P01")
     ''
     """
-    folder = Path(gait_dir)
-    files = sorted(folder.glob("*.c3d")) if folder.is_dir() else []
-    if not files:
+    gd = data if data is not None else gait_data(gait_dir, patient_id=patient_id, visits=visits)
+    if gd is None:
         return ""
-    found = sorted({f.name.split("_trial")[0] for f in files}, key=lambda v: files.index(
-        next(f for f in files if f.name.startswith(v))))
-    visits = visits or found
-    norms_path = folder / "norms.parquet"
-    norms = read_norms(norms_path) if norms_path.is_file() else None
-    table, notes, label = {}, [], visit_labels()
-    for visit in visits:
-        trials = [f for f in files if f.name.split("_trial")[0] == visit]
-        imp = import_c3d(trials, patient_id=patient_id, visit=visit, norms=norms)
-        table[visit] = imp.observations.set_index(["measure", "side"])["value"]
-        notes += [f"{label(visit)}: {n}" for n in imp.notes]
+    visits, norms, notes, label = gd.visits, gd.norms, gd.notes, visit_labels()
+    table = {v: gd.observations[gd.observations["visit"] == v].set_index(["measure", "side"])["value"]
+             for v in visits}
     lines = ["## Gait analysis", "",
              "Instrumented gait analysis (C3D files, Plug-in Gait angles); values are means over "
-             "the included gait cycles (foot strike to foot strike of the same side).", "",
+             "the included gait cycles (foot strike to foot strike of the same side)."
+             + (f" {cite.strip()}" if cite.strip() else ""), "",
              "| Measure | Side | " + " | ".join(label(v) for v in visits) + " |",
              "|---|---|" + "---:|" * len(visits)]
     for key, text in _ROWS:
@@ -66,5 +136,7 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
     if norms is None:
         lines += ["", "No normative curves were supplied: GVS and GPS are not computed."]
     if notes:
-        lines += ["", "Notes: " + "; ".join(sorted(set(notes))) + "."]
+        book = load_codebook()
+        lines += ["", "Notes: " + "; ".join(sorted({_clinical_note(n, book) for n in notes}))
+                  + "."]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import RenderError
+from analysis.report.tables import to_markdown
 from analysis.report.formatting import (
     MISSING,
     digits_for,
@@ -26,7 +27,7 @@ from analysis.report.formatting import (
     fmt_stat,
 )
 
-__all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "pipe_table", "show_table",
+__all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
            "show_figure", "reproducibility_tables"]
 
 _INT_COLUMNS = ("n_patients", "n_obs")
@@ -290,50 +291,15 @@ def stat(results: pd.DataFrame, measure: str, analysis: str, term: str, name: st
     return fmt_stat(name, r["statistic"], r["df"], r["p_value"], digits=digits)
 
 
-def _cell(value: Any) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return MISSING
-    if isinstance(value, float):
-        return fmt_num(value, 2)
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def pipe_table(df: pd.DataFrame, caption: str | None = None) -> str:
-    """A DataFrame as a Markdown pipe table (cells as given; floats with 2 decimals).
-
-    Used when :func:`analysis.report.tables.to_markdown` is not available; format the numbers first
-    for anything else.
-
-    Examples
-    --------
-    >>> print(pipe_table(pd.DataFrame({"a": ["x"], "b": [1.234]}), "Cap"))
-    | a | b |
-    |:--|--:|
-    | x | 1.23 |
-    <BLANKLINE>
-    : Cap
-    """
-    numeric = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
-    lines = ["| " + " | ".join(str(c) for c in df.columns) + " |",
-             "|" + "|".join("--:" if n else ":--" for n in numeric) + "|"]
-    lines += ["| " + " | ".join(_cell(v) for v in rec) + " |"
-              for rec in df.itertuples(index=False, name=None)]
-    text = "\n".join(lines)
-    return f"{text}\n\n: {caption}" if caption else text
-
-
 def show_table(df: pd.DataFrame, caption: str | None = None):
     """Display a table as Markdown (a pipe table with its caption) from a document cell.
 
-    Uses :func:`analysis.report.tables.to_markdown` when the package has it, else :func:`pipe_table`.
-    Give the cell ``#| label: tbl-...``; the renderer numbers the caption.
+    The table is written by :func:`analysis.report.tables.to_markdown`, the package's one
+    Markdown table writer. Give the cell ``#| label: tbl-...``; the renderer numbers the
+    caption.
     """
     from IPython.display import Markdown
 
-    try:
-        from analysis.report.tables import to_markdown
-    except ImportError:
-        to_markdown = pipe_table
     return Markdown(to_markdown(df, caption))
 
 

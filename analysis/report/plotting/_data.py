@@ -1,13 +1,17 @@
-"""Small data helpers shared by the figure modules (selection, visit order, labels)."""
+"""Small data helpers shared by the figure modules: selection, visit order, and the clinical
+words every axis, tick, legend and title uses (:class:`Names`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
+from analysis.report.labels import measure_label, unit_symbol, visit_labels
 
 
 def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -66,16 +70,95 @@ def line_keys(rows: pd.DataFrame) -> list[str]:
     return ["patient_id"]
 
 
-def axis_label(rows: pd.DataFrame, measure: str, prefix: str = "") -> str:
-    """Axis label "prefix measure (unit)" using the ``unit`` column when there is one."""
-    label = f"{prefix}{measure}"
-    if "unit" in rows.columns:
-        units = [u for u in pd.unique(rows["unit"].fillna("")) if u]
-        if len(units) == 1:
-            label += f" ({units[0]})"
-    return label
+# ---------------------------------------------------------------- clinical words on figures
+
+class Names:
+    """Clinical words for the codes a figure draws: measure labels with unit symbols, visits,
+    sides and ordinal grades (see :mod:`analysis.report.labels`).
+
+    Parameters
+    ----------
+    codebook : Codebook, optional
+        Where labels, units and levels come from (default: the built-in codebook).
+    labels : callable, optional
+        Visit code -> words (default: :func:`analysis.report.labels.visit_labels` of the
+        codebook), e.g. ``ReportContext.labels``.
+
+    Examples
+    --------
+    >>> names = Names()
+    >>> names.axis("gait_speed"), names.visit("post_m6"), names.axis("emg_soleus_rms", "L")
+    ('Gait speed, 10-metre walk test, comfortable pace (m/s)', '6 months after implantation', \
+'Surface EMG, soleus, root mean square amplitude, left (µV)')
+    """
+
+    def __init__(self, codebook: Any = None, labels: Callable[[str], str] | None = None) -> None:
+        if codebook is None:
+            from analysis.data.codebook import load_codebook
+
+            codebook = load_codebook()
+        self.codebook = codebook
+        self.visit = labels if labels is not None else visit_labels(codebook)
+
+    def info(self, measure: str) -> Any:
+        """The codebook entry of ``measure`` or None."""
+        return self.codebook.measure(measure) if measure in self.codebook else None
+
+    def name(self, measure: str, side: str | None = None) -> str:
+        """The codebook label of a measure (and side), without unit."""
+        return measure_label(self.codebook, measure, side or "")
+
+    def unit(self, measure: str) -> str:
+        """The unit symbol of a measure ("µV", "°"), or ""."""
+        return unit_symbol(getattr(self.info(measure), "unit", None))
+
+    def axis(self, measure: str, side: str | None = None, *, prefix: str = "",
+             unit: str | None = None) -> str:
+        """Axis label: the codebook label (and side) with the unit symbol in brackets.
+
+        ``prefix`` ("Change in ") lower-cases the first letter of the label after it (unless
+        it starts with an abbreviation); ``unit`` replaces the codebook unit.
+        """
+        text = self.name(measure, side)
+        if prefix:
+            text = prefix + (text[:1].lower() + text[1:] if not text[:2].isupper() else text)
+        symbol = self.unit(measure) if unit is None else unit
+        return f"{text} ({symbol})" if symbol else text
+
+    def term(self, term: str) -> str:
+        """A contrast ``later - earlier`` in words."""
+        later, sep, earlier = str(term).partition(" - ")
+        return f"{self.visit(later)} against {self.visit(earlier)}" if sep else self.visit(later)
+
+    def ticks(self, visits: Sequence[str], width: int = 14) -> list[str]:
+        """Visit labels wrapped to ``width`` characters per line, for tick labels."""
+        return [textwrap.fill(self.visit(v), width) for v in visits]
+
+    def levels(self, measure: str) -> tuple[tuple[float, ...], tuple[str, ...]] | None:
+        """``(codes, levels)`` of an ordinal measure (MAS: 0, 1, 1.5, ... -> 0, 1, 1+, ...)."""
+        info = self.info(measure)
+        if info is None or not getattr(info, "levels", None):
+            return None
+        return tuple(float(c) for c in info.codes), tuple(info.levels)
+
+    def grade_axis(self, ax: Any, measure: str, axis: str = "y") -> None:
+        """Ticks of an ordinal measure at its codes, labelled with its grades ("1+")."""
+        found = self.levels(measure)
+        if found is None:
+            return
+        codes, levels = found
+        lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
+        keep = [(c, lev) for c, lev in zip(codes, levels) if lo - 1e-9 <= c <= hi + 1e-9]
+        if not keep:
+            return
+        setter = ax.set_yticks if axis == "y" else ax.set_xticks
+        setter([c for c, _ in keep], [lev for _, lev in keep])
 
 
-def side_suffix(side: str | None) -> str:
-    """" (L)" for a side, "" otherwise."""
-    return f" ({side})" if side else ""
+def visit_ticks(ax: Any, names: Names, visits: Sequence[str]) -> None:
+    """Categorical x axis of visits in clinical words (slanted when there are many)."""
+    many = len(visits) > 4
+    ax.set_xticks(range(len(visits)), names.ticks(visits, 20 if many else 16),
+                  rotation=40 if many else 0, ha="right" if many else "center",
+                  rotation_mode="anchor" if many else "default", fontsize=6 if many else None)
+    ax.set_xlim(-0.4, len(visits) - 0.6)

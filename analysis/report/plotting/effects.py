@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from analysis.errors import InvalidInputError
-from analysis.report.plotting._data import require_columns
+from analysis.report.plotting._data import Names, require_columns
 from analysis.report.plotting.theme import OKABE_ITO, new_figure, use_theme
 
 #: Display names of effect-size variants (the variant is always named).
@@ -28,12 +30,16 @@ def forest(
     *,
     analyses: Sequence[str] = ("cohens_dz", "hedges_gav"),
     visit: str | None = None,
+    codebook: Any = None,
+    labels: Callable[[str], str] | None = None,
 ) -> Figure:
     """Effect sizes with 95% CIs per measure (rows of the results table).
 
-    One row per measure, side, term and variant; the variant is named in each row's label
-    (and the term too when several are drawn; a single term goes in the x label). A vertical
-    line marks 0.
+    One row per measure, side, term and variant, labelled in clinical words (the codebook
+    label of the measure, the side, the comparison in visit words); the variant is named in
+    each row's label (and the comparison too when several are drawn; a single one goes in the
+    x label). A vertical line marks 0. To draw each measure at its own last visit, pass only
+    those rows.
 
     Parameters
     ----------
@@ -43,6 +49,8 @@ def forest(
         Effect-size analyses to draw (see ``analysis.results.ANALYSES``).
     visit : str, optional
         Keep only terms ``"<visit> - ..."``.
+    codebook, labels : optional
+        Codebook (labels) and visit code -> words (default: the codebook's visit labels).
 
     Examples
     --------
@@ -50,7 +58,7 @@ def forest(
     >>> res = result_frame([{"measure": "tug", "analysis": "cohens_dz",
     ...     "term": "post_m6 - baseline", "estimate": -1.5, "ci_low": -2.4, "ci_high": -0.56}])
     >>> [t.get_text() for t in forest(res).axes[0].get_yticklabels()]
-    ["tug: Cohen's $d_z$"]
+    ["Timed Up and Go: Cohen's $d_z$"]
     """
     require_columns(results, ["measure", "side", "analysis", "term", "estimate", "ci_low",
                               "ci_high"], "results table")
@@ -63,19 +71,20 @@ def forest(
                           f"{'' if visit is None else f' at visit {visit!r}'} in the results")
     rows["_a"] = rows["analysis"].map({a: i for i, a in enumerate(analyses)})
     rows = rows.sort_values(["measure", "side", "term", "_a"], kind="mergesort")
+    names = Names(codebook, labels)
     colours = {a: c for a, c in zip(analyses, [OKABE_ITO["blue"], OKABE_ITO["vermillion"],
                                                OKABE_ITO["bluish_green"], OKABE_ITO["orange"],
                                                OKABE_ITO["reddish_purple"]] * 3)}
     markers = dict(zip(analyses, ["o", "s", "D", "^", "v"] * 3))
     n = len(rows)
     one_term = rows["term"].nunique() == 1
-    labels = []
+    texts = []
     for _, r in rows.iterrows():
-        side = f" {r['side']}" if r["side"] else ""
-        term = "" if one_term else f", {r['term']}"
-        variant = EFFECT_LABELS.get(r["analysis"], r["analysis"])
-        labels.append(f"{r['measure']}{side}{term}: {variant}")
-    long_labels = max(len(t) for t in labels) > 34
+        measure = names.name(r["measure"], r["side"])
+        term = "" if one_term else f", {names.visit(str(r['term']).split(' - ')[0])}"
+        variant = EFFECT_LABELS.get(r["analysis"], "effect size")
+        texts.append(f"{measure}{term}: {variant}")  # not wrapped: it would split mathtext
+    long_labels = max(len(t) for t in texts) > 34
     with use_theme():
         fig = new_figure("page" if long_labels or n > 16 else "column", 0.7 + 0.2 * n)
         ax = fig.add_subplot()
@@ -87,9 +96,9 @@ def forest(
             ax.errorbar([est], [yi], xerr=xerr, fmt=markers[a], color=colours[a], ms=3.5,
                         lw=1.0)
         ax.axvline(0, color="black", lw=0.7, ls="-", zorder=0)
-        ax.set_yticks(y, labels)
+        ax.set_yticks(y, texts)
         ax.set_ylim(-0.7, n - 0.3)
         # each row names its variant, so no legend is needed
-        ax.set_xlabel("Effect size (95% CI)" +
-                      (f", {rows['term'].iloc[0]}" if one_term else ""))
+        ax.set_xlabel(textwrap.fill("Effect size (95% CI)" + (
+            f", {names.term(rows['term'].iloc[0])}" if one_term else ""), 60))
     return fig

@@ -8,8 +8,9 @@ live in :mod:`analysis.report.plotting.single_case` and are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,13 +20,14 @@ from matplotlib.lines import Line2D
 
 from analysis.errors import InvalidInputError
 from analysis.report.formatting import fmt_num
+from analysis.report.labels import grade_steps, side_word
 from analysis.report.plotting._data import (
-    axis_label,
+    Names,
     line_keys,
     require_columns,
     select,
-    side_suffix,
     visit_order,
+    visit_ticks,
 )
 from analysis.report.plotting.effects import EFFECT_LABELS, forest
 from analysis.report.plotting.single_case import (
@@ -57,6 +59,8 @@ def spaghetti(
     side: str | None = None,
     emmeans: pd.DataFrame | None = None,
     width: Width | float = "column",
+    codebook: Any = None,
+    labels: Callable[[str], str] | None = None,
 ) -> Figure:
     """Each patient's measure over visits, with the model's estimated marginal means.
 
@@ -73,11 +77,17 @@ def spaghetti(
         Results table; its ``lmm_emmean`` rows of ``measure`` (term = visit, estimate,
         ci_low, ci_high) are drawn as black points with 95% CI bars.
     width : {"column", "page"} or float
+    codebook : Codebook, optional
+        Labels, unit symbols and grades of the measures (default: the built-in codebook).
+    labels : callable, optional
+        Visit code -> clinical words (default: the codebook's visit labels).
 
     Returns
     -------
     Figure
-        Visits on the x axis in ``day`` order (categorical); one thin grey line per patient
+        Visits on the x axis in ``day`` order (categorical), named in clinical words; the y
+        axis is the codebook label with its unit symbol (ordinal scales as grades, "1+");
+        one thin grey line per patient
         (gid ``"patient:<id>"``, or ``"patient:<id>/<side>"``).
 
     Examples
@@ -93,6 +103,7 @@ def spaghetti(
     rows = select(obs, measure=measure, side=side, what="observations")
     visits = visit_order(rows)
     pos = {v: i for i, v in enumerate(visits)}
+    names = Names(codebook, labels)
     with use_theme():
         fig = new_figure(width)
         ax = fig.add_subplot()
@@ -119,12 +130,10 @@ def spaghetti(
                         zorder=3, label="Model mean (95% CI)")
             handles.append(Line2D([], [], color=ESTIMATE, marker="o", ms=4, lw=1.2,
                                   label="Model mean (95% CI)"))
-        ax.set_xticks(range(len(visits)), visits,
-                      rotation=30 if len(visits) > 4 else 0,
-                      ha="right" if len(visits) > 4 else "center")
-        ax.set_xlim(-0.4, len(visits) - 0.6)
+        visit_ticks(ax, names, visits)
         ax.set_xlabel("Visit")
-        ax.set_ylabel(axis_label(rows, measure) + side_suffix(side))
+        ax.set_ylabel(textwrap.fill(names.axis(measure, side), 40))
+        names.grade_axis(ax, measure)
         ax.legend(handles=handles, loc="best")
     return fig
 
@@ -168,9 +177,11 @@ _CLASS_COLOURS = {"improved": IMPROVED, "worsened": WORSENED, "unchanged": UNCHA
 
 
 def slope_plot(
-    changes: pd.DataFrame, *, measure: str, visit: str, side: str | None = None
+    changes: pd.DataFrame, *, measure: str, visit: str, side: str | None = None,
+    reference: str | None = None, codebook: Any = None,
+    labels: Callable[[str], str] | None = None,
 ) -> Figure:
-    """Baseline to one follow-up visit, one line per patient, coloured by direction.
+    """Reference visit to one follow-up visit, one line per patient, coloured by direction.
 
     Parameters
     ----------
@@ -179,6 +190,10 @@ def slope_plot(
     measure, visit : str
         The measure and the follow-up visit.
     side : str, optional
+    reference : str, optional
+        The reference visit (named on the axis; "Reference visit" when not given).
+    codebook, labels : optional
+        As for :func:`spaghetti`.
 
     Examples
     --------
@@ -190,6 +205,7 @@ def slope_plot(
     """
     rows = _change_rows(changes, measure, visit, side)
     require_columns(rows, ["improvement"], "change table")
+    names = Names(codebook, labels)
     with use_theme():
         fig = new_figure("column", 3.0)
         ax = fig.add_subplot()
@@ -199,9 +215,11 @@ def slope_plot(
             counts[cls] += 1
             ax.plot([0, 1], [r["baseline"], r["value"]], color=_CLASS_COLOURS[cls],
                     marker="o", ms=3, lw=1.0, alpha=0.9)
-        ax.set_xticks([0, 1], ["baseline", visit])
+        ax.set_xticks([0, 1], [textwrap.fill(names.visit(reference), 18) if reference
+                               else "Reference visit", textwrap.fill(names.visit(visit), 18)])
         ax.set_xlim(-0.25, 1.25)
-        ax.set_ylabel(axis_label(rows, measure) + side_suffix(side))
+        ax.set_ylabel(textwrap.fill(names.axis(measure, side), 40))
+        names.grade_axis(ax, measure)
         handles = [Line2D([], [], color=_CLASS_COLOURS[c], marker="o", ms=3,
                           label=f"{c.capitalize()} (n = {n})")
                    for c, n in counts.items() if n]
@@ -217,10 +235,13 @@ def waterfall(
     mcid: float | None = None,
     better: Literal["higher", "lower"] = "higher",
     side: str | None = None,
+    codebook: Any = None,
+    labels: Callable[[str], str] | None = None,
 ) -> Figure:
-    """Individual change from baseline, sorted, as bars, with the MCID marked.
+    """Individual change from the reference visit, sorted, as bars, with the MCID marked.
 
-    Bars show ``change`` (follow-up - baseline, in the unit of the measure), sorted from the
+    Bars show ``change`` (follow-up - reference, in the unit of the measure; for an ordinal
+    scale such as the MAS, in steps of the scale, so 1+ -> 1 is one step), sorted from the
     largest increase to the largest decrease. Colours: improved by at least the MCID (or by
     any amount when no MCID is given), worsened by at least it, or in between. The MCID is
     drawn at ``+mcid`` and ``-mcid``, each line labelled with the direction it stands for.
@@ -242,12 +263,21 @@ def waterfall(
     rows = _change_rows(changes, measure, visit, side)
     keys = line_keys(rows)
     rows = rows.sort_values(keys, kind="mergesort")
+    names = Names(codebook, labels)
+    info = names.info(measure)
+    unit_text = None
+    if names.levels(measure) is not None:
+        steps = [grade_steps(info, b, a) for b, a in zip(rows["baseline"], rows["value"])]
+        if all(x is not None for x in steps):
+            rows = rows.assign(change=[float(x) for x in steps])
+            unit_text = "steps of the scale"
     rows = rows.sort_values("change", ascending=False, kind="mergesort").reset_index(drop=True)
     sign = 1.0 if better == "higher" else -1.0
     threshold = 0.0 if mcid is None else float(mcid)
     classes = [_direction(sign * c, threshold) if mcid is not None else _direction(sign * c)
                for c in rows["change"]]
-    labels = ["/".join(str(r[k]) for k in keys if r[k] != "") for _, r in rows.iterrows()]
+    ticks = [" ".join(side_word(r[k]) if k == "side" else str(r[k]) for k in keys if r[k] != "")
+             for _, r in rows.iterrows()]
     with use_theme():
         fig = new_figure("column", 2.8)
         ax = fig.add_subplot()
@@ -263,9 +293,10 @@ def waterfall(
                             ha="right", va="bottom" if y > 0 else "top", fontsize=6)
             lo, hi = ax.get_ylim()  # room for the labels outside the MCID lines
             ax.set_ylim(min(lo, -1.35 * mcid), max(hi, 1.35 * mcid))
-        ax.set_xticks(np.arange(len(rows)), labels, rotation=90 if len(rows) > 6 else 0)
+        ax.set_xticks(np.arange(len(rows)), ticks, rotation=90 if len(rows) > 6 else 0)
         ax.set_xlabel("Patient")
-        ax.set_ylabel(axis_label(rows, measure, "Change in ") + side_suffix(side))
+        ax.set_ylabel(textwrap.fill(names.axis(measure, side, prefix="Change in ",
+                                               unit=unit_text), 40))
         names = ({"improved": "Improved \u2265 MCID", "unchanged": "Within MCID",
                   "worsened": "Worsened \u2265 MCID"} if mcid is not None else
                  {"improved": "Improved", "unchanged": "No change", "worsened": "Worsened"})
@@ -282,11 +313,14 @@ def mas_distribution(
     measure: str,
     levels: Sequence[str] = ("0", "1", "1+", "2", "3", "4"),
     codes: Sequence[float] = (0, 1, 1.5, 2, 3, 4),
+    codebook: Any = None,
+    labels: Callable[[str], str] | None = None,
 ) -> Figure:
     """Stacked bars of the share (%) of each MAS level by visit (sides pooled).
 
     Values are matched to ``codes`` (tolerance 1e-9) and shown under ``levels``; a value
-    matching no code raises. Each bar is labelled with its number of observations.
+    matching no code raises. Each bar is labelled with its number of observations; visits are
+    named in clinical words (``codebook``, ``labels`` as for :func:`spaghetti`).
 
     Examples
     --------
@@ -312,6 +346,7 @@ def mas_distribution(
         raise InvalidInputError(f"values {bad} of {measure!r} match none of the codes {tuple(codes)}; "
                           "pass the levels and codes of the codebook")
     visits = visit_order(rows)
+    names = Names(codebook, labels)
     table = pd.crosstab(pd.Categorical(rows["visit"], categories=visits),
                         pd.Categorical(idx, categories=range(len(codes))), dropna=False)
     totals = table.sum(axis=1).to_numpy(float)
@@ -330,13 +365,12 @@ def mas_distribution(
             bottom += share[:, i]
         for xi, n in zip(x, totals):
             ax.text(xi, 101, f"n = {int(n)}", ha="center", va="bottom", fontsize=6)
-        ax.set_xticks(x, visits, rotation=30 if len(visits) > 4 else 0,
-                      ha="right" if len(visits) > 4 else "center")
+        visit_ticks(ax, names, visits)
         ax.set_ylim(0, 110)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel("Share of observations (%)")
         ax.set_xlabel("Visit")
-        handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles[::-1], labels[::-1], title="MAS", loc="center left",
+        handles, texts = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], texts[::-1], title="Grade", loc="center left",
                   bbox_to_anchor=(1.0, 0.5))
     return fig

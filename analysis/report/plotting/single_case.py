@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,8 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from analysis.errors import InvalidInputError
-from analysis.report.plotting._data import axis_label, require_columns, select
+from analysis.report.labels import phase_word, side_word
+from analysis.report.plotting._data import Names, require_columns, select
 from analysis.report.plotting.theme import (
     DOSE,
     OKABE_ITO,
@@ -28,6 +30,10 @@ _SIDE_STYLE = {"L": ("o", OKABE_ITO["blue"]), "R": ("s", OKABE_ITO["vermillion"]
                "": ("o", OKABE_ITO["black"])}
 _PHASE_LINE = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"],
                OKABE_ITO["bluish_green"]]
+
+
+def _phase_label(phase: Any) -> str:
+    return PHASE_LABELS.get(str(phase)) or phase_word(str(phase)).capitalize()
 
 
 def _one_patient(data: pd.DataFrame, what: str) -> str:
@@ -48,12 +54,13 @@ def _break_marks(ax: Axes, side: Literal["left", "right"]) -> None:
 
 
 def titration_timeline(
-    obs_one_patient: pd.DataFrame, *, measures: Sequence[str]
+    obs_one_patient: pd.DataFrame, *, measures: Sequence[str], codebook: Any = None
 ) -> Figure:
     """Dose and outcomes of one patient over days, phases shaded.
 
     One panel per measure (sides drawn as separate series) and a dose panel at the bottom
-    (step line, ug/day). Baseline and test-infusion days are drawn in the wide left column
+    (step line, µg/day). Panels are labelled with the codebook label and unit symbol; ordinal
+    scales (MAS) show their grades (0, 1, 1+, 2, 3, 4). Baseline and test-infusion days are drawn in the wide left column
     with the phases shaded; post-implant visits, often months later, go in a narrow right
     column with a broken axis, so they do not squash the titration.
 
@@ -63,6 +70,8 @@ def titration_timeline(
         Tidy observations of one patient (needs day, phase, dose_ug_day).
     measures : sequence of str
         Measures to draw, top to bottom.
+    codebook : Codebook, optional
+        Labels, units and grades (default: the built-in codebook).
 
     Examples
     --------
@@ -85,6 +94,7 @@ def titration_timeline(
     if parts[0].empty:
         parts = parts[1:]
     n_rows = len(measures) + 1
+    names = Names(codebook)
     with use_theme():
         fig = new_figure("page", 1.3 * n_rows + 0.5)
         ratios = [3, 1] if len(parts) == 2 else [1]
@@ -101,11 +111,13 @@ def titration_timeline(
                     one = one.sort_values("day", kind="mergesort")
                     marker, colour = _SIDE_STYLE.get(s, ("o", OKABE_ITO["black"]))
                     ax.plot(one["day"], one["value"], marker=marker, color=colour, ms=3,
-                            label=f"side {s}" if s else None)
+                            label=side_word(s) if s else None)
                 if c == 0:
-                    ax.set_ylabel(axis_label(select(data, measure=m), m), fontsize=7)
+                    ax.set_ylabel(textwrap.fill(names.axis(m), 22), fontsize=7)
                     if len(sides) > 1:
                         ax.legend(loc="best", fontsize=6)
+            for r, m in enumerate(measures):
+                names.grade_axis(axes[r, c], m)
             dose = part.groupby("day", sort=True)["dose_ug_day"].max()
             axes[-1, c].plot(dose.index, dose.to_numpy(float), drawstyle="steps-post",
                              color=DOSE, lw=1.2, marker=".", ms=3)
@@ -136,7 +148,7 @@ def _shade_phases(ax: Axes, part: pd.DataFrame, *, top: bool) -> None:
         ax.axvspan(lo, hi, color=PHASE_COLOURS.get(str(phase), "#F2F2F2"), zorder=0, lw=0,
                    gid=f"phase:{phase}")
         if top:
-            ax.text((lo + hi) / 2, 1.02, PHASE_LABELS.get(str(phase), str(phase)),
+            ax.text((lo + hi) / 2, 1.02, _phase_label(phase),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
 
 
@@ -225,7 +237,8 @@ def _runs(dose: np.ndarray, flag: np.ndarray) -> list[tuple[float, float]]:
 
 
 def phase_plot(
-    series: pd.DataFrame, *, measure: str, better: Literal["higher", "lower"]
+    series: pd.DataFrame, *, measure: str, better: Literal["higher", "lower"],
+    codebook: Any = None,
 ) -> Figure:
     """One patient's values by day, phases separated, with phase means and trends.
 
@@ -241,6 +254,8 @@ def phase_plot(
     measure : str
     better : {"higher", "lower"}
         Direction of improvement, stated on the y axis.
+    codebook : Codebook, optional
+        Label, unit symbol and grades of the measure (default: the built-in codebook).
 
     Examples
     --------
@@ -261,6 +276,7 @@ def phase_plot(
                           "pass one side, e.g. series[series.side == 'L']")
     first_day = rows.groupby("phase", sort=False)["day"].min().sort_values(kind="mergesort")
     phases = first_day.index.tolist()
+    names = Names(codebook)
     with use_theme():
         fig = new_figure("column", 2.6)
         ax = fig.add_subplot()
@@ -275,15 +291,16 @@ def phase_plot(
                 fit = stats.linregress(d, v)
                 ax.plot([d.min(), d.max()], fit.intercept + fit.slope * np.array([d.min(),
                         d.max()]), ls="-.", color=colour, lw=0.8, gid=f"trend:{ph}")
-            ax.text((d.min() + d.max()) / 2, 1.02, PHASE_LABELS.get(str(ph), str(ph)),
+            ax.text((d.min() + d.max()) / 2, 1.02, _phase_label(ph),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                     color=colour, fontsize=7)
             if i > 0:
                 prev = rows.loc[rows["phase"] == phases[i - 1], "day"].max()
                 ax.axvline((float(prev) + d.min()) / 2, color="black", ls="--", lw=0.8,
                            gid="phase_change")
-        ax.set_xlabel("Day")
-        ax.set_ylabel(f"{axis_label(rows, measure)}\n({better} is better)")
+        ax.set_xlabel("Day relative to the start of the test infusion")
+        ax.set_ylabel(f"{textwrap.fill(names.axis(measure), 36)}\n({better} is better)")
+        names.grade_axis(ax, measure)
         ax.legend(handles=[Line2D([], [], color="grey", ls=":", lw=1.2, label="Phase mean"),
                            Line2D([], [], color="grey", ls="-.", lw=0.8,
                                   label="Phase trend (OLS)")], loc="best", fontsize=6)
