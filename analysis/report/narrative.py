@@ -335,7 +335,7 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "with both values (complete pairs): mean difference with its t interval and a "
                    "paired t-test; Cohen's d_z = mean difference / SD of the differences and "
                    "d_av = mean difference / [(SD at the follow-up + SD at the reference) / 2], "
-                   "with noncentral-t intervals.")
+                   "with noncentral-t intervals [@lakens2013].")
     if "wilcoxon" in present:
         w = ctx.rows("wilcoxon")
         zeros = int(w["note"].str.contains("zero difference").sum())
@@ -348,8 +348,8 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "scale (MAS 1+ to 1 is one step).")
     lmm = ctx.rows("lmm_contrast")
     if len(lmm):
-        methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger").replace(
-            "satterthwaite", "Satterthwaite") for x in lmm["df_method"] if x})
+        methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger [@kenward1997]").replace(
+            "satterthwaite", "Satterthwaite [@satterthwaite1946]") for x in lmm["df_method"] if x})
         out.append("Each measure with at least four patients was modelled over all visits by a "
                    "linear mixed model (REML) with a fixed effect of visit and a random intercept "
                    f"per patient, denominator degrees of freedom by {' and '.join(methods)}; "
@@ -358,13 +358,15 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "are missing at random; the paired analyses use complete pairs only.")
     if "rci" in present:
         out.append("Individual change was judged by the Reliable Change Index (Jacobson and "
-                   "Truax) where the codebook gives a reliability or SEM, and against the MCID "
+                   "Truax [@jacobson1991]) where the codebook gives a reliability or SEM, and against the MCID "
                    "with the published source named in @tbl-measures.")
     if present & {"nap", "tau_u", "crawford_howell"}:
         out.append("For the single patient, the baseline and test-infusion phases were compared "
-                   "by non-overlap indices (NAP, Tau-U, PND) and piecewise regression"
+                   "by non-overlap indices (NAP, Tau-U [@parker2011], PND) and piecewise "
+                   "regression"
                    + (", and the patient was compared with healthy controls by the "
-                      "Crawford-Howell test and its Bayesian counterpart" if "crawford_howell"
+                      "Crawford-Howell test [@crawford1998] and its Bayesian counterpart "
+                      "[@crawford2007]" if "crawford_howell"
                       in present else "") + ".")
     if "dose_slope" in present:
         out.append("The outcome was regressed on the test-infusion dose (per patient by ordinary "

@@ -113,7 +113,7 @@ def multiplicity_text(ctx: Any) -> str:
     for name in sorted(fam):
         members = [ctx.label(m) for m in ctx.config.families.get(name, ()) if m in ctx.measures]
         parts.append(f"'{name}' ({'; '.join(members)})")
-    text = "Paired-test p-values were Holm-adjusted"
+    text = "Paired-test p-values were Holm-adjusted [@holm1979]"
     if parts:
         text += " across the measures, visits and sides of each declared family: " + ", ".join(parts)
     if len(own):
