@@ -30,12 +30,10 @@ import functools
 import hashlib
 import json
 import os
-import platform
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ import pyarrow.parquet as pq
 
 import analysis
 from analysis.paths import sha256_file
+from analysis.run.manifest import package_versions
 
 #: Version of the entry layout; part of the key.
 FORMAT = 1
@@ -112,13 +111,7 @@ def source_digest() -> str:
 
 def dependency_versions() -> dict[str, str]:
     """Versions of Python and of the numeric libraries (part of the key)."""
-    versions = {"python": platform.python_version(), "itb-analysis": analysis.__version__}
-    for name in NUMERIC_DEPENDENCIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return {**package_versions(NUMERIC_DEPENDENCIES), "itb-analysis": analysis.__version__}
 
 
 def cache_key(inputs: Iterable[str | Path], *, config: Mapping[str, Any],

@@ -60,10 +60,10 @@ MANIFEST = "manifest.json"
 KEY_SEPARATOR = " | "
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of the tracked packages and of Python itself."""
+def package_versions(names: Iterable[str] | None = None) -> dict[str, str]:
+    """Installed versions of Python and of ``names`` (default: the tracked packages)."""
     versions = {"python": platform.python_version()}
-    for name in TRACKED_PACKAGES:
+    for name in TRACKED_PACKAGES if names is None else names:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
