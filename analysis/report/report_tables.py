@@ -40,7 +40,7 @@ def flag(row: pd.Series) -> str:
     ...                 "ci_high": -1.0, "note": "all differences negative"}))
     'the interval collapsed to a single point at the bound of the index (all differences negative)'
     >>> flag(pd.Series({"analysis": "tau_u", "estimate": 0.9, "ci_low": 0.4, "ci_high": 1.37,
-    ...                 "note": ""}))
+    ...                 "note": ""})).replace("\u2212", "-")
     'the interval passes the bound of the index (-1 to 1); read it as truncated there'
     """
     lo, hi, est = row.get("ci_low"), row.get("ci_high"), row.get("estimate")

@@ -54,7 +54,7 @@ def baseline_table(
     >>> obs = pd.DataFrame({"patient_id": ["P1", "P2"], "visit": "baseline",
     ...     "measure": "tug", "value": [20.0, 16.0], "phase": "baseline", "day": -1.0,
     ...     "side": "", "unit": "s"})
-    >>> baseline_table(pts, obs).to_dict("list")["Value"]
+    >>> [v.replace("\xa0", " ") for v in baseline_table(pts, obs).to_dict("list")["Value"]]
     ['2', '52.0 (4.2)', '1 (50%)', '1 (50%)', '2 (100%)', '15.0 [12.5, 17.5]', '18.0 (2.8)']
     """
     n_total = obs["patient_id"].nunique()
