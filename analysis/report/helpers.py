@@ -28,7 +28,7 @@ from analysis.report.formatting import (
 )
 
 __all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
-           "show_figure", "reproducibility_tables"]
+           "show_supplement", "show_figure", "reproducibility_tables", "use_number_style"]
 
 _INT_COLUMNS = ("n_patients", "n_obs")
 _P_COLUMNS = ("p_value", "p_adjusted")
@@ -291,6 +291,21 @@ def stat(results: pd.DataFrame, measure: str, analysis: str, term: str, name: st
     return fmt_stat(name, r["statistic"], r["df"], r["p_value"], digits=digits)
 
 
+def use_number_style(style: str | None) -> str:
+    """Set the journal style of the numbers of a report ("apa", the default, or "ama"), from
+    the document's ``number_style`` parameter; returns the style in use.
+
+    Examples
+    --------
+    >>> use_number_style(None)
+    'apa'
+    """
+    from analysis.report.formatting import get_number_style, set_number_style
+
+    set_number_style(style)
+    return get_number_style()
+
+
 def show_table(df: pd.DataFrame, caption: str | None = None):
     """Display a table as Markdown (a pipe table with its caption) from a document cell.
 
@@ -301,6 +316,20 @@ def show_table(df: pd.DataFrame, caption: str | None = None):
     from IPython.display import Markdown
 
     return Markdown(to_markdown(df, caption))
+
+
+def show_supplement(df: pd.DataFrame, sheet: str):
+    """Put a long table into the supplementary workbook written beside the report
+    (``<out>/<report>-supplement.xlsx``, one sheet per table) instead of the document.
+
+    Give the raw values (numbers as numbers); cite the workbook and sheet in the text. See
+    :mod:`analysis.report.render.supplement`.
+    """
+    from IPython.display import Markdown
+
+    from analysis.report.render.supplement import supplement_block
+
+    return Markdown(supplement_block(df, sheet))
 
 
 def show_figure(fig) -> None:

@@ -305,17 +305,23 @@ def _visit_of(term: str) -> str:
     return term.split(":", 1)[1].strip() if ":" in term else term.split(" - ")[0].strip()
 
 
-def responders_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
+def responders_table(ctx: ReportContext, *, ordinal: bool | None = None
+                     ) -> tuple[pd.DataFrame, Footnotes]:
     """Responders of each measure at its own last visit: improved by at least the MCID (or the
     threshold used instead), reliably improved (RCI), improved by at least one grade (ordinal
     scales); n/N (%) with Wilson and Clopper-Pearson 95% intervals. An interval that collapsed
-    or passes 0-100 % is flagged; criteria with no classified patient are left out."""
+    or passes 0-100 % is flagged; criteria with no classified patient are left out.
+
+    ``ordinal=False`` keeps the measures on interval scales, ``True`` the ordinal scales (the
+    report prints the first and puts the whole table in its supplement), ``None`` all."""
     notes = Footnotes()
     rows = ctx.rows(("responder", "responder_cp", "improved_one_grade"), patient="")
     rows = rows[rows["estimate"].notna()]
     out = []
     for (m, s), g in rows.groupby(["measure", "side"], sort=True):
         info = ctx.measure_info(m)
+        if ordinal is not None and bool(info is not None and info.levels) != ordinal:
+            continue
         g = g.assign(_visit=g["term"].map(_visit_of))
         last = max(g["_visit"], key=ctx.visit_rank)
         g = g[g["_visit"] == last]
