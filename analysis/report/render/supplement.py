@@ -2,8 +2,9 @@
 
 A document cell marks a table as supplementary with :func:`supplement_block` (through
 :func:`analysis.report.helpers.show_supplement`): the table's values travel in the cell's
-Markdown output as CSV inside a hidden div (``.content-hidden``, which Quarto leaves out), so that
-frozen outputs keep them. :func:`extract_supplement` takes the blocks out of the assembled
+Markdown output as CSV in a raw block of the format ``itb-supplement`` (a raw block of a format
+no writer knows is left out of every output, by Pandoc and by Quarto alike), so that frozen
+outputs keep them. :func:`extract_supplement` takes the blocks out of the assembled
 Markdown before Pandoc sees it and :func:`write_supplement` writes them, one sheet per table, to
 ``<out>/<report>-supplement.xlsx``. Numbers are written as numbers; text is always text (a cell
 starting with "=" is never a formula).
@@ -25,8 +26,8 @@ from analysis.errors import RenderError
 __all__ = ["supplement_block", "extract_supplement", "write_supplement", "supplement_path"]
 
 _BLOCK = re.compile(
-    r"^::: \{\.content-hidden \.itb-supplement sheet=\"(?P<sheet>[^\"]+)\"\}\n"
-    r"(?P<fence>`{3,})csv\n(?P<csv>.*?)\n(?P=fence)\n:::[ \t]*$", re.S | re.M)
+    r"^(?P<fence>`{3,})\{=itb-supplement\}\nsheet: (?P<sheet>[^\n]+)\n(?P<csv>.*?)\n(?P=fence)[ \t]*$",
+    re.S | re.M)
 
 
 def supplement_block(df: pd.DataFrame, sheet: str) -> str:
@@ -38,11 +39,10 @@ def supplement_block(df: pd.DataFrame, sheet: str) -> str:
     >>> extract_supplement(text)
     ('', [('Sheet 1', 'a,b\\n1.5,x')])
     """
-    name = re.sub(r"[\[\]:*?/\\\"]", " ", str(sheet)).strip()[:31] or "Table"
+    name = re.sub(r"[\[\]:*?/\\\"\n]", " ", str(sheet)).strip()[:31] or "Table"
     body = df.to_csv(index=False, lineterminator="\n").rstrip("\n")
     ticks = "`" * max(3, max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
-    return (f'::: {{.content-hidden .itb-supplement sheet="{name}"}}\n{ticks}csv\n{body}\n'
-            f"{ticks}\n:::")
+    return f"{ticks}{{=itb-supplement}}\nsheet: {name}\n{body}\n{ticks}"
 
 
 def extract_supplement(markdown: str) -> tuple[str, list[tuple[str, str]]]:
