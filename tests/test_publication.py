@@ -383,3 +383,137 @@ def test_real_quarto_renders_where_it_says(tmp_path):
     # The same text and numbers from both paths.
     for phrase in ("Figure 1", "Table 1", "Jacobson NS", "Ann Lee", "Each point is one of 4 values"):
         assert phrase in built and phrase in ours
+
+
+# ------------------------------------------------------------------ tables that fit (issue 14)
+
+def _table_document() -> list[str]:
+    """The pieces (as the assembler gives them) of a document with a narrow table, a wide one (long labels, intervals) and a supplement."""
+    import pandas as pd
+
+    from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_p, fmt_stat
+    from analysis.report.render.supplement import supplement_block
+    from analysis.report.tables import to_markdown
+
+    labels = ["Modified Ashworth Scale, ankle plantar flexors, left (grade)",
+              "Surface EMG, soleus, root mean square amplitude, right (µV)",
+              "Gait speed, 10-metre walk test, comfortable pace (m/s)"] * 4
+    wide = pd.DataFrame({
+        "Measure": labels,
+        "Visit": ["12 months after implantation"] * len(labels),
+        "n": ["18"] * len(labels),
+        "Change [95% CI]": [fmt_est_ci(-20.5 - i, -31.55, -10.61, 2) for i in range(len(labels))],
+        "Test": ["Wilcoxon signed-rank"] * len(labels),
+        "p": [fmt_p(0.0004, prefix=False)] * len(labels),
+        "p adjusted (Holm)": [fmt_p(0.0123, prefix=False)] * len(labels),
+        "Effect size [95% CI]": ["r_rb " + fmt_est_ci(-0.91, -1.0, -0.55, 2)] * len(labels),
+        "Against the MCID": ["improved by at least the MCID (0.10 m/s), clinically relevant"]
+        * len(labels),
+    })
+    narrow = pd.DataFrame({"Visit": ["baseline", "post"], "Observed": ["20", "19"]})
+    return [
+        "# Tables",
+        f"A change of {fmt_num(-2.456)} m/s, {fmt_stat('t', -4.7434, 9, 0.010)}.",
+        to_markdown(narrow, "Observed values", label="narrow"),
+        to_markdown(wide, "Every measure against the reference visit", label="wide"),
+        "^a^ A footnote of the wide table.",
+        supplement_block(pd.DataFrame({"a": [1.5, -2.0], "b": ["=HYPERLINK(1)", "x"]}),
+                         "Responders"),
+        "After the tables.",
+    ]
+
+
+@pytest.fixture(scope="module")
+def table_outputs(tmp_path_factory) -> dict[str, Path]:
+    from analysis.report.render.assemble import _lay_out_tables
+    from analysis.report.render.pandoc import convert
+
+    out = {}
+    for fmt in ("pdf", "docx", "html"):
+        work = tmp_path_factory.mktemp(f"tables-{fmt}")
+        text = "\n\n".join(t for t, _ in _lay_out_tables(
+            [(p, True) for p in _table_document()], fmt)) + "\n"
+        out[fmt] = convert(text, fmt, out=work / "out" / f"tables.{EXTENSION[fmt]}", workdir=work,
+                           name="tables")
+    return out
+
+
+EXTENSION = {"pdf": "pdf", "docx": "docx", "html": "html"}
+
+
+def test_no_pdf_table_wider_than_the_text_block(table_outputs):
+    """Every glyph of the PDF lies inside the text block of its page (20 mm side margins, on
+    portrait and landscape pages alike): no table runs into the margin or off the page."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(table_outputs["pdf"]))
+    margin = 20 / 25.4 * 72 - 1.0
+    landscape = 0
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+        landscape += width > float(page.mediabox.height)
+        xs: list[tuple[float, str]] = []
+
+        def visit(text, cm, tm, font, size, xs=xs):
+            if text.strip():
+                xs.append((tm[4] * cm[0] + cm[4], text))
+
+        page.extract_text(visitor_text=visit)
+        assert xs
+        for x, text in xs:
+            assert margin <= x <= width - margin, (x, text)
+        # the right edge: the longest line of the page ends inside the block (at most 0.5 em
+        # per character, the measure of analysis.report.render.table_layout)
+    assert landscape >= 1, "the wide table should be on a landscape page"
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert "A footnote of the wide table" in text
+
+
+def test_pdf_table_cells_keep_intervals_on_one_line(table_outputs):
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(table_outputs["pdf"]))
+    lines = "\n".join(p.extract_text() for p in reader.pages).splitlines()
+    # an interval is never split after its comma
+    assert not [ln for ln in lines if re.search(r"\[\S+,\s*$", ln)]
+    # the caption is on the same page as (and above) its table
+    for page in reader.pages:
+        t = page.extract_text()
+        if "Every measure against the reference visit" in t:
+            assert t.index("Every measure against") < t.index("Measure")
+
+
+def test_minus_sign_and_no_break_spaces_in_every_format(table_outputs):
+    from pypdf import PdfReader
+
+    pdf = " ".join(p.extract_text() for p in PdfReader(str(table_outputs["pdf"])).pages)
+    docx_xml = _docx_xml(table_outputs["docx"])
+    page = table_outputs["html"].read_text(encoding="utf-8")
+    html_text = html.unescape(page)
+    for name, text in (("pdf", pdf), ("docx", docx_xml), ("html", html_text)):
+        assert "\u22122.46" in text, name
+        assert not re.search(r"(?<![\w\-])-\d+\.\d", _text(text) if name == "html" else text), name
+    for name, text in (("docx", docx_xml), ("html", html_text)):
+        assert "p\u00a0=\u00a0.010" in text and "t(9)\u00a0=\u00a0\u22124.74" in text, name
+        assert "[\u221231.55,\u00a0\u221210.61]" in text, name
+
+
+def test_long_tables_go_to_the_supplementary_workbook(table_outputs):
+    from openpyxl import load_workbook
+
+    for fmt, path in table_outputs.items():
+        book = path.with_name("tables-supplement.xlsx")
+        assert book.is_file(), fmt
+        ws = load_workbook(book)["Responders"]
+        assert [c.value for c in ws[1]] == ["a", "b"]
+        assert ws["A2"].value == 1.5 and ws["A3"].value == -2.0
+        assert ws["B2"].value == "=HYPERLINK(1)" and ws["B2"].data_type == "s"  # never a formula
+    assert "HYPERLINK" not in table_outputs["html"].read_text(encoding="utf-8")
+
+
+def test_docx_wide_table_has_column_widths(table_outputs):
+    xml = _docx_xml(table_outputs["docx"])
+    grids = re.findall(r"<w:tblGrid>(.*?)</w:tblGrid>", xml, re.S)
+    widths = [[int(w) for w in re.findall(r'w:w="(\d+)"', g)] for g in grids]
+    wide = max(widths, key=len)
+    assert len(wide) == 9 and max(wide) > 2 * min(wide)  # sized to content, not equal

@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 #: An internal code: a snake_case identifier (post_m6, mcid_class, towards_normal) or a model
 #: coefficient name (visitpost_m12).
 CODE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
-FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d+")
+#: A decimal number as the reports print it: a true minus sign (U+2212) or a hyphen-minus.
+FLOAT = re.compile(r"(?<![\w.])[-\u2212]?\d+\.\d+")
+
+
+def _floats(text: str) -> list[str]:
+    """Every decimal number of a text, with an ASCII minus (no-break spaces are spaces)."""
+    return [x.replace("\u2212", "-") for x in FLOAT.findall(text.replace("\u00a0", " "))]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +132,7 @@ def test_prose_and_tables_on_every_shape(name, runs):
     assert f"reference visit, {ctx.labels(ctx.reference)}" in text
     # every float of the text is a number of the results table or of the data
     allowed = _allowed_numbers(run)
-    stray = [x for x in FLOAT.findall(text) if x not in allowed and x.lstrip("-") not in allowed]
+    stray = [x for x in _floats(text) if x not in allowed and x.lstrip("-") not in allowed]
     assert not stray, f"{name}: numbers not found in the results or the data: {stray}"
 
 

@@ -5,17 +5,28 @@ One module, so that a p-value or an interval reads the same everywhere. Conventi
 - Missing values (``None``, NaN, ``pd.NA``) print as :data:`MISSING`, an en dash ("–"),
   the usual typographic mark for "not available" in journal tables. It is one character, never
   mistaken for a number, and survives Markdown, HTML, DOCX and PDF output.
-- Negative numbers use the ASCII hyphen-minus ("-") so that copied numbers parse; a value that
-  rounds to zero prints without a sign ("0.00", not "-0.00").
-- p-values follow APA 7: no leading zero (a p-value cannot exceed 1), three decimals by default
-  (two on request), "< .001" below the smallest printable value and "> .999" when the value
-  would round to 1.
+- Negative numbers use the true minus sign (U+2212, :data:`MINUS`), as typeset journals do, in
+  every output format; a value that rounds to zero prints without a sign ("0.00", not "−0.00").
+  :func:`parse_num` reads such text back.
+- The parts of a statistic that must stay on one line are joined by no-break spaces (U+00A0,
+  :data:`NBSP`): "p = .010", "t(9) = 4.74", the two limits of an interval "[0.56, 2.40]" and
+  "95% CI" (:data:`CI95`).
+- p-values follow the journal style of the report (:func:`number_style`, default ``"apa"``):
+
+  * ``"apa"`` (APA 7): "p = .043", no leading zero (a p-value cannot exceed 1), three decimals
+    (two on request), "p < .001" below the smallest printable value, "p > .999" when it would
+    round to 1;
+  * ``"ama"`` (AMA 11th edition, also used by Vancouver-style journals): "P = .04", capital P,
+    two decimals, three between .001 and .01, "P < .001", "P > .99".
+
 - Rounding is Python's ``format`` (correctly rounded decimal of the binary value).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import pandas as pd
@@ -24,6 +35,81 @@ from analysis.errors import InvalidInputError
 
 #: Text printed for a missing or undefined number (en dash).
 MISSING = "\u2013"
+
+#: The minus sign of negative numbers (U+2212).
+MINUS = "\u2212"
+
+#: No-break space, between the parts of a statistic that must not be split across lines.
+NBSP = "\u00a0"
+
+#: "95% CI" that never breaks across lines.
+CI95 = f"95%{NBSP}CI"
+
+#: Journal styles of p-values (see :func:`number_style`).
+NumberStyle = Literal["apa", "ama"]
+NUMBER_STYLES: tuple[str, ...] = ("apa", "ama")
+
+_STYLE: dict[str, str] = {"style": "apa"}
+
+
+def get_number_style() -> str:
+    """The journal style in use ("apa" unless set by :func:`set_number_style`).
+
+    Examples
+    --------
+    >>> get_number_style()
+    'apa'
+    """
+    return _STYLE["style"]
+
+
+def set_number_style(style: str | None) -> str:
+    """Set the journal style of p-values for every later call; returns the previous style.
+
+    ``None`` or an empty string keeps the current style (a report parameter left unset).
+
+    Examples
+    --------
+    >>> old = set_number_style("ama"); fmt_p(0.0432).replace(NBSP, " ")
+    'P = .04'
+    >>> _ = set_number_style(old); fmt_p(0.0432).replace(NBSP, " ")
+    'p = .043'
+    """
+    old = _STYLE["style"]
+    if style:
+        from analysis.vocabulary import check_choice
+
+        _STYLE["style"] = check_choice(str(style).strip().lower(), NUMBER_STYLES,
+                                       name="number-style")
+    return old
+
+
+@contextlib.contextmanager
+def number_style(style: str | None) -> Iterator[str]:
+    """Use a journal style of p-values within a ``with`` block.
+
+    Examples
+    --------
+    >>> with number_style("ama"):
+    ...     [fmt_p(p, prefix=False) for p in (0.0004, 0.0049, 0.0123, 0.996)]
+    ['<\xa0.001', '.005', '.01', '>\xa0.99']
+    """
+    old = set_number_style(style)
+    try:
+        yield get_number_style()
+    finally:
+        _STYLE["style"] = old
+
+
+def parse_num(text: str) -> float:
+    """Read back a number printed by this module (true minus sign, no-break spaces).
+
+    Examples
+    --------
+    >>> parse_num("\u22122.46"), parse_num("0.5")
+    (-2.46, 0.5)
+    """
+    return float(str(text).replace(MINUS, "-").replace(NBSP, "").strip())
 
 
 
@@ -44,9 +130,9 @@ def is_missing(x: Any) -> bool:
 
 
 def _signless_zero(text: str) -> str:
-    """Drop the sign of a number that rounds to zero ("-0.00" -> "0.00")."""
-    if text.startswith("-") and float(text) == 0:
-        return text[1:]
+    """Drop the sign of a number that rounds to zero ("-0.00" -> "0.00"); a true minus else."""
+    if text.startswith("-"):
+        return text[1:] if float(text) == 0 else MINUS + text[1:]
     return text
 
 
@@ -64,6 +150,8 @@ def fmt_num(x: Any, digits: int = 2) -> str:
     --------
     >>> fmt_num(1.23456)
     '1.23'
+    >>> fmt_num(-2.456) == "\u22122.46"   # true minus sign
+    True
     >>> fmt_num(-0.001, 2)
     '0.00'
     >>> fmt_num(108, 0)
@@ -77,52 +165,69 @@ def fmt_num(x: Any, digits: int = 2) -> str:
         return MISSING
     x = float(x)
     if math.isinf(x):
-        return "\u221e" if x > 0 else "-\u221e"
+        return "\u221e" if x > 0 else MINUS + "\u221e"
     return _signless_zero(f"{x:.{digits}f}")
 
 
-def fmt_p(p: Any, *, digits: Literal[2, 3] = 3, prefix: bool = True) -> str:
-    """Format a p-value in journal (APA 7) style.
+def fmt_p(p: Any, *, digits: Literal[2, 3] | None = None, prefix: bool = True,
+          style: str | None = None) -> str:
+    """Format a p-value in the journal style of the report.
 
     Parameters
     ----------
     p : float
         The p-value, in [0, 1]; missing gives :data:`MISSING` (with the prefix, "p = –").
-    digits : {3, 2}
-        Decimals. Values below ``10**-digits`` print as "< .001" (or "< .01").
+    digits : {3, 2}, optional
+        Decimals. APA: 3 unless given; values below ``10**-digits`` print as "< .001" (or
+        "< .01"). AMA: 2, or 3 below .01, unless given.
     prefix : bool, default True
-        Prepend "p " (inline text); ``False`` for table cells ("< .001", ".043").
+        Prepend "p = " (inline text); ``False`` for table cells ("< .001", ".043").
+    style : {"apa", "ama"}, optional
+        The journal style; default the one set by :func:`number_style`.
+
+    The sign, the relation and the value are joined by no-break spaces (:data:`NBSP`).
 
     Examples
     --------
-    >>> fmt_p(0.0004)
+    >>> fmt_p(0.0004).replace(NBSP, " ")
     'p < .001'
-    >>> fmt_p(0.04321)
+    >>> fmt_p(0.04321).replace(NBSP, " ")
     'p = .043'
-    >>> fmt_p(0.05)
+    >>> fmt_p(0.05).replace(NBSP, " ")
     'p = .050'
-    >>> fmt_p(1.0)
+    >>> fmt_p(1.0).replace(NBSP, " ")
     'p > .999'
     >>> fmt_p(0.0312, digits=2, prefix=False)
     '.03'
-    >>> fmt_p(float("nan"))
+    >>> fmt_p(0.0312, style="ama").replace(NBSP, " "), fmt_p(0.0043, style="ama").replace(NBSP, " ")
+    ('P = .03', 'P = .004')
+    >>> fmt_p(float("nan")).replace(NBSP, " ")
     'p = –'
     """
-    if digits not in (2, 3):
+    style = get_number_style() if style is None else style
+    if style not in NUMBER_STYLES:
+        from analysis.vocabulary import check_choice
+
+        style = check_choice(style, NUMBER_STYLES, name="number-style")
+    if digits is not None and digits not in (2, 3):
         raise InvalidInputError(f"fmt_p digits must be 2 or 3 (APA), got {digits!r}")
-    lead = "p " if prefix else ""
-    eq = "= " if prefix else ""
+    letter = "P" if style == "ama" else "p"
+    lead = f"{letter}{NBSP}" if prefix else ""
+    eq = f"={NBSP}" if prefix else ""
     if is_missing(p):
         return f"{lead}{eq}{MISSING}"
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise InvalidInputError(f"a p-value must lie in [0, 1], got {p!r}; check the column passed")
-    smallest = 10.0**-digits
+    if digits is None:
+        # AMA: two decimals, three when the value would round below .01 (AMA Manual 11th ed.)
+        digits = 3 if style == "apa" or float(f"{p:.3f}") < 0.01 else 2
+    smallest = 10.0**-(3 if style == "ama" else digits)
     if p < smallest:
-        return f"{lead}< .{'0' * (digits - 1)}1"
+        return f"{lead}<{NBSP}.{'0' * (round(-math.log10(smallest)) - 1)}1"
     text = f"{p:.{digits}f}"
     if float(text) >= 1.0:
-        return f"{lead}> .{'9' * digits}"
+        return f"{lead}>{NBSP}.{'9' * digits}"
     return f"{lead}{eq}{text[1:]}"  # drop the leading zero: "0.043" -> ".043"
 
 
@@ -134,16 +239,16 @@ def fmt_ci(lo: Any, hi: Any, digits: int = 2) -> str:
 
     Examples
     --------
-    >>> fmt_ci(0.5605, 2.4034)
+    >>> fmt_ci(0.5605, 2.4034).replace(NBSP, " ")
     '[0.56, 2.40]'
     >>> fmt_ci(float("nan"), float("nan"))
     '–'
-    >>> fmt_ci(0.61, float("nan"))
+    >>> fmt_ci(0.61, float("nan")).replace(NBSP, " ")
     '[0.61, –]'
     """
     if is_missing(lo) and is_missing(hi):
         return MISSING
-    return f"[{fmt_num(lo, digits)}, {fmt_num(hi, digits)}]"
+    return f"[{fmt_num(lo, digits)},{NBSP}{fmt_num(hi, digits)}]"
 
 
 def fmt_est_ci(est: Any, lo: Any, hi: Any, digits: int = 2) -> str:
@@ -153,10 +258,10 @@ def fmt_est_ci(est: Any, lo: Any, hi: Any, digits: int = 2) -> str:
 
     Examples
     --------
-    >>> fmt_est_ci(1.5, 0.5605, 2.4034)
+    >>> fmt_est_ci(1.5, 0.5605, 2.4034).replace(NBSP, " ")
     '1.50 [0.56, 2.40]'
-    >>> fmt_est_ci(-2.5, float("nan"), float("nan"), 1)
-    '-2.5'
+    >>> fmt_est_ci(-2.5, float("nan"), float("nan"), 1) == MINUS + "2.5"
+    True
     """
     ci = fmt_ci(lo, hi, digits)
     est_text = fmt_num(est, digits)
@@ -219,17 +324,17 @@ def fmt_pct(x: Any, digits: int = 0) -> str:
 def fmt_stat(
     name: str, statistic: Any, df: Any = None, p: Any = None, *, digits: int = 2
 ) -> str:
-    """Format a test for running text, "t(9) = 4.74, p = .001".
+    """Format a test for running text, "t(9) = 4.74, p = .001" (no-break spaces inside each part).
 
     Examples
     --------
-    >>> fmt_stat("t", 4.7434, 9, 0.001054)
+    >>> fmt_stat("t", 4.7434, 9, 0.001054).replace(NBSP, " ")
     't(9) = 4.74, p = .001'
-    >>> fmt_stat("V", 40, p=0.01953, digits=0)
+    >>> fmt_stat("V", 40, p=0.01953, digits=0).replace(NBSP, " ")
     'V = 40, p = .020'
     """
     df_text = "" if is_missing(df) else f"({fmt_df(df)})"
-    text = f"{name}{df_text} = {fmt_num(statistic, digits)}"
+    text = f"{name}{df_text}{NBSP}={NBSP}{fmt_num(statistic, digits)}"
     if not is_missing(p):
         text += f", {fmt_p(p)}"
     return text
@@ -255,15 +360,56 @@ def digits_for(measure_unit: Any, *, default: int = 2) -> int:
     Parameters
     ----------
     measure_unit : str or object with a ``unit`` attribute (a codebook ``Measure``)
-        The unit, e.g. ``"m/s"``; unknown units give ``default``.
+        The unit, e.g. ``"m/s"``; unknown units give ``default`` (or 0 for an ``integer``
+        measure); a ``resolution`` attribute, when present, wins.
     default : int, default 2
 
     Examples
     --------
     >>> digits_for("m/s"), digits_for("s"), digits_for("m"), digits_for("furlong")
     (2, 1, 0, 2)
+
+    A codebook entry with a ``resolution`` (the instrument's step) gives the decimals of that
+    step; an ``integer`` measure of an unknown unit prints without decimals.
     """
+    resolution = getattr(measure_unit, "resolution", None)
+    if resolution is not None and not is_missing(resolution) and float(resolution) > 0:
+        return decimals_of_step(float(resolution))
     unit = getattr(measure_unit, "unit", measure_unit)
-    if not isinstance(unit, str):
+    if isinstance(unit, str) and unit.strip() in UNIT_DIGITS:
+        return UNIT_DIGITS[unit.strip()]
+    if getattr(measure_unit, "integer", False) is True:
+        return 0
+    return default
+
+
+def decimals_of_step(step: float) -> int:
+    """Decimals needed to print multiples of a measurement step (0.1 -> 1, 0.05 -> 2, 5 -> 0).
+
+    Examples
+    --------
+    >>> decimals_of_step(0.1), decimals_of_step(0.05), decimals_of_step(5.0)
+    (1, 2, 0)
+    """
+    for dg in range(0, 7):
+        if math.isclose(round(step, dg), step, rel_tol=1e-9, abs_tol=1e-12):
+            return dg
+    return 6
+
+
+def decimals_from_data(values: Any, *, default: int = 2, cap: int = 3) -> int:
+    """Decimals recorded in the data: the smallest that prints every value exactly (at most
+    ``cap``); ``default`` when there are no values.
+
+    For measures whose unit gives no precision (:func:`digits_for`), the resolution the data
+    were recorded with is the honest precision of their summaries.
+
+    Examples
+    --------
+    >>> decimals_from_data([12.5, 13.0, 14.25]), decimals_from_data([276, 301]), decimals_from_data([])
+    (2, 0, 2)
+    """
+    vals = [float(v) for v in values if not is_missing(v) and math.isfinite(float(v))]
+    if not vals:
         return default
-    return UNIT_DIGITS.get(unit.strip(), default)
+    return max(min(decimals_of_step(abs(v) % 1 or 1.0), cap) for v in vals)

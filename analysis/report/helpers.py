@@ -28,7 +28,7 @@ from analysis.report.formatting import (
 )
 
 __all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
-           "show_figure", "reproducibility_tables"]
+           "show_supplement", "show_figure", "reproducibility_tables", "use_number_style"]
 
 _INT_COLUMNS = ("n_patients", "n_obs")
 _P_COLUMNS = ("p_value", "p_adjusted")
@@ -228,9 +228,9 @@ def num(
     >>> from analysis.results import result_frame
     >>> t = result_frame([{"measure": "tug", "analysis": "paired_t", "term": "post_m6 - baseline",
     ...                    "estimate": -2.456, "p_value": 0.0123, "df": 9, "n_patients": 10}])
-    >>> num(t, "tug", "paired_t", "post_m6 - baseline")
-    '-2.46'
-    >>> num(t, "tug", "paired_t", "post_m6 - baseline", "p_value")
+    >>> num(t, "tug", "paired_t", "post_m6 - baseline") == "\u22122.46"  # true minus sign
+    True
+    >>> num(t, "tug", "paired_t", "post_m6 - baseline", "p_value").replace("\xa0", " ")
     'p = .012'
     >>> num(t, "tug", "paired_t", "post_m6 - baseline", "n_patients"), \
 num(t, "tug", "paired_t", "post_m6 - baseline", "df")
@@ -261,7 +261,7 @@ def est_ci(results: pd.DataFrame, measure: str, analysis: str, term: str,
     >>> from analysis.results import result_frame
     >>> t = result_frame([{"measure": "tug", "analysis": "cohens_dz", "term": "b - a",
     ...                    "estimate": 1.5, "ci_low": 0.5605, "ci_high": 2.4034}])
-    >>> est_ci(t, "tug", "cohens_dz", "b - a")
+    >>> est_ci(t, "tug", "cohens_dz", "b - a").replace("\xa0", " ")
     '1.50 [0.56, 2.40]'
     """
     r = row(results, measure, analysis, term, side=side, patient_id=patient_id)
@@ -284,11 +284,26 @@ def stat(results: pd.DataFrame, measure: str, analysis: str, term: str, name: st
     >>> from analysis.results import result_frame
     >>> t = result_frame([{"measure": "x", "analysis": "paired_t", "term": "b - a",
     ...                    "statistic": 4.7434, "df": 9, "p_value": 0.001054}])
-    >>> stat(t, "x", "paired_t", "b - a")
+    >>> stat(t, "x", "paired_t", "b - a").replace("\xa0", " ")
     't(9) = 4.74, p = .001'
     """
     r = row(results, measure, analysis, term, side=side, patient_id=patient_id)
     return fmt_stat(name, r["statistic"], r["df"], r["p_value"], digits=digits)
+
+
+def use_number_style(style: str | None) -> str:
+    """Set the journal style of the numbers of a report ("apa", the default, or "ama"), from
+    the document's ``number_style`` parameter; returns the style in use.
+
+    Examples
+    --------
+    >>> use_number_style(None)
+    'apa'
+    """
+    from analysis.report.formatting import get_number_style, set_number_style
+
+    set_number_style(style)
+    return get_number_style()
 
 
 def show_table(df: pd.DataFrame, caption: str | None = None):
@@ -301,6 +316,20 @@ def show_table(df: pd.DataFrame, caption: str | None = None):
     from IPython.display import Markdown
 
     return Markdown(to_markdown(df, caption))
+
+
+def show_supplement(df: pd.DataFrame, sheet: str):
+    """Put a long table into the supplementary workbook written beside the report
+    (``<out>/<report>-supplement.xlsx``, one sheet per table) instead of the document.
+
+    Give the raw values (numbers as numbers); cite the workbook and sheet in the text. See
+    :mod:`analysis.report.render.supplement`.
+    """
+    from IPython.display import Markdown
+
+    from analysis.report.render.supplement import supplement_block
+
+    return Markdown(supplement_block(df, sheet))
 
 
 def show_figure(fig) -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.report.context import ReportContext
 from analysis.report.doses import dose_facts, window_text
-from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_p
+from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
 from analysis.report.labels import grade_steps, with_unit
 from analysis.report.statements import adjustment_words, change_text, digits_of, first_clause
 
@@ -77,13 +77,12 @@ def _primary_group_change(ctx: ReportContext) -> str:
         what = "mean change" if analysis == "mean_difference" else "median change"
         text = (f"{ctx.primary_label} changed {ctx.labels.span(term)} by a {what} of "
                 f"{with_unit(fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'], dg), info.unit if info else '')}"
-                f"{' (95% CI)' if pd.notna(r['ci_low']) else ''}, in "
+                f"{f' ({CI95})' if pd.notna(r['ci_low']) else ''}, in "
                 f"{int(r['n_patients'])} patients with both values")
         t = ctx.rows("paired_t", measure=m, side=s, patient="", term=term)
         if len(t) and pd.notna(t.iloc[0]["p_value"]):
             t0 = t.iloc[0]
-            text += (f"; paired t({fmt_num(t0['df'], 0)}) = {fmt_num(t0['statistic'], 2)}, "
-                     f"{fmt_p(t0['p_value'])}")
+            text += f"; paired {fmt_stat('t', t0['statistic'], t0['df'], t0['p_value'])}"
             if pd.notna(t0["p_adjusted"]):
                 text += f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after "
                 text += f"{adjustment_words(t0['adjustment'])})"
@@ -286,8 +285,8 @@ def single_case_paragraph(ctx: ReportContext) -> str:
     for r in ch.itertuples():
         visit = ctx.labels(r.term.split(":")[0].strip())
         out.append(f"Against the healthy controls of the study configuration ({visit}), "
-                   f"the Crawford-Howell test gave t({fmt_num(r.df, 0)}) = "
-                   f"{fmt_num(r.statistic, 2)}, {fmt_p(r.p_value)} (two-sided).")
+                   f"the Crawford-Howell test gave {fmt_stat('t', r.statistic, r.df, r.p_value)}"
+                   " (two-sided).")
     if not len(ch) and m not in ctx.config.controls:
         out.append("No comparison with healthy controls was made: the study configuration "
                    "gives no control sample for the primary outcome.")

@@ -40,7 +40,7 @@ def flag(row: pd.Series) -> str:
     ...                 "ci_high": -1.0, "note": "all differences negative"}))
     'the interval collapsed to a single point at the bound of the index (all differences negative)'
     >>> flag(pd.Series({"analysis": "tau_u", "estimate": 0.9, "ci_low": 0.4, "ci_high": 1.37,
-    ...                 "note": ""}))
+    ...                 "note": ""})).replace("\u2212", "-")
     'the interval passes the bound of the index (-1 to 1); read it as truncated there'
     """
     lo, hi, est = row.get("ci_low"), row.get("ci_high"), row.get("estimate")
@@ -305,17 +305,23 @@ def _visit_of(term: str) -> str:
     return term.split(":", 1)[1].strip() if ":" in term else term.split(" - ")[0].strip()
 
 
-def responders_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
+def responders_table(ctx: ReportContext, *, ordinal: bool | None = None
+                     ) -> tuple[pd.DataFrame, Footnotes]:
     """Responders of each measure at its own last visit: improved by at least the MCID (or the
     threshold used instead), reliably improved (RCI), improved by at least one grade (ordinal
     scales); n/N (%) with Wilson and Clopper-Pearson 95% intervals. An interval that collapsed
-    or passes 0-100 % is flagged; criteria with no classified patient are left out."""
+    or passes 0-100 % is flagged; criteria with no classified patient are left out.
+
+    ``ordinal=False`` keeps the measures on interval scales, ``True`` the ordinal scales (the
+    report prints the first and puts the whole table in its supplement), ``None`` all."""
     notes = Footnotes()
     rows = ctx.rows(("responder", "responder_cp", "improved_one_grade"), patient="")
     rows = rows[rows["estimate"].notna()]
     out = []
     for (m, s), g in rows.groupby(["measure", "side"], sort=True):
         info = ctx.measure_info(m)
+        if ordinal is not None and bool(info is not None and info.levels) != ordinal:
+            continue
         g = g.assign(_visit=g["term"].map(_visit_of))
         last = max(g["_visit"], key=ctx.visit_rank)
         g = g[g["_visit"] == last]

@@ -54,7 +54,7 @@ def baseline_table(
     >>> obs = pd.DataFrame({"patient_id": ["P1", "P2"], "visit": "baseline",
     ...     "measure": "tug", "value": [20.0, 16.0], "phase": "baseline", "day": -1.0,
     ...     "side": "", "unit": "s"})
-    >>> baseline_table(pts, obs).to_dict("list")["Value"]
+    >>> [v.replace("\xa0", " ") for v in baseline_table(pts, obs).to_dict("list")["Value"]]
     ['2', '52.0 (4.2)', '1 (50%)', '1 (50%)', '2 (100%)', '15.0 [12.5, 17.5]', '18.0 (2.8)']
     """
     n_total = obs["patient_id"].nunique()
@@ -116,18 +116,23 @@ def _baseline_values(obs: pd.DataFrame, baseline_visit: str | None) -> pd.DataFr
     return data.groupby(["patient_id", "measure", "side"], sort=False).tail(1)
 
 
-_NUMERIC_CELL = re.compile(r"^(?:[<>]\s*)?[-+\[]?[.\d]")
+_NUMERIC_CELL = re.compile(r"^(?:[<>]\s*)?[-+\u2212\[]?[.\d]")
+_FOOTNOTE_MARK = re.compile(r"\s*\^[a-z]\^")
 
 
 def _right_aligned(col: pd.Series) -> bool:
-    """A column is right-aligned when every non-missing cell starts like a number."""
-    cells = [str(v) for v in col if str(v) not in (MISSING, "", "nan")]
-    return bool(cells) and all(_NUMERIC_CELL.match(c) for c in cells)
+    """A column is right-aligned when every non-missing cell is a number, possibly with an
+    interval, a percentage or a footnote mark ("1.50 [0.56, 2.40]", "3/5 (60%)", "< .001");
+    text that starts with a number ("12 months after implantation") stays left-aligned."""
+    cells = [_FOOTNOTE_MARK.sub("", str(v)) for v in col if str(v) not in (MISSING, "", "nan")]
+    return bool(cells) and all(_NUMERIC_CELL.match(c) and not re.search(r"[A-Za-z]", c)
+                               for c in cells)
 
 
 def _cell(value: Any) -> str:
+    # Collapse line breaks and runs of spaces, but keep no-break spaces (str.split would not).
     text = MISSING if is_missing(value) else str(value)
-    return " ".join(text.split()).replace("|", r"\|")
+    return re.sub(r"[ \t\r\n]+", " ", text).strip().replace("|", r"\|")
 
 
 def to_markdown(df: pd.DataFrame, caption: str | None = None, *,

@@ -36,6 +36,7 @@ from analysis.report.render.markup import (
     resolve_section_refs,
 )
 from analysis.report.render.qmd import INLINE_RE, Cell
+from analysis.report.render.table_layout import landscape_close, layout_tables
 
 __all__ = ["CrossrefWarning", "assemble_markdown", "number_labels", "resolve_crossrefs",
            "figure_size", "HTML_FIGURE_SCALE"]
@@ -302,6 +303,25 @@ def number_sections(front: dict, fmt: str) -> bool:
     return bool(opts.get("number-sections", front.get("number-sections", False)))
 
 
+_FOOTNOTES = re.compile(r"^\^[a-z]\^ ")
+
+
+def _lay_out_tables(pieces: list[tuple[str, bool]], fmt: str) -> list[tuple[str, bool]]:
+    """Column widths of the tables for this format; a wide PDF table on a landscape page, with
+    the footnotes printed right after it (:mod:`~analysis.report.render.table_layout`)."""
+    out: list[tuple[str, bool]] = []
+    close = landscape_close()
+    for text, prose in pieces:
+        if prose:
+            text, _ = layout_tables(text, fmt)
+            if (_FOOTNOTES.match(text) and out and out[-1][1]
+                    and out[-1][0].rstrip().endswith(close)):
+                out[-1] = (out[-1][0].rstrip()[: -len(close)].rstrip(), True)
+                text = f"{text.rstrip()}\n\n{close}"
+        out.append((text, prose))
+    return out
+
+
 def _references_block(level: int) -> str:
     return f"{'#' * level} References {{.unnumbered}}\n\n::: {{#refs}}\n:::"
 
@@ -345,6 +365,8 @@ def assemble_markdown(executed: ExecutedDocument, fmt: str = "html", *,
     pieces = [(sections.number_text(t) if prose else t, prose) for t, prose in pieces]
     pieces = [(resolve_section_refs(t, sections, where=f"{doc.name}: ") if prose else t, prose)
               for t, prose in pieces]
+
+    pieces = _lay_out_tables(pieces, fmt)
 
     parts = []
     meta = _metadata(doc.front_matter, fmt)

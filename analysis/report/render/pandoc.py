@@ -27,6 +27,7 @@ from analysis.report.render.assemble import (
 from analysis.report.render.citations import Bibliography
 from analysis.report.render.docx_fields import caption_fields, callout_reference_docx
 from analysis.report.render.markup import CrossrefWarning
+from analysis.report.render.supplement import extract_supplement, supplement_path, write_supplement
 
 __all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs",
            "convert", "pandoc_path", "STYLE_CSS"]
@@ -64,12 +65,19 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 """
 
 #: Typst header: we number figures and tables ourselves, so Typst must not number them again;
-#: long tables (wrapped in figures by Pandoc) must be able to break across pages.
+#: long tables (wrapped in figures by Pandoc) must be able to break across pages, with the
+#: caption above the table and never left alone at the foot of a page (a sticky block stays with
+#: the block after it); table text is set ragged-right (justified narrow columns open wide gaps:
+#: "Patient   Global   Impression"), not hyphenated, at the size that
+#: :mod:`~analysis.report.render.table_layout` measures columns with.
 _TYPST_HEADER = """\
 #set figure(numbering: none)
 #show figure: set block(breakable: true)
-#set table(inset: (x: 4pt, y: 3pt))
-#show table: set text(size: 8.5pt)
+#show figure.where(kind: table): set figure.caption(position: top)
+#show figure.caption.where(kind: table): it => block(sticky: true, width: 100%, it)
+#set table(inset: (x: 3pt, y: 2.5pt))
+#show table: set text(size: 8pt, hyphenate: false)
+#show table: set par(justify: false)
 """
 
 def pandoc_path() -> str:
@@ -137,6 +145,9 @@ def convert(
     workdir = Path(workdir).resolve()
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    # Long tables marked supplementary go to <out>/<name>-supplement.xlsx, not into the document.
+    markdown, sheets = extract_supplement(markdown)
+    write_supplement(sheets, supplement_path(out))
     source = workdir / "document.md"
     source.write_text(markdown, encoding="utf-8")
     # Cross-references are resolved already; every remaining citation was checked against the
