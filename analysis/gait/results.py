@@ -105,7 +105,7 @@ def gait_results(imports_by_visit: Mapping[str, GaitImport], norms: pd.DataFrame
         frames.append(result_frame([{
             "measure": "gps", "patient_id": patient, "analysis": "gps", "term": v,
             "n_patients": 1, "method": _BAKER,
-            "note": f"not computed: no normative table ({norms_name}) beside the C3D files"}
+            "note": f"not computed: no normative table ({norms_name}) was given"}
             for v in visits]))
     else:
         gps = {}
