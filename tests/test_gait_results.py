@@ -224,3 +224,17 @@ def test_write_results_csv_neutralises_formulas(tmp_path):
     text = (tmp_path / "r.csv").read_text()
     assert "'=cmd" in text and "'@SUM" in text and ",-1," in text
     pd.testing.assert_frame_equal(read_results_csv(tmp_path / "r.csv"), rows)
+
+
+def test_gait_table_needs_two_patients_with_gait_rows(rows):
+    from types import SimpleNamespace
+
+    from analysis.report.report_tables import gait_table
+
+    two = pd.concat([rows, rows.assign(patient_id="P02")], ignore_index=True)
+    table = gait_table(SimpleNamespace(results=two, labels=str))
+    assert table["Patient"].tolist() == ["P01", "P02"]
+    gps = rows[(rows["analysis"] == "gps") & (rows["measure"] == "gps")].set_index("term")
+    assert table["Change (°)"].iloc[0] == f"{gps.loc['post_m3 - bl_d5', 'estimate']:.1f}"
+    assert "0-100 %" in table["Knee flexion clusters (SPM)"].iloc[0]
+    assert gait_table(SimpleNamespace(results=rows, labels=str)).empty
