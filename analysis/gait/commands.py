@@ -35,7 +35,8 @@ def add_commands(subparsers) -> None:
 
     p = sub.add_parser("import", help="C3D files of one visit -> curves.parquet, observations.csv",
                        description="Read the C3D trials of one patient visit; write "
-                       "curves.parquet, cycles.csv, observations.csv and import_notes.txt to "
+                       "curves.parquet, cycles.csv, observations.csv, import_notes.txt and "
+                       "gait_results.csv (rows of the results table) to "
                        "--out. No text from the C3D files (subject names, descriptions) is "
                        "copied.")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE.c3d", help="C3D trials")
@@ -45,6 +46,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--day", type=float, help="days relative to the start of the test infusion")
     p.add_argument("--norms", type=Path, help="normative table (adds GVS and GPS)")
     p.add_argument("--out", type=Path, default=Path("gait"), help="output directory (default gait)")
+    p.add_argument("--seed", type=int, default=2015,
+                   help="seed of the permutation statistics in gait_results.csv (default 2015)")
     p.set_defaults(func=_import)
 
     norms = sub.add_parser("norms", help="normative references",
@@ -64,11 +67,14 @@ def add_commands(subparsers) -> None:
 def _import(args: argparse.Namespace) -> int:
     from analysis.gait.importer import import_c3d, write_import
     from analysis.gait.norms import read_norms
+    from analysis.gait.results import gait_results
 
     norms = read_norms(args.norms) if args.norms else None
     result = import_c3d(args.files, patient_id=args.patient, visit=args.visit, phase=args.phase,
                         day=args.day, norms=norms)
-    for path in write_import(result, args.out):
+    rows = gait_results({args.visit: result}, norms, seed=args.seed,
+                        norms_name=args.norms.name if args.norms else "--norms")
+    for path in write_import(result, args.out, results=rows):
         print(path)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)

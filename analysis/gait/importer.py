@@ -16,6 +16,9 @@ trials are numbered 1, 2, ... in the order given; file names are not copied):
     accepts it.
 ``import_notes.txt``
     what was excluded, assumed or not computed.
+``gait_results.csv`` (``itb gait import``)
+    rows of the results table (:mod:`analysis.gait.results`): GPS, GVS, pointwise z against
+    the normative band, Crawford-Howell of each scalar against the scalar norms.
 
 Nothing is written unless every file was read: the outputs go to temporary files renamed at
 the end, so a failed import leaves no half-written folder.
@@ -33,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
+from analysis.results import write_results_csv
 from analysis.gait.c3d import read_c3d
 from analysis.gait.cycles import find_cycles, gait_cycles
 from analysis.gait.indices import movement_analysis_profile
@@ -147,8 +151,11 @@ def import_c3d(files: Sequence[str | Path], *, patient_id: str, visit: str,
     return GaitImport(curves=curves_df, cycles=cyc, observations=obs[OBS_COLUMNS], notes=notes)
 
 
-def write_import(result: GaitImport, out_dir: str | Path) -> list[Path]:
-    """Write ``curves.parquet``, ``cycles.csv``, ``observations.csv`` and ``import_notes.txt``.
+def write_import(result: GaitImport, out_dir: str | Path, *,
+                 results: pd.DataFrame | None = None) -> list[Path]:
+    """Write ``curves.parquet``, ``cycles.csv``, ``observations.csv`` and ``import_notes.txt``
+    (and ``gait_results.csv`` when ``results``, rows of the results table, are given: text
+    cells a spreadsheet would run as formulas neutralised).
 
     Every file is written to a temporary name first and renamed when all are written.
     """
@@ -166,6 +173,8 @@ def write_import(result: GaitImport, out_dir: str | Path) -> list[Path]:
         "import_notes.txt": lambda p: p.write_text(
             "\n".join(result.notes or ["no notes: every cycle included"]) + "\n", encoding="utf-8"),
     }
+    if results is not None:
+        jobs["gait_results.csv"] = lambda p: write_results_csv(results, p)
     temps = []
     try:
         for name, write in jobs.items():

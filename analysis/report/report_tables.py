@@ -384,3 +384,46 @@ def effect_sizes_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
                 + notes.mark(flag(r.iloc[0])))
         out.append(rec)
     return pd.DataFrame(out), notes
+
+
+def gait_table(ctx: ReportContext) -> pd.DataFrame:
+    """Motion-lab gait of each patient with gait results rows (:mod:`analysis.gait.results`):
+    Gait Profile Score at the first and last gait visit and its change, and the knee flexion
+    clusters of the permutation SPM (last gait visit against the first). Empty unless at least
+    two patients have gait rows (a case series; the case report has its own gait section).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from analysis.results import result_frame
+    >>> R = result_frame([{"patient_id": p, "measure": "gps", "analysis": "gps", "term": t,
+    ...                    "estimate": e} for p in ("P01", "P02")
+    ...                   for t, e in (("bl", 6.0), ("post", 4.5), ("post - bl", -1.5))])
+    >>> ctx = SimpleNamespace(results=R, labels=lambda v: v.upper())
+    >>> gait_table(ctx).iloc[0].tolist()
+    ['P01', 'BL → POST', '6.0', '4.5', '-1.5', 'none']
+    """
+    from analysis.report.labels import side_word  # local: this file's imports are not ours
+
+    R = ctx.results
+    gps = R[(R["analysis"] == "gps") & (R["measure"] == "gps") & (R["patient_id"] != "")]
+    if gps["patient_id"].nunique() < 2:
+        return pd.DataFrame()
+    out = []
+    for pid, g in gps.groupby("patient_id", sort=True):
+        change = g[g["term"].str.contains(" - ", regex=False)]
+        if change.empty:
+            continue
+        later, first = change["term"].iloc[-1].split(" - ")
+        value = g.set_index("term")["estimate"]
+        spm = R[(R["analysis"] == "spm_cluster") & (R["patient_id"] == pid)
+                & R["term"].str.startswith(f"knee_flexion: {later} - {first}: ")
+                & (R["p_value"] < 0.05)]
+        clusters = "; ".join(f"{side_word(r.side) or r.side} {r.term.rsplit(': ', 1)[1]} "
+                             f"({fmt_p(r.p_value)})" for r in spm.itertuples()) or "none"
+        out.append({"Patient": pid, "Visits": f"{ctx.labels(first)} → {ctx.labels(later)}",
+                    "GPS first (°)": fmt_num(value.get(first), 1),
+                    "GPS last (°)": fmt_num(value.get(later), 1),
+                    "Change (°)": fmt_num(value.get(f"{later} - {first}"), 1),
+                    "Knee flexion clusters (SPM)": clusters})
+    return pd.DataFrame(out)

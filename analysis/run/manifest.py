@@ -45,7 +45,15 @@ import pyarrow.csv as pa_csv
 
 from analysis.errors import ITBError
 from analysis.paths import sha256_file
-from analysis.results import COLUMNS, KEY_COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
+from analysis.results import (  # noqa: F401 - neutralise/restore re-exported here
+    COLUMNS,
+    KEY_COLUMNS,
+    NUMERIC_COLUMNS,
+    TEXT_COLUMNS,
+    neutralise_formulas,
+    restore_formulas,
+    write_results_csv,
+)
 
 #: Distributions whose versions are recorded (and compared by ``itb reproduce``).
 TRACKED_PACKAGES = (
@@ -349,58 +357,10 @@ def _relpath(path: Path, start: Path) -> str:
         return path.as_posix()
 
 
-#: A text cell a spreadsheet would take for a formula (optionally behind our own quotes).
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
-_ESCAPED = re.compile(r"^'+[=+\-@\t\r]")
-
-
-def neutralise_formulas(values: pd.Series) -> pd.Series:
-    """Prefix a single quote to text a spreadsheet would run as a formula (OWASP).
-
-    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR (possibly behind quotes) that is
-    not a number gets one more leading quote; :func:`restore_formulas` undoes it exactly.
-
-    Examples
-    --------
-    >>> s = pd.Series(["=HYPERLINK(1)", "-1.5", "post - baseline", "'=x", "+", "@me"])
-    >>> neutralise_formulas(s).tolist()
-    ["'=HYPERLINK(1)", '-1.5', 'post - baseline', "''=x", "'+", "'@me"]
-    >>> restore_formulas(neutralise_formulas(s)).equals(s)
-    True
-    """
-    values = values.astype(str)
-    hits = values.str.match(_FORMULA)
-    if not hits.any():
-        return values
-    candidates = values[hits]
-    numeric = pd.to_numeric(candidates.str.strip(), errors="coerce").notna()
-    fix = candidates[~numeric]
-    values = values.copy()
-    values.loc[fix.index] = "'" + fix
-    return values
-
-
-def restore_formulas(values: pd.Series) -> pd.Series:
-    """Undo :func:`neutralise_formulas` (remove the one quote it added)."""
-    values = values.astype(str)
-    hits = values.str.match(_ESCAPED)
-    if not hits.any():
-        return values
-    values = values.copy()
-    values.loc[hits] = values.loc[hits].str.slice(1)
-    return values
-
-
 def _write_csv(results: pd.DataFrame, path: str | Path) -> None:
-    """Results as CSV through pyarrow's writer: ten times faster than pandas' on large tables,
-    with the shortest repr of every float (exact round trip); text quoted where needed and
-    formula-like text neutralised."""
-    safe = results.copy(deep=False)
-    for column in TEXT_COLUMNS:
-        if column in safe:
-            safe[column] = neutralise_formulas(safe[column])
-    table = pa.Table.from_pandas(safe, preserve_index=False)
-    pa_csv.write_csv(table, str(path), pa_csv.WriteOptions(quoting_style="needed"))
+    """Results as CSV (:func:`analysis.results.write_results_csv`: formula-like text
+    neutralised)."""
+    write_results_csv(results, path)
 
 
 def read_results_csv(path: str | Path) -> pd.DataFrame:

@@ -47,6 +47,7 @@ from analysis.data.config import (
 )
 from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
+from analysis.gait.results import dataset_gait_results, gait_input_files
 from analysis.results import combine, result_frame
 from analysis.run import cache
 from analysis.run import single_case as single_patient
@@ -149,11 +150,15 @@ def run_analysis(
     dataset = load_dataset(data, codebook=book)
     check_config(cfg, book, dataset.observations)
     cfg = resolve_reference_visit(cfg, dataset.observations)
-    inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p)})
+    # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
+    gait_dir = (data if data.is_dir() else data.parent) / "gait"
+    gait_inputs = gait_input_files(gait_dir, dataset.observations["patient_id"].unique())
+    inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p),
+                     *gait_inputs})
 
     results, window, changes = _cached_analysis(
         dataset.observations, inputs=inputs, codebook=book, config=cfg, cache_dir=cache_dir,
-        progress=progress)
+        progress=progress, gait_dir=gait_dir if gait_inputs else None)
     patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
     run_spec = {
         "data": _relative(data),
@@ -403,14 +408,23 @@ def _relative(path: Path) -> str:
 
 def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codebook,
                      config: StudyConfig, cache_dir: str | Path | None,
-                     progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """:func:`analyze`, or its tables read from the cache (:mod:`analysis.run.cache`).
+                     progress: bool, gait_dir: Path | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`analyze` (with the gait rows of ``gait_dir``, whose files are among ``inputs``),
+    or its tables read from the cache (:mod:`analysis.run.cache`).
 
     The manifest is not cached: it is rebuilt on every call (it records where the run is made).
     """
+    def compute() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        results, window, changes = analyze(obs, codebook=codebook, config=config,
+                                           progress=progress)
+        if gait_dir is not None:
+            results = combine([results, dataset_gait_results(gait_dir, obs, seed=config.seed)])
+        return results, window, changes
+
     directory = cache.resolve_cache_dir(cache_dir)
     if directory is None:
-        return analyze(obs, codebook=codebook, config=config, progress=progress)
+        return compute()
     config_dict = {k: v for k, v in config.to_dict().items() if k != "source"}
     book = {"sha256": hashlib.sha256(codebook.to_frame().to_csv(index=False).encode()).hexdigest()}
     key = cache.cache_key(inputs, config=config_dict, codebook=book)
@@ -418,7 +432,7 @@ def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codeboo
     tables = cache.read_entry(directory, key, expect=meta)
     if tables is not None:
         return tables["results"], tables["window"], tables["changes"]
-    results, window, changes = analyze(obs, codebook=codebook, config=config, progress=progress)
+    results, window, changes = compute()
     try:
         cache.write_entry(directory, key, {"results": results, "window": window, "changes": changes},
                           meta=meta)
