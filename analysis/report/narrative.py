@@ -89,7 +89,7 @@ def _primary_group_change(ctx: ReportContext) -> str:
         d = ctx.rows("cohens_dz", measure=m, side=s, patient="", term=term)
         if len(d) and pd.notna(d.iloc[0]["estimate"]):
             d0 = d.iloc[0]
-            text += f"; Cohen's d_z {fmt_est_ci(d0['estimate'], d0['ci_low'], d0['ci_high'], 2)}"
+            text += f"; Cohen's *d*~z~ {fmt_est_ci(d0['estimate'], d0['ci_low'], d0['ci_high'], 2)}"
         return text + "."
     n_ref = ctx.all_obs[(ctx.all_obs["measure"] == m) & (ctx.all_obs["side"] == s)
                         & (ctx.all_obs["visit"] == ctx.reference)]["patient_id"].nunique()
@@ -332,8 +332,8 @@ def methods_paragraph(ctx: ReportContext) -> str:
     if "paired_t" in present:
         out.append("Each follow-up visit was compared with the reference visit in the patients "
                    "with both values (complete pairs): mean difference with its t interval and a "
-                   "paired t-test; Cohen's d_z = mean difference / SD of the differences and "
-                   "d_av = mean difference / [(SD at the follow-up + SD at the reference) / 2], "
+                   "paired t-test; Cohen's *d*~z~ = mean difference / SD of the differences and "
+                   "*d*~av~ = mean difference / [(SD at the follow-up + SD at the reference) / 2], "
                    "with noncentral-t intervals [@lakens2013].")
     if "wilcoxon" in present:
         w = ctx.rows("wilcoxon")

@@ -199,7 +199,7 @@ def series_outcomes_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
             "p": fmt_p(t.iloc[0]["p_value"], prefix=False) if len(t) else MISSING,
             "p adjusted": fmt_p(t.iloc[0]["p_adjusted"], prefix=False) if len(t) else MISSING,
             "Effect size [95% CI]": MISSING if e is None or pd.isna(e["estimate"]) else
-            ("d_z " if kind == "mean_difference" else "r_rb ")
+            ("*d*~z~ " if kind == "mean_difference" else "*r*~rb~ ")
             + fmt_est_ci(e["estimate"], e["ci_low"], e["ci_high"], 2) + notes.mark(flag(e)),
         })
     return pd.DataFrame(out), notes
