@@ -11,6 +11,7 @@ import argparse
 import errno
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,13 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     0 success; 1 a problem in the input or the environment (bad data, configuration or
     codebook, unreadable or unwritable path, full or read-only disk), printed as one line
     (or, for data, one line per group of problems) without a traceback; 2 a usage error
-    (argparse); 130 interrupted. ``ITB_DEBUG=1`` shows the traceback of an unexpected error.
+    (argparse); 1 when interrupted (Ctrl-C or SIGTERM: the command stops through its normal
+    clean-up, so temporary files and report kernels are removed and outputs are left whole or
+    absent). ``ITB_DEBUG=1`` shows the traceback of an unexpected error.
     """
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 0
+    previous = _stop_on_sigterm()
     try:
         _check_out(args)
         return int(args.func(args) or 0)
@@ -49,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: nothing more was written", file=sys.stderr)
-        return 130
+        print("interrupted: nothing more was written; outputs are the previous complete set or "
+              "absent", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
         try:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
@@ -72,6 +77,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unexpected internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); "
               "please report it, with ITB_DEBUG=1 set to show the traceback", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM (a scheduler or `kill`) stop the command like Ctrl-C: through the clean-up
+    of every ``finally`` and context manager, instead of dying half-way. Returns the previous
+    handler (None when not in the main thread, where signals cannot be set)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. called from a worker)
+        return None
 
 
 def _one_line(exc: BaseException) -> str:

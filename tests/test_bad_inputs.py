@@ -478,7 +478,7 @@ def test_usage_error_exits_2(capsys):
     assert exc.value.code == 2
 
 
-def test_interrupt_exits_130_without_traceback(tmp_path, capsys, monkeypatch):
+def test_interrupt_exits_1_without_traceback(tmp_path, capsys, monkeypatch):
     import analysis.data.validate as validate
 
     def interrupt(*a, **k):
@@ -486,7 +486,30 @@ def test_interrupt_exits_130_without_traceback(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(validate, "validate_path", interrupt)
     code, text = _main(capsys, "validate", str(tmp_path))
-    assert code == 130 and "interrupted" in text and "Traceback" not in text
+    assert code == 1 and "interrupted" in text and "Traceback" not in text
+
+
+def test_sigterm_stops_the_command_through_its_clean_up(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    import analysis.data.validate as validate
+
+    cleaned = []
+
+    def terminated(*a, **k):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next line
+            raise AssertionError("SIGTERM did not stop the command")
+        finally:
+            cleaned.append(True)
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(validate, "validate_path", terminated)
+    code, text = _main(capsys, "validate", str(tmp_path))
+    assert code == 1 and "interrupted" in text and "Traceback" not in text
+    assert cleaned == [True]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is restored
 
 
 def test_malformed_study_yaml_through_analyze_is_one_line(tmp_path, capsys):
