@@ -19,8 +19,10 @@ References and tolerances:
   defines it) gives 0.2735 +/- 0.0004 (Monte Carlo). The 0.005 difference is larger than the
   simulation error; drawing mu with the transposed Cholesky factor reproduces 0.2789, which
   suggests the reference draws mu ~ N(mean, T'T / n) instead of N(mean, Sigma / n). Checked at
-  0.01. singcar's README p for DF (0.3067, calibrated prior) is likewise not reproduced
-  (0.321 here); the Z_DCC point estimate (-1.0647889) is.
+  0.01.
+- BSDT, standard prior (singcar's default, calibrated = FALSE), DF against the 28 controls:
+  singcar README p = 0.3067 (10^6 draws, Monte Carlo SE ~0.0003); 400 000 draws here (SE
+  ~0.0005), checked at 0.002; the Z_DCC point estimate -1.0647889 at 1e-6.
 - TD_power (singcar README): 0.7039033 (1e-7) and 0.4428042 (n = 16, two-sided).
 - RSDT_power: singcar's own test that with r = 0.5 the RSDT's power is within 6% of
   TD_power's (Monte Carlo 20 000, simulation error ~0.0035).
@@ -109,6 +111,13 @@ def test_bsdt_standard_prior_crawford_program():
                       sd_y=cony.std(ddof=1), r_xy=float(np.corrcoef(conx, cony)[0, 1]), n=20,
                       prior="standard", n_sim=200_000, seed=3)
     assert float(t.p_value[0]) == pytest.approx(0.27849, abs=0.01)
+
+
+def test_bsdt_singcar_readme_default_prior(swi):
+    case, _, summ = swi
+    t = analysis.bsdt(case.V_SWI, case.K_SWI, **summ, n_sim=400_000, seed=7)
+    assert "standard prior" in t.method[0]
+    assert float(t.p_value[0]) == pytest.approx(0.3067, abs=0.002)
 
 
 def test_bsdt_seeded_and_point_estimate(swi):

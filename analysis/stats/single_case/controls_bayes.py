@@ -100,11 +100,14 @@ def _rows(analysis: str, term: str, estimate: float, draws: np.ndarray, pvals: n
 
 
 def bsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y: float,
-         r_xy: float, n: int, alternative: str = "two-sided", prior: str = "calibrated",
+         r_xy: float, n: int, alternative: str = "two-sided", prior: str = "standard",
          n_sim: int = 100_000, seed: int = 20070101, conf_level: float = 0.95,
          label_x: str = "x", label_y: str = "y", measure: str = "", patient_id: str = "",
          side: str = "") -> pd.DataFrame:
     """Bayesian Standardised Difference Test (Crawford & Garthwaite 2007), seeded Monte Carlo.
+
+    ``prior="standard"`` (the default, as singcar's ``BSDT(calibrated = FALSE)`` and Crawford &
+    Garthwaite's program) or ``"calibrated"`` (Berger & Sun's calibrated prior).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def bsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y:
     --------
     >>> t = bsdt(-1.7548574, -0.7836956, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.5840643,
     ...          n=28, n_sim=20000, seed=1)
-    >>> round(float(t.estimate[0]), 4), abs(float(t.p_value[0]) - 0.3067) < 0.02
+    >>> round(float(t.estimate[0]), 4), abs(float(t.p_value[0]) - 0.3067) < 0.01
     (-1.0648, True)
     """
     _check_alt(alternative)
@@ -138,7 +141,7 @@ def bsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y:
     z = ((x - mu[:, 0]) / sx - (y - mu[:, 1]) / sy) / np.sqrt(2 - 2 * rho)
     z_dcc = ((x - mean_x) / sd_x - (y - mean_y) / sd_y) / np.sqrt(2 - 2 * r_xy)
     method = (f"Bayesian Standardised Difference Test (Crawford & Garthwaite 2007), {prior} "
-              f"prior{' (Berger & Sun 2008, as singcar default)' if prior == 'calibrated' else ''}"
+              f"prior{' (Berger & Sun 2008)' if prior == 'calibrated' else ' (as singcar default)'}"
               f"; {len(sigma)} Monte Carlo draws, seed {seed} (numpy)")
     return _rows("bsdt", f"z_dcc: {label_x} - {label_y}", float(z_dcc), z, _p(z, alternative),
                  alternative, conf_level, n, method,
