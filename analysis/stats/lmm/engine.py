@@ -155,12 +155,14 @@ class REMLProblem:
             gram = self.xyxy - (A * (t2 / M)[:, None]).T @ A
         else:
             # B_i = T' Z_i' [X_i y_i]; M_i = I + T' Z_i' Z_i T; batched over patients
-            B = T.T @ self.ztxy
-            M = T.T @ self.ztz @ T + np.eye(self.q)
+            B = _left(T.T, self.ztxy)
+            M = _right(_left(T.T, self.ztz), T) + np.eye(self.q)
             logdet_l, Minv = _logdet_inverse(M)
             S = Minv @ B
             k = self.p + 1
             gram = self.xyxy - B.reshape(-1, k).T @ S.reshape(-1, k)
+            # kept for gradient() at the same theta (optimisers ask for both at each point)
+            self._blocks = (T.tobytes(), B, Minv, S, gram)
         p = self.p
         xtvx = gram[:p, :p]
         rx = np.linalg.cholesky(xtvx)
@@ -202,11 +204,20 @@ class REMLProblem:
         theta = np.asarray(theta, dtype=float)
         T = self.factor(theta)
         k1 = self.p + 1
-        B = T.T @ self.ztxy
-        M = T.T @ self.ztz @ T + np.eye(self.q)
-        Minv = _logdet_inverse(M)[1]
-        S = Minv @ B
-        gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
+        cached = getattr(self, "_blocks", None)
+        if cached is not None and cached[0] == T.tobytes():
+            _, B, Minv, S, gram = cached  # the very arrays solve() computed at this theta
+        else:
+            B = _left(T.T, self.ztxy)
+            M = _right(_left(T.T, self.ztz), T) + np.eye(self.q)
+            Minv = _logdet_inverse(M)[1]
+            S = Minv @ B
+            gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
+        if getattr(self, "_d_blocks", None) is None:  # E_k' Z'[X y] and E_k' Z'Z: no theta
+            self._d_blocks = []
+            for k in range(self.n_theta):
+                E = self.factor(np.eye(self.n_theta)[k])
+                self._d_blocks.append((E.T @ self.ztxy, E.T @ self.ztz))
         xtvx = gram[:-1, :-1]
         xtvx_inv = np.linalg.inv(xtvx)
         beta = xtvx_inv @ gram[:-1, -1]
@@ -214,9 +225,8 @@ class REMLProblem:
         r2 = float(u @ gram @ u)
         grad = np.empty(self.n_theta)
         for k in range(self.n_theta):
-            E = self.factor(np.eye(self.n_theta)[k])
-            dB = E.T @ self.ztxy
-            dM = E.T @ self.ztz @ T
+            dB, Et_ztz = self._d_blocks[k]
+            dM = _right(Et_ztz, T)
             dM = dM + np.swapaxes(dM, 1, 2)
             cross = dB.reshape(-1, k1).T @ S.reshape(-1, k1)
             dG = -(cross + cross.T - S.reshape(-1, k1).T @ (dM @ S).reshape(-1, k1))
@@ -299,6 +309,21 @@ class REMLProblem:
                    solution=self.solve(best), converged=converged, singular=singular,
                    gradient_norm=gnorm, deviance_lbfgsb=float(first.fun),
                    deviance_neldermead=float(second.fun), note="; ".join(notes))
+
+
+def _left(A: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """``A @ blocks`` for a ``q x q`` matrix and a stack of ``q x k`` blocks, as one 2-D
+    product: the same BLAS dot products (bit for bit) as the broadcast product, without its
+    per-block overhead (3x faster for thousands of patients)."""
+    m, q, k = blocks.shape
+    flat = A @ blocks.transpose(1, 0, 2).reshape(q, m * k)
+    return np.ascontiguousarray(flat.reshape(A.shape[0], m, k).transpose(1, 0, 2))
+
+
+def _right(blocks: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``blocks @ A`` for a stack of ``r x q`` blocks and a ``q x s`` matrix (see :func:`_left`)."""
+    m, r, q = blocks.shape
+    return (blocks.reshape(m * r, q) @ A).reshape(m, r, A.shape[1])
 
 
 def _logdet_inverse(M: np.ndarray) -> tuple[float, np.ndarray]:
