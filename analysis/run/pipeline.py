@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from analysis.data import derive
@@ -49,7 +50,6 @@ from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
 from analysis.results import combine, result_frame
 from analysis.run import cache
-from analysis.run import single_case as single_patient
 from analysis.run.manifest import build_manifest
 from analysis.stats import descriptives, dose, paired
 from analysis.stats import individual_change as individual
@@ -209,6 +209,15 @@ def analyze(
     if config.reference_visit is None or not config.reference_visit_reason:
         check_config(config, codebook, obs)
         config = resolve_reference_visit(config, obs)
+    # One BLAS thread: the models multiply small blocks, and OpenBLAS's extra threads only
+    # spin-wait between such calls (about 2x the CPU time of the mixed-model fits on 2 cores).
+    # The products are the same dot products in the same order: results are bit-identical.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyze(obs, codebook=codebook, config=config, progress=progress)
+
+
+def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
+             progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if config.measures:
         obs = obs[obs["measure"].isin(config.measures)]
     changes = derive.change_table(
@@ -228,6 +237,7 @@ def analyze(
     window, window_rows = therapeutic_window_rows(obs, codebook, config)
     frames.append(window_rows)
     if n_patients == 1:
+        from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += [single_patient.dissociation_results(obs, d, codebook, config)
                    for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
@@ -276,6 +286,7 @@ def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
                        "; see the paired comparisons"),
         }]))
     if n_patients == 1:
+        from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += guarded(single_patient.single_case_results, obs_m, ch_m, measure, config)
     return frames
 
