@@ -231,9 +231,13 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
         measure = codebook.measure(key)
         ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
         frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
-    individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
-    if individual_rows:
-        frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
+    # only the rows and columns responders() reads: a copy of every individual row and column
+    # would be the largest allocation of the run at registry scale
+    classified = [f.loc[f["analysis"].isin(["rci", "mcid_class"]), _RESPONDER_COLUMNS]
+                  for f in frames if len(f)]
+    classified = [f for f in classified if len(f)]
+    if classified:
+        frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
     window, window_rows = therapeutic_window_rows(obs, codebook, config)
     frames.append(window_rows)
     if n_patients == 1:
@@ -242,8 +246,16 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
                    for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
     frames += _group_dose(obs, config)
+    # concatenated here (as combine() does, empty frames left out) so that the pieces are
+    # freed before combine() sorts: one copy of the table fewer at the peak of memory
+    frames = [f for f in frames if f is not None and len(f)]
+    if frames:
+        frames = [pd.concat(frames, ignore_index=True)]
     results = _adjust_families(combine(frames), config)
     return results, window, changes
+
+
+_RESPONDER_COLUMNS = ["measure", "side", "term", "analysis", "estimate", "note"]
 
 
 def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
@@ -386,7 +398,7 @@ def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame
     A measure in no family is adjusted across its own visits and sides. Mixed-model contrasts
     keep their Holm adjustment across the visits of their model (as emmeans does).
     """
-    results = results.copy()
+    results = results.copy(deep=False)  # the caller's fresh table: no second deep copy
     for analysis_name in FAMILY_ANALYSES:
         rows = results["analysis"] == analysis_name
         family = results.loc[rows, "measure"].map(lambda m: config.family_of(m) or f"measure={m}")
