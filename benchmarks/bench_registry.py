@@ -18,7 +18,12 @@ What it does:
    two alternating ``--repeats`` times; prints the medians and the CPU-time ratio, and the
    largest difference between R's and itb's contrast estimates (a check that the same models
    were fitted);
-4. with ``--scaling``, times ``itb analyze`` alone at each size (cost against patients).
+4. with ``--scaling``, times ``itb analyze`` alone at each size (cost against patients);
+5. with ``--compare-source DIR``, also times ``itb analyze`` from another source tree (an
+   earlier commit: ``git archive COMMIT | tar -x -C DIR``) in the same alternation, and says
+   whether both wrote the same results table.
+
+Every ``itb analyze`` runs with ``--no-cache`` (a cached run only reads its tables back).
 
 ``itb analyze`` does more than R's script (validation, descriptives, paired tests, effect sizes,
 individual change, dose models, therapeutic window, manifest); the ratio compares the whole
@@ -92,10 +97,13 @@ def child_cost(cmd: list[str], **kw) -> tuple[float, float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, wall  # Linux: KB
 
 
-def _itb(data: Path, out: Path) -> tuple[float, float, float]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return child_cost([sys.executable, "-m", "analysis", "analyze", str(data), "--out",
-                       str(out)], env=env)
+def _itb(data: Path, out: Path, source: Path | None = None) -> tuple[float, float, float]:
+    """``itb analyze`` without the cache (a cached run would only read tables back), from this
+    repository or from another source tree (``--compare-source``)."""
+    root = source if source is not None else Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return child_cost([sys.executable, "-m", "analysis", "analyze", str(data), "--no-cache",
+                       "--out", str(out)], env=env)
 
 
 def _r_available() -> bool:
@@ -140,6 +148,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--scaling", type=int, nargs="*", default=[],
                     help="also time itb analyze alone at these numbers of patients")
+    ap.add_argument("--compare-source", type=Path, default=None, metavar="DIR",
+                    help="also time itb analyze from this source tree (e.g. an earlier commit "
+                         "exported with git archive), alternating with this one and R")
     args = ap.parse_args()
     print(f"machine: {_machine()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,10 +162,15 @@ def main() -> int:
         have_r = _r_available()
         if not have_r:
             print("Rscript with lme4, lmerTest and emmeans not found: timing itb only")
-        itb_runs, r_runs = [], []
+        itb_runs, r_runs, other_runs = [], [], []
         script = tmp / "visit_models.R"
         script.write_text(R_SCRIPT % ", ".join(f'"{v.name}"' for v in SIX_VISITS))
         for rep in range(args.repeats):
+            if args.compare_source is not None:
+                other_runs.append(_itb(data, tmp / "out_other", args.compare_source))
+                print(f"run {rep + 1}: itb analyze from {args.compare_source}  CPU "
+                      f"{other_runs[-1][0]:7.2f} s, peak {other_runs[-1][1]:7.0f} MB, wall "
+                      f"{other_runs[-1][2]:6.1f} s", flush=True)
             itb_runs.append(_itb(data, tmp / "out"))
             print(f"run {rep + 1}: itb analyze  CPU {itb_runs[-1][0]:7.2f} s, peak "
                   f"{itb_runs[-1][1]:7.0f} MB, wall {itb_runs[-1][2]:6.1f} s", flush=True)
@@ -172,6 +188,13 @@ def main() -> int:
                       f"({len(todo)} measure/side models)", flush=True)
         med = [statistics.median(x[k] for x in itb_runs) for k in range(3)]
         print(f"itb analyze: median CPU {med[0]:.2f} s, peak {med[1]:.0f} MB")
+        if other_runs:
+            omed = [statistics.median(x[k] for x in other_runs) for k in range(3)]
+            print(f"itb analyze from {args.compare_source}: median CPU {omed[0]:.2f} s, peak "
+                  f"{omed[1]:.0f} MB")
+            same = pd.read_parquet(tmp / "out_other" / "results.parquet").equals(
+                pd.read_parquet(tmp / "out" / "results.parquet"))
+            print(f"results.parquet identical to this tree's: {same}")
         if have_r:
             rmed = [statistics.median(x[k] for x in r_runs) for k in range(3)]
             rc = pd.read_csv(tmp / "r_contrasts.csv", keep_default_na=False, na_values=[""])
