@@ -116,6 +116,7 @@ class REMLProblem:
         self.ztxy = np.zeros((self.m, self.q, self.p + 1))
         np.add.at(self.ztxy, groups, Z[:, :, None] * Xy[:, None, :])
         self.xyxy = Xy.T @ Xy
+        self._ztxy_side, self._ztz_side = _side_by_side(self.ztxy), _side_by_side(self.ztz)
         self.n_theta = self.q * (self.q + 1) // 2
         rows, cols = np.tril_indices(self.q)
         # lme4 orders theta column-wise through the lower triangle: (1,1), (2,1), (2,2)
@@ -155,8 +156,8 @@ class REMLProblem:
             gram = self.xyxy - (A * (t2 / M)[:, None]).T @ A
         else:
             # B_i = T' Z_i' [X_i y_i]; M_i = I + T' Z_i' Z_i T; batched over patients
-            B = _left(T.T, self.ztxy)
-            M = _right(_left(T.T, self.ztz), T) + np.eye(self.q)
+            B = _left(T.T, self.ztxy, self._ztxy_side)
+            M = _right(_left(T.T, self.ztz, self._ztz_side), T) + np.eye(self.q)
             logdet_l, Minv = _logdet_inverse(M)
             S = Minv @ B
             k = self.p + 1
@@ -208,8 +209,8 @@ class REMLProblem:
         if cached is not None and cached[0] == T.tobytes():
             _, B, Minv, S, gram = cached  # the very arrays solve() computed at this theta
         else:
-            B = _left(T.T, self.ztxy)
-            M = _right(_left(T.T, self.ztz), T) + np.eye(self.q)
+            B = _left(T.T, self.ztxy, self._ztxy_side)
+            M = _right(_left(T.T, self.ztz, self._ztz_side), T) + np.eye(self.q)
             Minv = _logdet_inverse(M)[1]
             S = Minv @ B
             gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
@@ -311,13 +312,20 @@ class REMLProblem:
                    deviance_neldermead=float(second.fun), note="; ".join(notes))
 
 
-def _left(A: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+def _left(A: np.ndarray, blocks: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
     """``A @ blocks`` for a ``q x q`` matrix and a stack of ``q x k`` blocks, as one 2-D
     product: the same BLAS dot products (bit for bit) as the broadcast product, without its
-    per-block overhead (3x faster for thousands of patients)."""
+    per-block overhead (3x faster for thousands of patients). ``side`` is
+    :func:`_side_by_side` of ``blocks`` when the caller keeps it."""
     m, q, k = blocks.shape
-    flat = A @ blocks.transpose(1, 0, 2).reshape(q, m * k)
+    flat = A @ (_side_by_side(blocks) if side is None else side)
     return np.ascontiguousarray(flat.reshape(A.shape[0], m, k).transpose(1, 0, 2))
+
+
+def _side_by_side(blocks: np.ndarray) -> np.ndarray:
+    """The ``q x k`` blocks of a stack side by side: one ``q x (m k)`` matrix."""
+    m, q, k = blocks.shape
+    return np.ascontiguousarray(blocks.transpose(1, 0, 2).reshape(q, m * k))
 
 
 def _right(blocks: np.ndarray, A: np.ndarray) -> np.ndarray:
