@@ -19,6 +19,8 @@ once with batched numpy linear algebra, so one evaluation costs O(m q^2 p^2) for
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,8 +145,28 @@ class REMLProblem:
         return start
 
     # ---- criterion -----------------------------------------------------------------------
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Inside the block, :meth:`solve` keeps its solution of every ``theta`` and returns
+        it again for the same ``theta`` (numerical derivatives over ``(theta, sigma)`` ask
+        for the same ``theta`` many times: every step in ``sigma`` alone)."""
+        self._memo: dict[bytes, Solution] | None = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
     def solve(self, theta: np.ndarray) -> Solution:
         """Profile out beta (and sigma) at ``theta``."""
+        memo = getattr(self, "_memo", None)
+        if memo is not None:
+            key = np.asarray(theta, dtype=float).tobytes()
+            if key not in memo:
+                memo[key] = self._solve(theta)
+            return memo[key]
+        return self._solve(theta)
+
+    def _solve(self, theta: np.ndarray) -> Solution:
         T = self.factor(np.asarray(theta, dtype=float))
         if self.q == 1:
             # closed form for scalar blocks (the common random-intercept case, fastest):
