@@ -10,7 +10,8 @@ What it does:
 1. generates a seeded registry (``analysis.examples.simulate.simulate_series``) of N patients x
    6 visits x 10 measures (observations.csv + patients.csv, as a user would give them);
 2. runs ``itb analyze`` on it in a child process and reads that child's CPU time (user +
-   system) and peak resident memory from ``os.wait4`` (``resource`` rusage of that child only);
+   system) and peak resident memory from ``os.wait4`` (``resource`` rusage of that child only,
+   started from a small launcher so that this process's own memory is not counted);
 3. when ``Rscript`` with lme4, lmerTest and emmeans is installed, runs R on the same visit
    models (``value ~ visit + (1 | patient_id)``, REML, lmerTest Satterthwaite df for the fixed
    effects, emmeans marginal means and trt.vs.ctrl contrasts with Satterthwaite df) for every
@@ -84,17 +85,34 @@ def _registry(root: Path, n: int, n_measures: int, seed: int) -> Path:
     return root
 
 
+# The command is started by a small launcher process that forks and waits for it. Started
+# directly, its peak RSS would be at least this process's: Linux carries the peak RSS of the
+# memory image a process replaces at exec into its own (subprocess starts children with vfork,
+# which shares this process's image), so every child would report >= this process's peak.
+_LAUNCHER = textwrap.dedent("""
+    import os, sys
+    pid = os.fork()
+    if pid == 0:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    _, status, usage = os.wait4(pid, 0)
+    with open(sys.argv[1], "w") as fh:
+        fh.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} "
+                 f"{usage.ru_maxrss}")
+""")
+
+
 def child_cost(cmd: list[str], **kw) -> tuple[float, float, float]:
     """(CPU seconds user + system, peak RSS in MB, wall seconds) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, wall  # Linux: KB
+    with tempfile.NamedTemporaryFile("r", suffix=".usage") as record:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, record.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+        wall = time.perf_counter() - start
+        code, cpu, maxrss = record.read().split()
+    if proc.returncode != 0 or int(code) != 0:
+        err = proc.stderr.decode(errors="replace")
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{err[-2000:]}")
+    return float(cpu), int(maxrss) / 1024, wall  # Linux: ru_maxrss in KB
 
 
 def _itb(data: Path, out: Path, source: Path | None = None) -> tuple[float, float, float]:
