@@ -10,7 +10,8 @@ What it does:
 1. generates a seeded registry (``analysis.examples.simulate.simulate_series``) of N patients x
    6 visits x 10 measures (observations.csv + patients.csv, as a user would give them);
 2. runs ``itb analyze`` on it in a child process and reads that child's CPU time (user +
-   system) and peak resident memory from ``os.wait4`` (``resource`` rusage of that child only);
+   system) and peak resident memory from ``os.wait4`` (``resource`` rusage of that child only,
+   started from a small launcher so that this process's own memory is not counted);
 3. when ``Rscript`` with lme4, lmerTest and emmeans is installed, runs R on the same visit
    models (``value ~ visit + (1 | patient_id)``, REML, lmerTest Satterthwaite df for the fixed
    effects, emmeans marginal means and trt.vs.ctrl contrasts with Satterthwaite df) for every
@@ -18,7 +19,12 @@ What it does:
    two alternating ``--repeats`` times; prints the medians and the CPU-time ratio, and the
    largest difference between R's and itb's contrast estimates (a check that the same models
    were fitted);
-4. with ``--scaling``, times ``itb analyze`` alone at each size (cost against patients).
+4. with ``--scaling``, times ``itb analyze`` alone at each size (cost against patients);
+5. with ``--compare-source DIR``, also times ``itb analyze`` from another source tree (an
+   earlier commit: ``git archive COMMIT | tar -x -C DIR``) in the same alternation, and says
+   whether both wrote the same results table.
+
+Every ``itb analyze`` runs with ``--no-cache`` (a cached run only reads its tables back).
 
 ``itb analyze`` does more than R's script (validation, descriptives, paired tests, effect sizes,
 individual change, dose models, therapeutic window, manifest); the ratio compares the whole
@@ -79,23 +85,43 @@ def _registry(root: Path, n: int, n_measures: int, seed: int) -> Path:
     return root
 
 
+# The command is started by a small launcher process that forks and waits for it. Started
+# directly, its peak RSS would be at least this process's: Linux carries the peak RSS of the
+# memory image a process replaces at exec into its own (subprocess starts children with vfork,
+# which shares this process's image), so every child would report >= this process's peak.
+_LAUNCHER = textwrap.dedent("""
+    import os, sys
+    pid = os.fork()
+    if pid == 0:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    _, status, usage = os.wait4(pid, 0)
+    with open(sys.argv[1], "w") as fh:
+        fh.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} "
+                 f"{usage.ru_maxrss}")
+""")
+
+
 def child_cost(cmd: list[str], **kw) -> tuple[float, float, float]:
     """(CPU seconds user + system, peak RSS in MB, wall seconds) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, wall  # Linux: KB
+    with tempfile.NamedTemporaryFile("r", suffix=".usage") as record:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, record.name, *cmd],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+        wall = time.perf_counter() - start
+        code, cpu, maxrss = record.read().split()
+    if proc.returncode != 0 or int(code) != 0:
+        err = proc.stderr.decode(errors="replace")
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{err[-2000:]}")
+    return float(cpu), int(maxrss) / 1024, wall  # Linux: ru_maxrss in KB
 
 
-def _itb(data: Path, out: Path) -> tuple[float, float, float]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return child_cost([sys.executable, "-m", "analysis", "analyze", str(data), "--out",
-                       str(out)], env=env)
+def _itb(data: Path, out: Path, source: Path | None = None) -> tuple[float, float, float]:
+    """``itb analyze`` without the cache (a cached run would only read tables back), from this
+    repository or from another source tree (``--compare-source``)."""
+    root = source if source is not None else Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return child_cost([sys.executable, "-m", "analysis", "analyze", str(data), "--no-cache",
+                       "--out", str(out)], env=env)
 
 
 def _r_available() -> bool:
@@ -140,6 +166,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--scaling", type=int, nargs="*", default=[],
                     help="also time itb analyze alone at these numbers of patients")
+    ap.add_argument("--compare-source", type=Path, default=None, metavar="DIR",
+                    help="also time itb analyze from this source tree (e.g. an earlier commit "
+                         "exported with git archive), alternating with this one and R")
     args = ap.parse_args()
     print(f"machine: {_machine()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,10 +180,15 @@ def main() -> int:
         have_r = _r_available()
         if not have_r:
             print("Rscript with lme4, lmerTest and emmeans not found: timing itb only")
-        itb_runs, r_runs = [], []
+        itb_runs, r_runs, other_runs = [], [], []
         script = tmp / "visit_models.R"
         script.write_text(R_SCRIPT % ", ".join(f'"{v.name}"' for v in SIX_VISITS))
         for rep in range(args.repeats):
+            if args.compare_source is not None:
+                other_runs.append(_itb(data, tmp / "out_other", args.compare_source))
+                print(f"run {rep + 1}: itb analyze from {args.compare_source}  CPU "
+                      f"{other_runs[-1][0]:7.2f} s, peak {other_runs[-1][1]:7.0f} MB, wall "
+                      f"{other_runs[-1][2]:6.1f} s", flush=True)
             itb_runs.append(_itb(data, tmp / "out"))
             print(f"run {rep + 1}: itb analyze  CPU {itb_runs[-1][0]:7.2f} s, peak "
                   f"{itb_runs[-1][1]:7.0f} MB, wall {itb_runs[-1][2]:6.1f} s", flush=True)
@@ -172,6 +206,13 @@ def main() -> int:
                       f"({len(todo)} measure/side models)", flush=True)
         med = [statistics.median(x[k] for x in itb_runs) for k in range(3)]
         print(f"itb analyze: median CPU {med[0]:.2f} s, peak {med[1]:.0f} MB")
+        if other_runs:
+            omed = [statistics.median(x[k] for x in other_runs) for k in range(3)]
+            print(f"itb analyze from {args.compare_source}: median CPU {omed[0]:.2f} s, peak "
+                  f"{omed[1]:.0f} MB")
+            same = pd.read_parquet(tmp / "out_other" / "results.parquet").equals(
+                pd.read_parquet(tmp / "out" / "results.parquet"))
+            print(f"results.parquet identical to this tree's: {same}")
         if have_r:
             rmed = [statistics.median(x[k] for x in r_runs) for k in range(3)]
             rc = pd.read_csv(tmp / "r_contrasts.csv", keep_default_na=False, na_values=[""])

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from analysis.data import derive
@@ -50,7 +52,6 @@ from analysis.errors import ITBError
 from analysis.gait.results import dataset_gait_results, gait_input_files
 from analysis.results import combine, result_frame
 from analysis.run import cache
-from analysis.run import single_case as single_patient
 from analysis.run.manifest import build_manifest
 from analysis.stats import descriptives, dose, paired
 from analysis.stats import individual_change as individual
@@ -140,6 +141,22 @@ def run_analysis(
     >>> float(window["ci_low"]), float(window["ci_high"]), float(window["estimate"])
     (100.0, 108.0, 108.0)
     """
+    # Arrow's default pool (mimalloc) keeps the pages freed after reading and validating, so
+    # the analysis that follows cannot reuse them: the system allocator for this run lowers
+    # the peak memory at registry scale (about 50 MB of 700 at 2,000 patients). Buffers go
+    # back to the pool that made them, so restoring the previous default is safe.
+    previous_pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        return _run_analysis(data, config=config, codebook=codebook, df_method=df_method,
+                             cache_dir=cache_dir, progress=progress)
+    finally:
+        pa.set_memory_pool(previous_pool)
+
+
+def _run_analysis(data: str | Path, *, config: str | Path | None,
+                  codebook: str | Path | None, df_method: str | None,
+                  cache_dir: str | Path | None, progress: bool) -> AnalysisRun:
     data = Path(data)
     config_path = Path(config) if config is not None else _default_config(data)
     codebook_path = Path(codebook) if codebook is not None else None
@@ -214,6 +231,15 @@ def analyze(
     if config.reference_visit is None or not config.reference_visit_reason:
         check_config(config, codebook, obs)
         config = resolve_reference_visit(config, obs)
+    # One BLAS thread: the models multiply small blocks, and OpenBLAS's extra threads only
+    # spin-wait between such calls (about 2x the CPU time of the mixed-model fits on 2 cores).
+    # The products are the same dot products in the same order: results are bit-identical.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _analyze(obs, codebook=codebook, config=config, progress=progress)
+
+
+def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
+             progress: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     if config.measures:
         obs = obs[obs["measure"].isin(config.measures)]
     changes = derive.change_table(
@@ -227,18 +253,31 @@ def analyze(
         measure = codebook.measure(key)
         ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
         frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
-    individual_rows = [f for f in frames if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
-    if individual_rows:
-        frames.append(individual.responders(pd.concat(individual_rows, ignore_index=True)))
+    # only the rows and columns responders() reads: a copy of every individual row and column
+    # would be the largest allocation of the run at registry scale
+    classified = [f.loc[f["analysis"].isin(["rci", "mcid_class"]), _RESPONDER_COLUMNS]
+                  for f in frames if len(f)]
+    classified = [f for f in classified if len(f)]
+    if classified:
+        frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
     window, window_rows = therapeutic_window_rows(obs, codebook, config)
     frames.append(window_rows)
     if n_patients == 1:
+        from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += [single_patient.dissociation_results(obs, d, codebook, config)
                    for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
     frames += _group_dose(obs, config)
+    # concatenated here (as combine() does, empty frames left out) so that the pieces are
+    # freed before combine() sorts: one copy of the table fewer at the peak of memory
+    frames = [f for f in frames if f is not None and len(f)]
+    if frames:
+        frames = [pd.concat(frames, ignore_index=True)]
     results = _adjust_families(combine(frames), config)
     return results, window, changes
+
+
+_RESPONDER_COLUMNS = ["measure", "side", "term", "analysis", "estimate", "note"]
 
 
 def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
@@ -281,6 +320,7 @@ def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
                        "; see the paired comparisons"),
         }]))
     if n_patients == 1:
+        from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += guarded(single_patient.single_case_results, obs_m, ch_m, measure, config)
     return frames
 
@@ -380,7 +420,7 @@ def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame
     A measure in no family is adjusted across its own visits and sides. Mixed-model contrasts
     keep their Holm adjustment across the visits of their model (as emmeans does).
     """
-    results = results.copy()
+    results = results.copy(deep=False)  # the caller's fresh table: no second deep copy
     for analysis_name in FAMILY_ANALYSES:
         rows = results["analysis"] == analysis_name
         family = results.loc[rows, "measure"].map(lambda m: config.family_of(m) or f"measure={m}")

@@ -249,5 +249,6 @@ class KenwardRoger:
 
 def make_ddf(method: str, problem: REMLProblem, fit: Fit) -> Satterthwaite | KenwardRoger:
     """The df calculator for ``method`` ("satterthwaite" or "kenward-roger")."""
-    return Satterthwaite(problem, fit) if method == "satterthwaite" else KenwardRoger(problem,
-                                                                                       fit)
+    with problem.remembering():  # the same solutions, each theta solved once
+        return (Satterthwaite(problem, fit) if method == "satterthwaite"
+                else KenwardRoger(problem, fit))

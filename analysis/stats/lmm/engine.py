@@ -19,6 +19,8 @@ once with batched numpy linear algebra, so one evaluation costs O(m q^2 p^2) for
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,6 +118,7 @@ class REMLProblem:
         self.ztxy = np.zeros((self.m, self.q, self.p + 1))
         np.add.at(self.ztxy, groups, Z[:, :, None] * Xy[:, None, :])
         self.xyxy = Xy.T @ Xy
+        self._ztxy_side, self._ztz_side = _side_by_side(self.ztxy), _side_by_side(self.ztz)
         self.n_theta = self.q * (self.q + 1) // 2
         rows, cols = np.tril_indices(self.q)
         # lme4 orders theta column-wise through the lower triangle: (1,1), (2,1), (2,2)
@@ -142,8 +145,28 @@ class REMLProblem:
         return start
 
     # ---- criterion -----------------------------------------------------------------------
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Inside the block, :meth:`solve` keeps its solution of every ``theta`` and returns
+        it again for the same ``theta`` (numerical derivatives over ``(theta, sigma)`` ask
+        for the same ``theta`` many times: every step in ``sigma`` alone)."""
+        self._memo: dict[bytes, Solution] | None = {}
+        try:
+            yield
+        finally:
+            self._memo = None
+
     def solve(self, theta: np.ndarray) -> Solution:
         """Profile out beta (and sigma) at ``theta``."""
+        memo = getattr(self, "_memo", None)
+        if memo is not None:
+            key = np.asarray(theta, dtype=float).tobytes()
+            if key not in memo:
+                memo[key] = self._solve(theta)
+            return memo[key]
+        return self._solve(theta)
+
+    def _solve(self, theta: np.ndarray) -> Solution:
         T = self.factor(np.asarray(theta, dtype=float))
         if self.q == 1:
             # closed form for scalar blocks (the common random-intercept case, fastest):
@@ -155,12 +178,14 @@ class REMLProblem:
             gram = self.xyxy - (A * (t2 / M)[:, None]).T @ A
         else:
             # B_i = T' Z_i' [X_i y_i]; M_i = I + T' Z_i' Z_i T; batched over patients
-            B = T.T @ self.ztxy
-            M = T.T @ self.ztz @ T + np.eye(self.q)
+            B = _left(T.T, self.ztxy, self._ztxy_side)
+            M = _right(_left(T.T, self.ztz, self._ztz_side), T) + np.eye(self.q)
             logdet_l, Minv = _logdet_inverse(M)
             S = Minv @ B
             k = self.p + 1
             gram = self.xyxy - B.reshape(-1, k).T @ S.reshape(-1, k)
+            # kept for gradient() at the same theta (optimisers ask for both at each point)
+            self._blocks = (T.tobytes(), B, Minv, S, gram)
         p = self.p
         xtvx = gram[:p, :p]
         rx = np.linalg.cholesky(xtvx)
@@ -202,11 +227,20 @@ class REMLProblem:
         theta = np.asarray(theta, dtype=float)
         T = self.factor(theta)
         k1 = self.p + 1
-        B = T.T @ self.ztxy
-        M = T.T @ self.ztz @ T + np.eye(self.q)
-        Minv = _logdet_inverse(M)[1]
-        S = Minv @ B
-        gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
+        cached = getattr(self, "_blocks", None)
+        if cached is not None and cached[0] == T.tobytes():
+            _, B, Minv, S, gram = cached  # the very arrays solve() computed at this theta
+        else:
+            B = _left(T.T, self.ztxy, self._ztxy_side)
+            M = _right(_left(T.T, self.ztz, self._ztz_side), T) + np.eye(self.q)
+            Minv = _logdet_inverse(M)[1]
+            S = Minv @ B
+            gram = self.xyxy - B.reshape(-1, k1).T @ S.reshape(-1, k1)
+        if getattr(self, "_d_blocks", None) is None:  # E_k' Z'[X y] and E_k' Z'Z: no theta
+            self._d_blocks = []
+            for k in range(self.n_theta):
+                E = self.factor(np.eye(self.n_theta)[k])
+                self._d_blocks.append((E.T @ self.ztxy, E.T @ self.ztz))
         xtvx = gram[:-1, :-1]
         xtvx_inv = np.linalg.inv(xtvx)
         beta = xtvx_inv @ gram[:-1, -1]
@@ -214,9 +248,8 @@ class REMLProblem:
         r2 = float(u @ gram @ u)
         grad = np.empty(self.n_theta)
         for k in range(self.n_theta):
-            E = self.factor(np.eye(self.n_theta)[k])
-            dB = E.T @ self.ztxy
-            dM = E.T @ self.ztz @ T
+            dB, Et_ztz = self._d_blocks[k]
+            dM = _right(Et_ztz, T)
             dM = dM + np.swapaxes(dM, 1, 2)
             cross = dB.reshape(-1, k1).T @ S.reshape(-1, k1)
             dG = -(cross + cross.T - S.reshape(-1, k1).T @ (dM @ S).reshape(-1, k1))
@@ -299,6 +332,28 @@ class REMLProblem:
                    solution=self.solve(best), converged=converged, singular=singular,
                    gradient_norm=gnorm, deviance_lbfgsb=float(first.fun),
                    deviance_neldermead=float(second.fun), note="; ".join(notes))
+
+
+def _left(A: np.ndarray, blocks: np.ndarray, side: np.ndarray | None = None) -> np.ndarray:
+    """``A @ blocks`` for a ``q x q`` matrix and a stack of ``q x k`` blocks, as one 2-D
+    product: the same BLAS dot products (bit for bit) as the broadcast product, without its
+    per-block overhead (3x faster for thousands of patients). ``side`` is
+    :func:`_side_by_side` of ``blocks`` when the caller keeps it."""
+    m, q, k = blocks.shape
+    flat = A @ (_side_by_side(blocks) if side is None else side)
+    return np.ascontiguousarray(flat.reshape(A.shape[0], m, k).transpose(1, 0, 2))
+
+
+def _side_by_side(blocks: np.ndarray) -> np.ndarray:
+    """The ``q x k`` blocks of a stack side by side: one ``q x (m k)`` matrix."""
+    m, q, k = blocks.shape
+    return np.ascontiguousarray(blocks.transpose(1, 0, 2).reshape(q, m * k))
+
+
+def _right(blocks: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``blocks @ A`` for a stack of ``r x q`` blocks and a ``q x s`` matrix (see :func:`_left`)."""
+    m, r, q = blocks.shape
+    return (blocks.reshape(m * r, q) @ A).reshape(m, r, A.shape[1])
 
 
 def _logdet_inverse(M: np.ndarray) -> tuple[float, np.ndarray]:

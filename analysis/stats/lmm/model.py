@@ -330,10 +330,15 @@ def _refuse_degenerate(y: np.ndarray, X: np.ndarray, codes: np.ndarray, response
         raise ModelSpecError(
             f"{response} is constant (all {len(y)} values equal up to rounding): there is no "
             "variance to model; see the descriptive rows")
-    dummies = (codes[:, None] == np.arange(codes.max() + 1)[None, :]).astype(float)
-    design = np.column_stack([X, dummies])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    if is_perfect_fit(y, y - design @ coef, rel_tol=1e-9):
+    # The residuals of y on [X, one dummy per patient] are those of the within-patient
+    # deviations of y on the within-patient deviations of X (Frisch-Waugh-Lovell): the same
+    # projection without an n x patients dense design (quadratic in patients at registry scale).
+    counts = np.bincount(codes).astype(float)
+    y_within = y - (np.bincount(codes, weights=y) / counts)[codes]
+    X_within = X - (np.stack([np.bincount(codes, weights=col) for col in X.T], axis=1)
+                    / counts[:, None])[codes]
+    coef, *_ = np.linalg.lstsq(X_within, y_within, rcond=None)
+    if is_perfect_fit(y, y_within - X_within @ coef, rel_tol=1e-9):
         raise ModelSpecError(
             "the fixed effects and one level per patient reproduce every value exactly "
             "(residual variance 0 up to rounding; e.g. every patient changes by exactly the "
