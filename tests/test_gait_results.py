@@ -235,6 +235,8 @@ def test_gait_table_needs_two_patients_with_gait_rows(rows):
     table = gait_table(SimpleNamespace(results=two, labels=str))
     assert table["Patient"].tolist() == ["P01", "P02"]
     gps = rows[(rows["analysis"] == "gps") & (rows["measure"] == "gps")].set_index("term")
-    assert table["Change (°)"].iloc[0] == f"{gps.loc['post_m3 - bl_d5', 'estimate']:.1f}"
+    # negative numbers print with the true minus sign (U+2212), as everywhere in the reports
+    assert table["Change (°)"].iloc[0] == (
+        f"{gps.loc['post_m3 - bl_d5', 'estimate']:.1f}".replace("-", "\u2212"))
     assert "0-100 %" in table["Knee flexion clusters (SPM)"].iloc[0]
     assert gait_table(SimpleNamespace(results=rows, labels=str)).empty

@@ -401,7 +401,7 @@ def gait_table(ctx: ReportContext) -> pd.DataFrame:
     ...                   for t, e in (("bl", 6.0), ("post", 4.5), ("post - bl", -1.5))])
     >>> ctx = SimpleNamespace(results=R, labels=lambda v: v.upper())
     >>> gait_table(ctx).iloc[0].tolist()
-    ['P01', 'BL → POST', '6.0', '4.5', '-1.5', 'none']
+    ['P01', 'BL → POST', '6.0', '4.5', '−1.5', 'none']
     """
     from analysis.report.labels import side_word  # local: this file's imports are not ours
 
