@@ -447,13 +447,13 @@ def _better(book: Codebook, key: str) -> Better:
 
 def _changes(obs: pd.DataFrame, reference: str | None,
              book: Codebook) -> tuple[pd.DataFrame, str]:
-    """Change table against the reference visit (its observations are the baseline)."""
+    """Change table against the reference visit, by the pipeline's baseline rule (data without
+    a ``phase`` column: the reference visit's observations are the baseline)."""
     reference = _reference(obs, reference)
-    # The reference visit defines the baseline here, whatever the phase column says.
-    work = obs.assign(phase=np.where(obs["visit"] == reference, "baseline", "follow_up"))
+    work = obs if "phase" in obs else obs.assign(phase="")
     key = str(obs["measure"].iloc[0])
     direction = book.measure(key).better if key in book else "higher"
-    return derive.change_table(work, better={key: direction}), reference
+    return derive.change_table(work, better={key: direction}, reference=reference), reference
 
 
 def _paired_rows(data, after, *, measure, side, visit, reference, kind, codebook, bootstrap,

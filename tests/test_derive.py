@@ -159,3 +159,21 @@ def test_with_codebook_object(obs):
     b = change_table(obs, better=lambda k: cb.measure(k).better)
     pd.testing.assert_frame_equal(a, b)
     assert a["improvement"].tolist() == change_table(obs, better=BETTER)["improvement"].tolist()
+
+
+def test_changes_are_against_the_reference_visit_they_are_labelled_with():
+    """A declared reference visit outside the baseline phase is the baseline itself, and one
+    inside it takes no later baseline day: the term `visit - reference` is then true."""
+    obs = pd.DataFrame({
+        "patient_id": ["P01"] * 4 + ["P02"] * 4,
+        "visit": ["bl_d1", "bl_d2", "ti_d2", "post_m6"] * 2,
+        "phase": ["baseline", "baseline", "test_infusion", "post_implant"] * 2,
+        "day": [-2.0, -1.0, 2.0, 180.0] * 2, "measure": "tug", "side": "",
+        "value": [20.0, 18.0, 15.0, 12.0, 30.0, 29.0, 26.0, 20.0]})
+    wide = obs.pivot(index="patient_id", columns="visit", values="value")
+    for reference in ("ti_d2", "bl_d1", "bl_d2"):
+        t = change_table(obs, better={"tug": "lower"}, reference=reference)
+        assert reference not in set(t["visit"])
+        got = t[t["visit"] == "post_m6"].set_index("patient_id")["change"]
+        expected = wide["post_m6"] - wide[reference]
+        pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)

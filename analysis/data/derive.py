@@ -73,6 +73,7 @@ def baseline_values(
     *,
     rule: BaselineRule = "last",
     baseline_phase: str = "baseline",
+    reference: str | None = None,
 ) -> pd.DataFrame:
     """Each patient's baseline value per measure and side.
 
@@ -86,6 +87,12 @@ def baseline_values(
         visit order; ``"mean"``: the mean of the non-missing baseline-phase observations.
     baseline_phase : str
         Value of ``phase`` that marks baseline observations.
+    reference : str, optional
+        The reference visit the changes are labelled against (``post_m6 - <reference>``), so
+        that the label is true: with ``rule="last"`` no baseline-phase observation after the
+        reference visit is taken, and a reference visit outside the baseline phase is the
+        baseline itself (its own observations, averaged if repeated). None: the whole baseline
+        phase, as the rule says.
 
     Returns
     -------
@@ -105,10 +112,23 @@ def baseline_values(
     [{'baseline': 12.0, 'baseline_visit': 'bl_d2', 'n_baseline': 2}]
     >>> float(baseline_values(obs, rule="mean")["baseline"].iloc[0])
     13.0
+    >>> baseline_values(obs, reference="bl_d1")["baseline_visit"].tolist()
+    ['bl_d1']
+    >>> baseline_values(obs, reference="ti_d1")["baseline"].tolist()
+    [10.0]
     """
     _check(obs, rule)
     work = _ordered(obs)
-    work = work[(work["phase"] == baseline_phase) & work["value"].notna()]
+    work = work[work["value"].notna()]
+    in_phase = work["phase"] == baseline_phase
+    if reference is not None and reference not in set(obs.loc[obs["phase"] == baseline_phase,
+                                                               "visit"]):
+        work, rule = work[work["visit"] == reference], "mean"
+    elif reference is not None and rule == "last":
+        rank = {v: i for i, v in enumerate(visit_order(obs))}
+        work = work[in_phase & (work["visit"].map(rank) <= rank.get(reference, -1))]
+    else:
+        work = work[in_phase]
     cols = KEYS + ["baseline", "baseline_visit", "n_baseline"]
     if work.empty:
         out = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
@@ -151,6 +171,7 @@ def change_table(
     better: Mapping[str, str] | Callable[[str], str],
     rule: BaselineRule = "last",
     baseline_phase: str = "baseline",
+    reference: str | None = None,
 ) -> pd.DataFrame:
     """Observations after baseline with their change from baseline.
 
@@ -166,11 +187,15 @@ def change_table(
         Baseline rule, see :func:`baseline_values`.
     baseline_phase : str
         Value of ``phase`` that marks baseline observations.
+    reference : str, optional
+        The reference visit (see :func:`baseline_values`); its own observations are never a
+        change.
 
     Returns
     -------
     pandas.DataFrame
-        The non-missing observations outside the baseline phase, in their input order, with
+        The non-missing observations outside the baseline phase (and not at the reference
+        visit), in their input order, with
         every input column and added columns ``baseline``, ``change`` (= value - baseline),
         ``pct_change`` (= 100 * change / baseline; NaN when the baseline is 0), ``improvement``
         (change signed so that positive is better: -change for "lower", change otherwise),
@@ -197,10 +222,11 @@ def change_table(
     """
     _check(obs, rule)
     direction = _direction_lookup(better)
-    base = baseline_values(obs, rule=rule, baseline_phase=baseline_phase)
+    base = baseline_values(obs, rule=rule, baseline_phase=baseline_phase, reference=reference)
     work = obs.copy()
     work["side"] = work["side"].fillna("").astype(str) if "side" in work else ""
-    work = work[(work["phase"] != baseline_phase) & work["value"].notna()]
+    work = work[(work["phase"] != baseline_phase) & (work["visit"] != reference)
+                & work["value"].notna()]
     out = work.merge(base[KEYS + ["baseline"]], on=KEYS, how="inner", sort=False)
     out["baseline"] = out["baseline"].astype("float64")
     value = out["value"].astype("float64")

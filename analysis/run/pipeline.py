@@ -244,7 +244,7 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
         obs = obs[obs["measure"].isin(config.measures)]
     changes = derive.change_table(
         obs, better=lambda key: codebook.measure(key).better, rule=config.baseline,
-        baseline_phase=config.baseline_phase,
+        baseline_phase=config.baseline_phase, reference=config.reference_visit,
     )
     n_patients = obs["patient_id"].nunique()
     groups = list(obs.groupby(["measure", "side"], sort=True))
