@@ -33,7 +33,7 @@ import pandas as pd
 from analysis.paths import EXAMPLES
 from analysis.run.manifest import build_manifest, result_numbers, write_run
 from analysis.run.pipeline import run_analysis
-from analysis.run.reproduce import compare_files, check_files
+from analysis.run.reproduce import check_files, compare_files
 
 ISSUE_CSV_BYTES = 540e6  # results.csv of 1,000,000 input rows (issue 11)
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from analysis.examples.simulate import simulate_series
 
 _GAIT = ["gait_speed", "tug", "six_mwt", "sprs_total"]

@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 
 import analysis
-from analysis.stats.effect_sizes import cohens_dav
 from analysis.errors import InvalidInputError
+from analysis.stats.effect_sizes import cohens_dav
 
 SERIES = analysis.EXAMPLES / "case_series"
 REPORT = analysis.EXAMPLES / "case_report"

@@ -12,7 +12,9 @@ import pytest
 
 from analysis.errors import ITBError
 from analysis.report.formatting import (
+    MINUS,
     MISSING,
+    NBSP,
     digits_for,
     fmt_ci,
     fmt_df,
@@ -22,8 +24,6 @@ from analysis.report.formatting import (
     fmt_p,
     fmt_pct,
     fmt_stat,
-    MINUS,
-    NBSP,
 )
 
 

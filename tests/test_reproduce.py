@@ -15,8 +15,18 @@ import pandas as pd
 import pytest
 
 from analysis.results import NUMERIC_COLUMNS, result_frame
-from analysis.run.manifest import manifest_root, read_manifest, read_results_csv, write_run
-from analysis.run.reproduce import TOLERANCES, compare_tables, reproduce_manifest, tolerances
+from analysis.run.manifest import (
+    manifest_root,
+    read_manifest,
+    read_results_csv,
+    write_run,
+)
+from analysis.run.reproduce import (
+    TOLERANCES,
+    compare_tables,
+    reproduce_manifest,
+    tolerances,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "example"

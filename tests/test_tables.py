@@ -16,6 +16,7 @@ from analysis.report.tables import (
 )
 from analysis.results import result_frame
 
+
 def test_baseline_table():
     patients = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "age": [40.0, 50.0, 60.0],
                              "sex": ["M", "M", "F"], "genotype": ["SPG4", "SPG3A", "SPG4"],

@@ -26,9 +26,7 @@ is written by :mod:`analysis.data.summary`; ``report.counts`` holds the data row
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import math
 import os
@@ -42,8 +40,9 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook, load_codebook
-from analysis.data.identifiers import find_identifiers, normalise_name
 from analysis.data.config import check_config, load_config
+from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
     TIDY_COLUMNS,
@@ -60,7 +59,6 @@ from analysis.data.rules import (
     observations,
     parse_number,
 )
-from analysis.data.plausibility import plausibility_problems
 from analysis.data.schema import check_observations
 from analysis.data.summary import ROWS_READ, render
 from analysis.data.text_files import read_text

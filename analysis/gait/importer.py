@@ -36,12 +36,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
-from analysis.results import write_results_csv
 from analysis.gait.c3d import read_c3d
 from analysis.gait.cycles import find_cycles, gait_cycles
 from analysis.gait.indices import movement_analysis_profile
 from analysis.gait.norms import norms_from_controls, select_norms
 from analysis.gait.scalars import SCALARS, SIDED, cycle_scalars
+from analysis.results import write_results_csv
 from analysis.vocabulary import PHASES, check_choice
 
 CURVE_COLUMNS = ["patient_id", "visit", "side", "trial", "cycle", "variable", "pct", "value"]

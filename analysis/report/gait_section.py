@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.data.codebook import load_codebook
 from analysis.gait.importer import import_c3d
 from analysis.gait.norms import read_norms, select_norms
-from analysis.data.codebook import load_codebook
 from analysis.report.labels import measure_label, side_word, visit_labels
 
 _ROWS = [("knee_flex_ic", "Knee flexion at initial contact (°)"),

@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import RenderError
-from analysis.report.tables import to_markdown
 from analysis.report.formatting import (
     MISSING,
     digits_for,
@@ -26,6 +25,7 @@ from analysis.report.formatting import (
     fmt_p,
     fmt_stat,
 )
+from analysis.report.tables import to_markdown
 
 __all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
            "show_supplement", "show_figure", "reproducibility_tables", "use_number_style"]

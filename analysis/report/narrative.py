@@ -16,7 +16,12 @@ from analysis.report.context import ReportContext
 from analysis.report.doses import dose_facts, window_text
 from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
 from analysis.report.labels import grade_steps, with_unit
-from analysis.report.statements import adjustment_words, change_text, digits_of, first_clause
+from analysis.report.statements import (
+    adjustment_words,
+    change_text,
+    digits_of,
+    first_clause,
+)
 
 __all__ = ["reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
            "case_summary", "clinical_message", "dose_paragraph", "tolerability_paragraph",

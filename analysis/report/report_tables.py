@@ -403,7 +403,9 @@ def gait_table(ctx: ReportContext) -> pd.DataFrame:
     >>> gait_table(ctx).iloc[0].tolist()
     ['P01', 'BL → POST', '6.0', '4.5', '−1.5', 'none']
     """
-    from analysis.report.labels import side_word  # local: this file's imports are not ours
+    from analysis.report.labels import (
+        side_word,  # local: this file's imports are not ours
+    )
 
     R = ctx.results
     gps = R[(R["analysis"] == "gps") & (R["measure"] == "gps") & (R["patient_id"] != "")]

@@ -18,9 +18,8 @@ from analysis.data.config import StudyConfig
 from analysis.errors import InvalidInputError
 from analysis.results import combine, result_frame
 from analysis.stats.single_case import controls as singlecase
-from analysis.stats.single_case import controls_bayes
+from analysis.stats.single_case import controls_bayes, phase
 from analysis.stats.single_case import dissociations as dissociation
-from analysis.stats.single_case import phase
 from analysis.stats.single_case import phase_effects as effects
 from analysis.stats.single_case import phase_overlap as effects_overlap
 

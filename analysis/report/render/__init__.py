@@ -58,10 +58,19 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from analysis.errors import RenderError
-from analysis.report.render.citations import Bibliography, check_citations, find_bibliography
+from analysis.report.render.citations import (
+    Bibliography,
+    check_citations,
+    find_bibliography,
+)
 from analysis.report.render.execute import DEFAULT_DPI, execute_document
 from analysis.report.render.figures import export_figures
-from analysis.report.render.freeze import freeze_enabled, freeze_key, load_frozen, store_frozen
+from analysis.report.render.freeze import (
+    freeze_enabled,
+    freeze_key,
+    load_frozen,
+    store_frozen,
+)
 from analysis.report.render.markup import check_cell_options, check_markdown
 from analysis.report.render.pandoc import EXTENSIONS, assemble_markdown, convert
 from analysis.report.render.qmd import QmdDocument, project_dir, read_qmd, with_project

@@ -156,8 +156,8 @@ def callout_reference_docx(path: Path, *, pandoc: str) -> Path:
     """Pandoc's default reference document plus a framed, shaded "Callout" paragraph style
     (used by callouts) and left-aligned "Compact" table text (never justified)."""
     import docx
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import parse_xml
 
     path = Path(path)

@@ -25,9 +25,13 @@ from analysis.report.render.assemble import (
     resolve_crossrefs,
 )
 from analysis.report.render.citations import Bibliography
-from analysis.report.render.docx_fields import caption_fields, callout_reference_docx
+from analysis.report.render.docx_fields import callout_reference_docx, caption_fields
 from analysis.report.render.markup import CrossrefWarning
-from analysis.report.render.supplement import extract_supplement, supplement_path, write_supplement
+from analysis.report.render.supplement import (
+    extract_supplement,
+    supplement_path,
+    write_supplement,
+)
 
 __all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs",
            "convert", "pandoc_path", "STYLE_CSS"]

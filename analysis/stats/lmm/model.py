@@ -15,7 +15,12 @@ from analysis.results import result_frame
 from analysis.stats.lmm.ddf import KenwardRoger, Satterthwaite, make_ddf
 from analysis.stats.lmm.emmeans import Term, contrast_table, estimate_table, grid_rows
 from analysis.stats.lmm.engine import REMLProblem
-from analysis.stats.numerics import capture_warnings, is_constant, is_perfect_fit, join_notes
+from analysis.stats.numerics import (
+    capture_warnings,
+    is_constant,
+    is_perfect_fit,
+    join_notes,
+)
 from analysis.vocabulary import DfMethod
 
 logger = logging.getLogger(__name__)

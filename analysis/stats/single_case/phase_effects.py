@@ -247,7 +247,7 @@ def lor(a, b, *, better: Better = "higher", scale: str = "percentage",
     """
     a, b = raw_phases(a, b)
     ids = _ids(measure, patient_id, side)
-    method = (f"LOR: logit(mean_B) - logit(mean_A)" + (" bias-corrected" if bias_correct else "")
+    method = ("LOR: logit(mean_B) - logit(mean_A)" + (" bias-corrected" if bias_correct else "")
               + f"; SE sqrt(sum V/(n M^2 (1-M)^2)); Wald {confidence:.0%} CI; as SingleCaseES LOR")
     base = dict(analysis="lor", term=term, n_obs=a.size + b.size, method=method)
     if scale not in ("percentage", "proportion"):
