@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.data.codebook import load_codebook
 from analysis.errors import InvalidInputError
 from analysis.gait.importer import GaitImport, import_c3d
 from analysis.gait.indices import movement_analysis_profile
@@ -303,6 +304,13 @@ def _profile_rows(curves: pd.DataFrame, norms: pd.DataFrame, *, visit: str, pati
         "method": f"{_BAKER}; {basis}", "note": r.note} for r in prof.itertuples()])
 
 
+def _gps_mcid() -> str:
+    """The GPS MCID as the codebook gives it, with its source (never typed here)."""
+    gps = load_codebook().measure("gps")
+    return (gps.mcid_source or (f"MCID {gps.mcid:g} deg" if gps.mcid is not None
+                                else "no MCID")).rstrip(".")
+
+
 def _gps_changes(gps: dict[str, tuple[float, str]], visits: list[str], *, patient_id: str,
                  norms_name: str) -> pd.DataFrame:
     if visits[0] not in gps:
@@ -315,8 +323,7 @@ def _gps_changes(gps: dict[str, tuple[float, str]], visits: list[str], *, patien
         value, how = gps[v]
         rows.append({"measure": "gps", "patient_id": patient_id, "analysis": "gps",
                      "term": f"{v} - {visits[0]}", "estimate": value - ref, "n_patients": 1,
-                     "method": f"change of the overall GPS; MCID 1.6 deg (Baker et al. 2012); "
-                               f"norms: {norms_name}",
+                     "method": f"change of the overall GPS; {_gps_mcid()}; norms: {norms_name}",
                      "note": "" if how == how_ref else
                      f"the visits use different norm classes ({how_ref}; {how})"})
     return result_frame(rows)

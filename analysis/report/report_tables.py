@@ -17,6 +17,7 @@ from analysis.report.context import ReportContext
 from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
 from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
 from analysis.report.statements import digits_of, first_clause
+from analysis.stats.individual_change import RCI_CRITICAL
 
 __all__ = ["flag", "Footnotes", "measures_table", "reference_values_table", "timeline_table",
            "case_outcomes_table", "series_outcomes_table", "contrasts_table", "single_case_rows",
@@ -334,7 +335,8 @@ def responders_table(ctx: ReportContext, *, ordinal: bool | None = None
                 wil = g[(g["analysis"] == "responder") & g["term"].str.startswith(f"{crit}:")]
                 cp = g[(g["analysis"] == "responder_cp") & g["term"].str.startswith(f"{crit}:")]
                 words = (_threshold_words(info) if crit == "mcid" else
-                         "reliable improvement (Reliable Change Index above 1.96)")
+                         "reliable improvement (Reliable Change Index above "
+                         f"{fmt_num(RCI_CRITICAL, 2)})")
             if wil.empty:
                 continue
             w = wil.iloc[0]
