@@ -306,19 +306,59 @@ def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return result_frame([])
     table = pd.concat(frames, ignore_index=True)
-    table["_order"] = np.arange(len(table))
+    del frames  # this function's references; the caller's pieces are the caller's
+    order_rows(table)
+    return table
+
+
+def order_rows(table: pd.DataFrame) -> None:
+    """Sort a results table into the stable order of :func:`combine`, in place.
+
+    Columns are replaced one at a time, so that at most one column is copied at a time (a
+    copy of the whole table was the peak of memory at registry scale). The order is computed
+    on integer codes of the sorted distinct values (text by code point). Duplicate keys raise
+    ``ValueError``.
+
+    Examples
+    --------
+    >>> t = pd.concat([result_frame([{"measure": "tug", "analysis": "paired_t", "term": "x"}]),
+    ...                result_frame([{"measure": "gait_speed", "analysis": "paired_t",
+    ...                               "term": "x"}])], ignore_index=True)
+    >>> order_rows(t)
+    >>> t["measure"].tolist(), t.index.tolist()
+    (['gait_speed', 'tug'], [0, 1])
+    """
     rank = {name: i for i, name in enumerate(ANALYSES)}
-    table["_analysis_rank"] = table["analysis"].map(rank).fillna(len(rank))
-    table = table.sort_values(
-        ["measure", "side", "patient_id", "_analysis_rank", "_order"], kind="mergesort"
-    )
-    table = table.drop(columns=["_order", "_analysis_rank"]).reset_index(drop=True)
-    dup = table.duplicated(KEY_COLUMNS, keep=False)
+    analysis_rank = table["analysis"].map(rank).fillna(len(rank)).to_numpy()
+    order = np.lexsort((analysis_rank, _sorted_codes(table["patient_id"]),
+                        _sorted_codes(table["side"]), _sorted_codes(table["measure"])))
+    if not np.array_equal(order, np.arange(len(order))):
+        for column in table.columns:
+            table[column] = table[column].array.take(order)
+    table.index = pd.RangeIndex(len(table))
+    dup = _duplicated([_sorted_codes(table[c]) for c in KEY_COLUMNS])
     if dup.any():
         raise ValueError(
             "duplicate result keys:\n" + table.loc[dup, KEY_COLUMNS].to_string(index=False)
         )
-    return table
+
+
+def _sorted_codes(values: pd.Series) -> np.ndarray:
+    """Rank of each value among the sorted distinct values; missing values rank last (as in
+    ``sort_values``)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
+def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
+    """True for every row whose codes equal another row's (``duplicated(keep=False)``)."""
+    keys = np.column_stack(codes)
+    order = np.lexsort(keys.T[::-1])
+    same = np.all(keys[order][1:] == keys[order][:-1], axis=1)
+    dup = np.zeros(len(keys), dtype=bool)
+    dup[order[1:][same]] = True
+    dup[order[:-1][same]] = True
+    return dup
 
 
 def dictionary() -> pd.DataFrame:
