@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.config import check_config, load_config
@@ -59,7 +58,7 @@ from analysis.data.rules import (
     observations,
     parse_number,
 )
-from analysis.data.schema import check_observations
+from analysis.data.schema import ContractError, check_observations
 from analysis.data.summary import ROWS_READ, render
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
@@ -229,7 +228,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     obs = obs.drop(columns=["_row", "_src"]).reset_index(drop=True)
     try:
         check_observations(obs)
-    except pa.errors.SchemaErrors as exc:  # a bug in the rules above, said plainly
+    except ContractError as exc:  # a bug in the rules above, said plainly
         raise DataValidationError([Problem(file, None, None, None, "internal schema check "
                                            f"failed: {exc.failure_cases.head().to_dict('records')}",
                                            fix="please report this")]) from None

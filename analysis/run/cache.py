@@ -51,7 +51,7 @@ ENTRY = "entry.json"
 #: The tables an entry holds (file ``<name>.parquet`` each).
 TABLES = ("results", "window", "changes")
 #: Libraries whose version changes the numbers (part of the key).
-NUMERIC_DEPENDENCIES = ("numpy", "scipy", "pandas", "statsmodels", "pingouin", "pyarrow", "pandera")
+NUMERIC_DEPENDENCIES = ("numpy", "scipy", "pandas", "statsmodels", "pingouin", "pyarrow")
 ENV_DIR = "ITB_CACHE_DIR"
 ENV_OFF = "ITB_NO_CACHE"
 

@@ -58,7 +58,7 @@ from analysis.results import (  # noqa: F401 - neutralise/restore re-exported he
 #: Distributions whose versions are recorded (and compared by ``itb reproduce``).
 TRACKED_PACKAGES = (
     "itb-analysis", "numpy", "scipy", "pandas", "statsmodels", "pingouin", "matplotlib",
-    "seaborn", "pandera", "pyarrow", "great-tables", "nbclient", "ipykernel", "pypandoc-binary",
+    "seaborn", "pyarrow", "great-tables", "nbclient", "ipykernel", "pypandoc-binary",
     "typst",
 )
 MANIFEST_VERSION = 2
