@@ -329,7 +329,8 @@ def order_rows(table: pd.DataFrame) -> None:
     (['gait_speed', 'tug'], [0, 1])
     """
     rank = {name: i for i, name in enumerate(ANALYSES)}
-    analysis_rank = table["analysis"].map(rank).fillna(len(rank)).to_numpy()
+    codes, names = pd.factorize(table["analysis"])  # map() would make a Python str per row
+    analysis_rank = np.array([rank.get(n, len(rank)) for n in names], dtype=np.int64)[codes]
     order = np.lexsort((analysis_rank, _sorted_codes(table["patient_id"]),
                         _sorted_codes(table["side"]), _sorted_codes(table["measure"])))
     if not np.array_equal(order, np.arange(len(order))):
@@ -352,10 +353,16 @@ def _sorted_codes(values: pd.Series) -> np.ndarray:
 
 def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
     """True for every row whose codes equal another row's (``duplicated(keep=False)``)."""
-    keys = np.column_stack(codes)
-    order = np.lexsort(keys.T[::-1])
-    same = np.all(keys[order][1:] == keys[order][:-1], axis=1)
-    dup = np.zeros(len(keys), dtype=bool)
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    if np.prod([float(s) for s in sizes]) < 2.0**62:  # one integer key per row (mixed radix)
+        key = np.zeros(len(codes[0]), dtype=np.int64)
+        for c, size in zip(codes, sizes):
+            key = key * size + c
+    else:  # too many distinct keys for one integer: the codes of each row, compared row-wise
+        key = np.unique(np.column_stack(codes), axis=0, return_inverse=True)[1].ravel()
+    order = np.argsort(key, kind="stable")
+    same = key[order][1:] == key[order][:-1]
+    dup = np.zeros(len(key), dtype=bool)
     dup[order[1:][same]] = True
     dup[order[:-1][same]] = True
     return dup

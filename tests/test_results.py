@@ -73,3 +73,53 @@ def test_empty_input_and_bad_numbers():
     # arrays are not numbers (float() refuses them), even when numpy could stack them
     with pytest.raises(TypeError):
         result_frame([{"estimate": np.array([1.5])}, {"estimate": np.array([2.5])}])
+
+
+def _sorted_by_pandas(table: pd.DataFrame) -> pd.DataFrame:
+    """The order combine() promises, by pandas' multi-column stable sort (the reference)."""
+    from analysis.results import ANALYSES
+
+    table = table.copy()
+    table["_order"] = np.arange(len(table))
+    rank = {name: i for i, name in enumerate(ANALYSES)}
+    table["_rank"] = table["analysis"].map(rank).fillna(len(rank))
+    table = table.sort_values(["measure", "side", "patient_id", "_rank", "_order"],
+                              kind="mergesort")
+    return table.drop(columns=["_order", "_rank"]).reset_index(drop=True)
+
+
+def test_order_rows_matches_a_stable_multi_column_sort():
+    from analysis.results import order_rows
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    names = ["gait_speed", "tug", "Ätna", "émg", "b", "B", "z_9", ""]
+    table = result_frame(pd.DataFrame({
+        "measure": rng.choice(names, n), "side": rng.choice(["", "L", "R"], n),
+        "patient_id": rng.choice([f"P{i:03d}" for i in range(40)] + [""], n),
+        "analysis": rng.choice(["change", "rci", "paired_t", "not_an_analysis", "descriptive"],
+                               n),
+        "term": [f"t{i}" for i in range(n)], "estimate": rng.normal(size=n)}))
+    expected = _sorted_by_pandas(table)
+    order_rows(table)
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_duplicate_keys_are_found_like_pandas_duplicated():
+    from analysis.results import KEY_COLUMNS, _duplicated, _sorted_codes, combine
+
+    rng = np.random.default_rng(3)
+    table = result_frame(pd.DataFrame({
+        "measure": rng.choice(["a", "b"], 400), "side": rng.choice(["", "L"], 400),
+        "patient_id": rng.choice(["P1", "P2", "P3"], 400),
+        "analysis": rng.choice(["change", "rci"], 400),
+        "term": rng.choice([f"t{i}" for i in range(30)], 400)}))
+    expected = table.duplicated(KEY_COLUMNS, keep=False).to_numpy()
+    assert expected.any()
+    got = _duplicated([_sorted_codes(table[c]) for c in KEY_COLUMNS])
+    assert (got == expected).all()
+    # codes too large for one integer key take the row-wise path
+    big = [np.array([0, 2**40, 0, 5]), np.array([2**40, 1, 2**40, 1]), np.array([9, 9, 9, 9])]
+    assert _duplicated(big).tolist() == [True, False, True, False]
+    with pytest.raises(ValueError, match="duplicate result keys"):
+        combine([table])
