@@ -10,7 +10,12 @@ import pandera.pandas as pa
 import pytest
 
 from analysis.data.codebook import load_codebook
-from analysis.data.schema import KEY, ContractError, check_observations, contract_failures
+from analysis.data.schema import (
+    KEY,
+    ContractError,
+    check_observations,
+    contract_failures,
+)
 from analysis.data.validate import validate_path
 from analysis.paths import EXAMPLES
 from analysis.vocabulary import PHASES, SIDES
