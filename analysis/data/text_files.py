@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.plain_text import read_plain
 from analysis.data.tables import table_from_records
 from analysis.errors import Problem
 
@@ -98,7 +99,8 @@ def delimiter(text: str, suffix: str) -> str:
     """
     if suffix in (".tsv", ".tab"):
         return "\t"
-    lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
+    head = text[:1 << 16].splitlines()  # the first 60 lines, complete when 61 are seen
+    lines = [ln for ln in (head if len(head) > 60 else text.splitlines())[:60] if ln.strip()]
     sample = "\n".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -148,9 +150,13 @@ def _records(text: str, delim: str, file: str, problems: list[Problem]):
     return out, refused
 
 
-def read_text(path: Path, file: str, problems: list[Problem]):
+def read_text(path: Path, file: str, problems: list[Problem], *, fast: bool = True):
     """Read a delimited text file into a text table plus attributes (encoding, delimiter,
     decimal); see the module docstring.
+
+    A plain UTF-8 file is read in one vectorised pass (:func:`analysis.data.plain_text.
+    read_plain`, the same table); any other file, or every file with ``fast=False``, record
+    by record.
 
     Examples
     --------
@@ -184,6 +190,10 @@ def read_text(path: Path, file: str, problems: list[Problem]):
                                 fix="Save it as UTF-8 to be sure accented letters are kept"))
     text = text.replace("\x00", "")
     delim = delimiter(text, path.suffix.lower())
+    table = read_plain(text, delim) if fast and encoding in ("utf-8", "utf-8-sig") else None
+    if table is not None:
+        return table, {"encoding": encoding, "delimiter": delim,
+                       "decimal": _decimal(table, delim)}
     limit = csv.field_size_limit()
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     try:
