@@ -53,14 +53,12 @@ from analysis.data.rules import (
     EXCLUDED_COLUMNS,
     NA_TOKENS,
     Collector,
-    duplicates,
-    fill_phase_and_dose,
     no_baseline,
-    observations,
     parse_number,
 )
 from analysis.data.schema import check_observations
 from analysis.data.summary import ROWS_READ, render
+from analysis.data.table_rules import duplicates, fill_phase_and_dose, observations
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
 from analysis.paths import sha256_file
@@ -194,7 +192,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
             f"rename column '{hint}' to '{c}'" if hint else
             f"a tidy file needs the columns {', '.join(REQUIRED_COLUMNS)}; a wide file needs "
             "patient_id and columns named <measure>[_<side>]_<visit>"))
-    rows: list[dict] = []
+    rows: dict[str, np.ndarray] = {}  # the kept rows, column by column
     extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
     if not missing and len(raw):
         decimal = raw.attrs.get("decimal", ".")
