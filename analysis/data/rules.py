@@ -264,8 +264,8 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
 def no_baseline(obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     keys = ["patient_id", "measure", "side"]
     base = obs[obs["phase"] == "baseline"]
-    measured = set(base["measure"])
-    for m in sorted(set(obs["measure"]) - measured):
+    measured = set(base["measure"].unique().tolist())
+    for m in sorted(set(obs["measure"].unique().tolist()) - measured):
         col.add(None, "measure", m, f"measure '{m}' has no baseline observation in any patient "
                 "(expected for a rating of change such as PGIC); it enters no comparison with "
                 "baseline", severity="note")

@@ -59,9 +59,10 @@ def _texts(raw: pd.DataFrame, name: str) -> tuple[np.ndarray, list]:
     if name not in raw.columns:
         return np.zeros(len(raw), dtype=np.int64), [""]
     s = raw[name]
-    if isinstance(s.dtype, pd.StringDtype):  # text or NaN: equal values are equal texts
-        codes, uniq = pd.factorize(s.to_numpy(object), use_na_sentinel=False)
-        return codes, [str(u) for u in uniq]
+    if isinstance(s.dtype, pd.StringDtype):  # text or missing (NaN / NA): factorized by Arrow
+        codes, uniq = pd.factorize(s.array, use_na_sentinel=True)
+        codes = np.where(codes < 0, len(uniq), codes)
+        return codes, [str(u) for u in np.asarray(uniq, dtype=object)] + [str(s.dtype.na_value)]
     codes, uniq = pd.factorize(np.array([str(x) for x in s.tolist()], dtype=object))
     return codes, list(uniq)
 

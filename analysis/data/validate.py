@@ -210,11 +210,9 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         for p in plausibility_problems(rows, codebook=codebook, file=file):
             col.problems.append(replace(p, severity="error", rule=p.rule + " (refused by "
                                         "--strict)") if strict else p)
-    obs = pd.DataFrame(rows, columns=TIDY_COLUMNS + extras + ["_row", "_src"])
-    for c in ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]:
-        obs[c] = obs[c].astype("str")
-    for c in ["value", "day", "dose_ug_day"]:
-        obs[c] = obs[c].astype("float64")
+    text = ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]
+    obs = pd.DataFrame({c: pd.array(rows.get(c, []), dtype="str" if c in text else "float64")
+                        for c in TIDY_COLUMNS + extras})
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")
@@ -224,7 +222,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     order = lambda p: (p.severity != "error", p.row is not None, p.row or 0)  # noqa: E731
     if errors:
         raise DataValidationError(sorted(col.problems, key=order))
-    obs = obs.drop(columns=["_row", "_src"]).reset_index(drop=True)
+    obs = obs.reset_index(drop=True)
     try:
         check_observations(obs)
     except pa.errors.SchemaErrors as exc:  # a bug in the rules above, said plainly
