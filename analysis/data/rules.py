@@ -1,8 +1,11 @@
-"""Row-level rules of validation: values, units, ranges, sides, phases, duplicates.
+"""Row-level rules of validation: values, units, ranges, sides, phases, patients without a
+baseline.
 
-Used by :mod:`analysis.data.validate`, which documents the rules and gathers the problems. Each
-function records problems (and changed or excluded rows) in a :class:`Collector` instead of
-raising, so that every problem of a file is reported at once.
+Used by :mod:`analysis.data.validate`, which documents the rules and gathers the problems, and by
+:mod:`analysis.data.table_rules`, which applies :func:`observation` to whole tables (and holds the
+rules on phase filling and duplicates). Each function records problems (and changed or
+excluded rows) in a :class:`Collector` instead of raising, so that every problem of a file is
+reported at once.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")
 _NUM_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*[^\d\s.,]+.*$")
 _COMMA = re.compile(r"^[-+]?\d*,\d+$")
 PHASE_ALIASES = {"baseline": "baseline", "bl": "baseline", "pre": "baseline",
-                  "pre_itb": "baseline", "test_infusion": "test_infusion", "ti": "test_infusion",
-                  "test": "test_infusion", "infusion": "test_infusion",
-                  "post_implant": "post_implant", "post": "post_implant",
-                  "implant": "post_implant", "post_implantation": "post_implant",
-                  "follow_up": "post_implant", "fu": "post_implant"}
+                 "pre_itb": "baseline", "test_infusion": "test_infusion", "ti": "test_infusion",
+                 "test": "test_infusion", "infusion": "test_infusion",
+                 "post_implant": "post_implant", "post": "post_implant",
+                 "implant": "post_implant", "post_implantation": "post_implant",
+                 "follow_up": "post_implant", "fu": "post_implant"}
 SIDES = {"": "", "l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R"}
 EXCLUDED_COLUMNS = ["file", "row", "patient_id", "visit", "measure", "side", "column", "value",
                     "action", "reason"]

@@ -15,12 +15,12 @@ measure, value, side, unit, _row, _src, phase, day, dose_ug_day`` and the extra 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from analysis.data.codebook import Codebook, Measure
+from analysis.data.identifiers import normalise_name
 from analysis.data.missing import NA_TOKENS
 from analysis.data.rules import (
     PHASE_ALIASES,
@@ -28,14 +28,11 @@ from analysis.data.rules import (
     Collector,
     fmt_number,
     infer_phase,
-    normalise_name,
     observation,
 )
 from analysis.data.schema import PHASES
 
 Columns = dict[str, np.ndarray]
-_TEXT = ["patient_id", "visit", "measure", "side", "unit", "_src", "phase"]
-_NUMBER = ["value", "day", "dose_ug_day"]
 
 
 def group_codes(*arrays: np.ndarray) -> np.ndarray:
@@ -43,8 +40,9 @@ def group_codes(*arrays: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> group_codes(np.array(["b", "a", "b"], dtype=object), np.array(["L", "L", "L"], dtype=object))
-    array([0, 1, 0])
+    >>> pid, side = np.array(["b", "a", "b", "b"]), np.array(["L", "L", "L", "R"])
+    >>> group_codes(pid, side)
+    array([0, 1, 0, 2])
     """
     codes = np.zeros(len(arrays[0]) if arrays else 0, dtype=np.int64)
     for a in arrays:
@@ -65,11 +63,6 @@ def _texts(raw: pd.DataFrame, name: str) -> tuple[np.ndarray, list]:
         return codes, [str(u) for u in np.asarray(uniq, dtype=object)] + [str(s.dtype.na_value)]
     codes, uniq = pd.factorize(np.array([str(x) for x in s.tolist()], dtype=object))
     return codes, list(uniq)
-
-
-def _per_value(codes: np.ndarray, uniq: list, judge: Callable) -> tuple[np.ndarray, list]:
-    """``judge`` of every distinct value: (codes, results), results indexed by code."""
-    return codes, [judge(u) for u in uniq]
 
 
 def _clean_value(m: Measure, text: str) -> float | None:
