@@ -65,8 +65,10 @@ def read_plain(text: str, delim: str) -> pd.DataFrame | None:
     Examples
     --------
     >>> t = read_plain("patient_id;value\\nP01; 12,5\\nP02;\\n", ";")
-    >>> t.to_dict("list"), t.attrs
-    ({'patient_id': ['P01', 'P02'], 'value': ['12,5', ''], '_row': [2, 3]}, {'rows_read': 2, 'header_row': 1})
+    >>> t.to_dict("list")
+    {'patient_id': ['P01', 'P02'], 'value': ['12,5', ''], '_row': [2, 3]}
+    >>> t.attrs
+    {'rows_read': 2, 'header_row': 1}
     >>> read_plain("patient_id;value\\n\\nP01;12\\n", ";") is None  # a blank row
     True
     """
