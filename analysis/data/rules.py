@@ -26,7 +26,8 @@ from analysis.errors import Problem
 
 _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")
 _NUM_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*[^\d\s.,]+.*$")
-_COMMA = re.compile(r"^[-+]?\d*,\d+$")
+#: A number written with a decimal comma (``12,5``).
+COMMA_NUMBER = re.compile(r"^[-+]?\d*,\d+$")
 PHASE_ALIASES = {"baseline": "baseline", "bl": "baseline", "pre": "baseline",
                  "pre_itb": "baseline", "test_infusion": "test_infusion", "ti": "test_infusion",
                  "test": "test_infusion", "infusion": "test_infusion",
@@ -57,7 +58,7 @@ def parse_number(text: str, *, decimal: str = ".") -> tuple[float | None, str]:
     if _CENSORED.match(s):
         return None, "censored"
     status = "ok"
-    if _COMMA.match(s):
+    if COMMA_NUMBER.match(s):
         s, status = s.replace(",", "."), ("ok" if decimal == "," else "comma")
     try:
         v = float(s)

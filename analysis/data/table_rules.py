@@ -23,6 +23,7 @@ from analysis.data.codebook import Codebook, Measure
 from analysis.data.identifiers import normalise_name
 from analysis.data.missing import NA_TOKENS
 from analysis.data.rules import (
+    COMMA_NUMBER,
     PHASE_ALIASES,
     SIDES,
     Collector,
@@ -65,7 +66,7 @@ def _texts(raw: pd.DataFrame, name: str) -> tuple[np.ndarray, list]:
     return codes, list(uniq)
 
 
-def _clean_value(m: Measure, text: str) -> float | None:
+def _clean_value(m: Measure, text: str, decimal: str) -> float | None:
     """The value of a cell that needs no note, else None (the full rules then say why)."""
     if m.levels is not None and (text in m.levels or text in m.aliases):
         if text in m.aliases:
@@ -74,6 +75,8 @@ def _clean_value(m: Measure, text: str) -> float | None:
         if fmt_number(v) != text:
             return None
     else:
+        if decimal == "," and COMMA_NUMBER.match(text):  # the file's own decimal comma
+            text = text.replace(",", ".")
         try:
             v = float(text)  # what parse_number returns for a plain number (status "ok")
         except ValueError:
@@ -91,10 +94,13 @@ def _clean_value(m: Measure, text: str) -> float | None:
 
 
 def _clean_number(text: str, ceiling: float | None) -> float | None:
-    """day (ceiling None) or dose of a cell that needs no note: NaN when empty, else None."""
+    """day (ceiling None) or dose of a cell that needs no note: NaN when empty or missing,
+    else None (as parse_number reads it: a decimal comma is read without a note here)."""
     text = text.strip()
-    if not text:
+    if not text or text.lower() in NA_TOKENS:
         return math.nan
+    if COMMA_NUMBER.match(text):
+        text = text.replace(",", ".")
     try:
         num = float(text)
     except ValueError:
@@ -135,7 +141,7 @@ def observations(raw: pd.DataFrame, cb: Codebook, decimal: str, col: Collector,
     pair = group_codes(ids, vcodes)
     first = np.unique(pair, return_index=True)[1]
     values = np.array([math.nan if found[ids[i]] is None else
-                       _clean_value(found[ids[i]][0], vuniq[vcodes[i]].strip())
+                       _clean_value(found[ids[i]][0], vuniq[vcodes[i]].strip(), decimal)
                        for i in first], dtype=object)
     value = values[pair]
     ok &= np.array([v is not None for v in values], dtype=bool)[pair]
