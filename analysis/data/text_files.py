@@ -7,6 +7,10 @@ its own, with a warning naming the cp1252 rows, so ``Münster`` is one visit, no
 Quotes: a quote opened and never closed makes a CSV parser swallow every following line into
 one cell; such a record is refused, naming the row where the quote opens and the rows it joined.
 Row numbers are the physical line numbers a text editor (and a spreadsheet) shows.
+
+A plain UTF-8 file (header in row 1, every row as wide as the header, no quotes but around
+whole cells, no blank rows) is read in one vectorised pass (:mod:`analysis.data.plain_text`);
+any other file record by record with Python's csv module. Both give the same table.
 """
 
 from __future__ import annotations
