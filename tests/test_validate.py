@@ -417,7 +417,8 @@ ROW_VARIANTS = {
 def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
     # Reference: rules.observation applied to every record (the rules as written); the
     # vectorised entry point must give the same rows, problems, log and unknown measures.
-    from analysis.data.rules import Collector, observation, observations
+    from analysis.data.rules import Collector, observation
+    from analysis.data.table_rules import observations
 
     rng = np.random.default_rng(5)
     n = 3000
@@ -432,7 +433,9 @@ def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
         fast_col, slow_col = Collector("obs.csv", []), Collector("obs.csv", [])
         fast_unknown: dict = {}
         slow_unknown: dict = {}
-        fast = observations(raw, cb, decimal, fast_col, ["extra"], fast_unknown)
+        columns = observations(raw, cb, decimal, fast_col, ["extra"], fast_unknown)
+        fast = [dict(zip(columns, values))
+                for values in zip(*(v.tolist() for v in columns.values()))]
         slow = [o for r in raw.to_dict("records")
                 if (o := observation(r, cb, decimal, slow_col, ["extra"], slow_unknown))
                 is not None]

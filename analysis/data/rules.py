@@ -1,8 +1,11 @@
-"""Row-level rules of validation: values, units, ranges, sides, phases, duplicates.
+"""Row-level rules of validation: values, units, ranges, sides, phases, patients without a
+baseline.
 
-Used by :mod:`analysis.data.validate`, which documents the rules and gathers the problems. Each
-function records problems (and changed or excluded rows) in a :class:`Collector` instead of
-raising, so that every problem of a file is reported at once.
+Used by :mod:`analysis.data.validate`, which documents the rules and gathers the problems, and by
+:mod:`analysis.data.table_rules`, which applies :func:`observation` to whole tables (and holds the
+rules on phase filling and duplicates). Each function records problems (and changed or
+excluded rows) in a :class:`Collector` instead of raising, so that every problem of a file is
+reported at once.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ from analysis.errors import Problem
 
 _CENSORED = re.compile(r"^(<=?|>=?|≤|≥)\s*[-+]?[\d.,]+\s*$")
 _NUM_UNIT = re.compile(r"^[-+]?\d+([.,]\d+)?\s*[^\d\s.,]+.*$")
-_COMMA = re.compile(r"^[-+]?\d*,\d+$")
-_PHASE_ALIASES = {"baseline": "baseline", "bl": "baseline", "pre": "baseline",
-                  "pre_itb": "baseline", "test_infusion": "test_infusion", "ti": "test_infusion",
-                  "test": "test_infusion", "infusion": "test_infusion",
-                  "post_implant": "post_implant", "post": "post_implant",
-                  "implant": "post_implant", "post_implantation": "post_implant",
-                  "follow_up": "post_implant", "fu": "post_implant"}
-_SIDES = {"": "", "l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R"}
+#: A number written with a decimal comma (``12,5``).
+COMMA_NUMBER = re.compile(r"^[-+]?\d*,\d+$")
+PHASE_ALIASES = {"baseline": "baseline", "bl": "baseline", "pre": "baseline",
+                 "pre_itb": "baseline", "test_infusion": "test_infusion", "ti": "test_infusion",
+                 "test": "test_infusion", "infusion": "test_infusion",
+                 "post_implant": "post_implant", "post": "post_implant",
+                 "implant": "post_implant", "post_implantation": "post_implant",
+                 "follow_up": "post_implant", "fu": "post_implant"}
+SIDES = {"": "", "l": "L", "left": "L", "links": "L", "r": "R", "right": "R", "rechts": "R"}
 EXCLUDED_COLUMNS = ["file", "row", "patient_id", "visit", "measure", "side", "column", "value",
                     "action", "reason"]
 
@@ -54,7 +58,7 @@ def parse_number(text: str, *, decimal: str = ".") -> tuple[float | None, str]:
     if _CENSORED.match(s):
         return None, "censored"
     status = "ok"
-    if _COMMA.match(s):
+    if COMMA_NUMBER.match(s):
         s, status = s.replace(",", "."), ("ok" if decimal == "," else "comma")
     try:
         v = float(s)
@@ -63,7 +67,14 @@ def parse_number(text: str, *, decimal: str = ".") -> tuple[float | None, str]:
     return (v, status) if math.isfinite(v) else (None, "text")
 
 
-def _fmt(v: float) -> str:
+def fmt_number(v: float) -> str:
+    """A number as messages show it (``%g``).
+
+    Examples
+    --------
+    >>> fmt_number(1.5), fmt_number(0.1 + 0.2), fmt_number(1e7)
+    ('1.5', '0.3', '1e+07')
+    """
     return f"{v:g}"
 
 
@@ -88,7 +99,15 @@ class Collector:
                          "column": column, "value": str(value), "action": action, "reason": reason})
 
 
-def _infer_phase(visit: str) -> str | None:
+def infer_phase(visit: str) -> str | None:
+    """The phase a visit label names (``bl`` baseline, ``ti_day2`` test infusion, ``m6`` post
+    implant), or None.
+
+    Examples
+    --------
+    >>> infer_phase("Baseline 2"), infer_phase("TI day 2"), infer_phase("m6"), infer_phase("x")
+    ('baseline', 'test_infusion', 'post_implant', None)
+    """
     v = normalise_name(visit)
     if re.match(r"^(baseline|bl|pre|screen|t0)", v):
         return "baseline"
@@ -104,8 +123,8 @@ def _value(r: Mapping, m: Measure, decimal: str, col: Collector, src: str) -> fl
     row = r["_row"]
     if m.levels is not None and (text in m.levels or text in m.aliases):
         code = m.code(text)
-        if text in m.aliases or _fmt(code) != text:
-            col.add(row, src, text, f"{m.key} level '{text}' coded {_fmt(code)}"
+        if text in m.aliases or fmt_number(code) != text:
+            col.add(row, src, text, f"{m.key} level '{text}' coded {fmt_number(code)}"
                     + (f" (recorded as grade {m.aliases[text]})" if text in m.aliases else ""),
                     severity="note")
         return code
@@ -126,7 +145,7 @@ def _value(r: Mapping, m: Measure, decimal: str, col: Collector, src: str) -> fl
                 fix="enter a number, or leave the cell empty if the value is missing")
     else:
         if status == "comma":
-            col.add(row, src, text, f"decimal comma read as {_fmt(v)}", severity="note",
+            col.add(row, src, text, f"decimal comma read as {fmt_number(v)}", severity="note",
                     fix="use a decimal point, or a ';'-separated file with decimal commas throughout")
         return v
     return None
@@ -137,13 +156,13 @@ def _check_range(v: float, r, m: Measure, col: Collector, src: str, shown: str) 
     if m.codes is not None:
         if not any(math.isclose(v, c) for c in m.codes):
             col.add(row, src, shown, f"value out of range: {m.key} takes the levels "
-                    f"{', '.join(m.levels)} (coded {', '.join(_fmt(c) for c in m.codes)})",
+                    f"{', '.join(m.levels)} (coded {', '.join(fmt_number(c) for c in m.codes)})",
                     fix="correct the value")
             return False
         return True
     lo, hi = m.minimum, m.maximum
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = f"[{'-inf' if lo is None else _fmt(lo)}, {'inf' if hi is None else _fmt(hi)}] {m.unit}"
+        rng = f"[{'-inf' if lo is None else fmt_number(lo)}, {'inf' if hi is None else fmt_number(hi)}] {m.unit}"
         col.add(row, src, shown, f"value out of range: {m.key} must lie in {rng}",
                 fix="correct the value, or check its unit")
         return False
@@ -188,7 +207,7 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
         return None
     m = cb.measure(key)
     side_text = str(r.get("side", "")).strip()
-    side = _SIDES.get(side_text.lower())
+    side = SIDES.get(side_text.lower())
     if side is None:
         col.add(row, "side", side_text, "side must be L, R or empty", fix="write L or R")
         ok = False
@@ -204,9 +223,9 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
     if factor != 1.0:
         u = str(r["unit"]).strip()
         new = v * factor
-        col.add(row, src, shown, f"converted {_fmt(v)} {u} to {_fmt(new)} {m.unit}",
+        col.add(row, src, shown, f"converted {fmt_number(v)} {u} to {fmt_number(new)} {m.unit}",
                 severity="note")
-        col.exclude(r, src, shown, "converted", f"{_fmt(v)} {u} -> {_fmt(new)} {m.unit}")
+        col.exclude(r, src, shown, "converted", f"{fmt_number(v)} {u} -> {fmt_number(new)} {m.unit}")
         v = new
     if not _check_range(v, r, m, col, src, shown):
         return None
@@ -215,7 +234,7 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
     # phase, day, dose
     ph = str(r.get("phase", "")).strip()
     if ph:
-        out["phase"] = _PHASE_ALIASES.get(normalise_name(ph))
+        out["phase"] = PHASE_ALIASES.get(normalise_name(ph))
         if out["phase"] is None:
             col.add(row, "phase", ph, f"phase must be one of {', '.join(PHASES)}",
                     fix="correct the phase")
@@ -231,7 +250,7 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
                 return None
             ceiling = (cb.columns.get("dose_ug_day") or {}).get("maximum")
             if name == "dose_ug_day" and ceiling is not None and num > ceiling:
-                col.add(row, name, text, f"dose above {_fmt(ceiling)} ug/day, unusual for "
+                col.add(row, name, text, f"dose above {fmt_number(ceiling)} ug/day, unusual for "
                         "intrathecal baclofen: accepted", severity="note",
                         fix="check the unit: the column is in ug/day (dose_mg_day is converted)")
             out[name] = num
@@ -246,206 +265,11 @@ def observation(r: Mapping, cb: Codebook, decimal: str, col: Collector, extras: 
     return out
 
 
-def observations(raw: pd.DataFrame, cb: Codebook, decimal: str, col: Collector,
-                 extras: list[str], unknown: dict) -> list[dict]:
-    """:func:`observation` of every row of ``raw``, in order (None results left out).
-
-    Rows that break no rule and need no note (the usual case) take a fast path that does
-    the same checks without building a record; any other row goes through
-    :func:`observation`, which records its problems. The result, the problems and their
-    order are those of calling :func:`observation` on every row.
-    """
-    names = list(raw.columns)
-    # one Python list per column: iterating a DataFrame's records is slow for many rows
-    columns = [raw[c].tolist() for c in names]
-    at = {c: i for i, c in enumerate(names)}
-    blank = [""] * len(raw)
-
-    def column(name: str) -> list:
-        return columns[at[name]] if name in at else blank
-
-    fast = _FastRules(cb)
-    out: list[dict] = []
-    zipped = zip(column("patient_id"), column("visit"), column("measure"), column("side"),
-                 column("unit"), column("value"), column("phase"), column("day"),
-                 column("dose_ug_day"), column("_row"), column("_source_column"),
-                 zip(*(column(e) for e in extras)) if extras else iter(lambda: (), None),
-                 range(len(raw)))
-    for pid, visit, key, side, unit, value, ph, day, dose, row, src, extra, i in zipped:
-        o = fast.observation(pid, visit, key, side, unit, value, ph, day, dose, row, src)
-        if o is None:  # a problem or a note: the full rules say which
-            o = observation(dict(zip(names, (c[i] for c in columns))), cb, decimal, col,
-                            extras, unknown)
-            if o is not None:
-                out.append(o)
-            continue
-        for e, v in zip(extras, extra):
-            o[e] = str(v)
-        out.append(o)
-    return out
-
-
-class _FastRules:
-    """:func:`observation` for rows that need no problem or note; None for any other row.
-
-    Hand-written mirror of the checks of :func:`observation` for the clean case only, with
-    the outcome of each distinct cell text cached (a row it cannot accept silently goes back
-    to :func:`observation`, so no message is written here).
-    """
-
-    def __init__(self, cb: Codebook):
-        self.cb = cb
-        self.ceiling = (cb.columns.get("dose_ug_day") or {}).get("maximum")
-        self.ids: dict[tuple, tuple | None] = {}
-        self.values: dict[tuple, float | None] = {}
-        self.phases: dict[str, str | None] = {}
-        self.days: dict[str, float | None] = {}
-        self.doses: dict[str, float | None] = {}
-
-    def observation(self, pid, visit, key, side, unit, value, ph, day, dose, row,
-                    src) -> dict | None:
-        pid, visit = str(pid).strip(), str(visit).strip()
-        if pid.lower() in NA_TOKENS or visit.lower() in NA_TOKENS:
-            return None
-        ids = (str(key), str(side), str(unit))
-        found = self.ids[ids] if ids in self.ids else self.ids.setdefault(ids, self._ids(*ids))
-        if found is None:
-            return None
-        m, key, side = found
-        text = str(value).strip()
-        v = self.values.get((key, text), False)
-        if v is False:
-            v = self.values[(key, text)] = self._value(m, text)
-        if v is None:
-            return None
-        ph = str(ph).strip()
-        if ph:
-            phase = self.phases.get(ph, False)
-            if phase is False:
-                phase = self.phases[ph] = _PHASE_ALIASES.get(normalise_name(ph))
-            if phase is None:
-                return None
-        else:
-            phase = None
-        day = str(day).strip()
-        d = self.days.get(day, False)
-        if d is False:
-            d = self.days[day] = self._number(day, dose=False)
-        dose = str(dose).strip()
-        q = self.doses.get(dose, False)
-        if q is False:
-            q = self.doses[dose] = self._number(dose, dose=True)
-        if d is None or q is None:
-            return None
-        return {"patient_id": pid, "visit": visit, "measure": key, "value": v, "side": side,
-                "unit": m.unit, "_row": int(row), "_src": src or "value", "phase": phase,
-                "day": d, "dose_ug_day": q}
-
-    def _ids(self, key, side, unit) -> tuple | None:
-        key = str(key).strip()
-        if key not in self.cb:
-            return None
-        m = self.cb.measure(key)
-        side = _SIDES.get(str(side).strip().lower())
-        if side is None or (side and not m.sided):
-            return None
-        u = str(unit).strip().replace("µ", "u").replace("μ", "u")
-        if u != "" and u.lower() != m.unit.lower():
-            return None
-        return m, key, side
-
-    @staticmethod
-    def _value(m: Measure, text: str) -> float | None:
-        if m.levels is not None and (text in m.levels or text in m.aliases):
-            if text in m.aliases:
-                return None
-            v = m.code(text)
-            if _fmt(v) != text:
-                return None
-        else:
-            try:
-                v = float(text)  # what parse_number returns for a plain number (status "ok")
-            except ValueError:
-                return None
-            if not math.isfinite(v):
-                return None
-        if m.codes is not None:
-            if not any(math.isclose(v, c) for c in m.codes):
-                return None
-        elif ((m.minimum is not None and v < m.minimum)
-              or (m.maximum is not None and v > m.maximum)
-              or (m.integer and not float(v).is_integer())):
-            return None
-        return float(v)
-
-    def _number(self, text: str, *, dose: bool) -> float | None:
-        if not text:
-            return np.nan
-        try:
-            num = float(text)
-        except ValueError:
-            return None
-        if not math.isfinite(num):
-            return None
-        if dose and (num < 0 or (self.ceiling is not None and num > self.ceiling)):
-            return None
-        return num
-
-
-def fill_phase_and_dose(rows: list[dict], col: Collector) -> list[dict]:
-    inferred, kept = {}, []
-    for o in rows:
-        if o["phase"] is None:
-            if o["visit"] not in inferred:
-                inferred[o["visit"]] = _infer_phase(o["visit"])
-                p = inferred[o["visit"]]
-                if p is None:
-                    col.add(o["_row"], "phase", "", f"phase is empty and cannot be inferred from "
-                            f"visit '{o['visit']}'", fix=f"fill phase with one of {', '.join(PHASES)}")
-                else:
-                    col.add(None, "phase", o["visit"], f"phase of visit '{o['visit']}' inferred "
-                            f"as {p}", severity="note", fix="fill the phase column")
-            if inferred[o["visit"]] is None:
-                continue
-            o["phase"] = inferred[o["visit"]]
-        kept.append(o)
-    filled = [o for o in kept if o["phase"] == "baseline" and np.isnan(o["dose_ug_day"])]
-    for o in filled:
-        o["dose_ug_day"] = 0.0
-    if filled:
-        col.add(None, "dose_ug_day", None, f"dose missing in the baseline phase set to 0 "
-                f"({len(filled)} row(s)): no ITB before the test infusion", severity="note")
-    return kept
-
-
-def duplicates(rows: list[dict], col: Collector) -> list[dict]:
-    first: dict[tuple, dict] = {}
-    kept = []
-    for o in rows:
-        k = (o["patient_id"], o["visit"], o["measure"], o["side"])
-        if k not in first:
-            first[k] = o
-            kept.append(o)
-            continue
-        a = first[k]
-        what = f"{k[0]} / {k[1]} / {k[2]}" + (f" / side {k[3]}" if k[3] else "")
-        if math.isclose(a["value"], o["value"], rel_tol=1e-12, abs_tol=1e-12):
-            col.add(o["_row"], o["_src"], _fmt(o["value"]), f"duplicate of row {a['_row']} "
-                    f"({what}, same value): dropped", severity="note")
-            col.exclude(o, o["_src"], _fmt(o["value"]), "dropped", f"duplicate of row {a['_row']}")
-        else:
-            col.add(o["_row"], o["_src"], _fmt(o["value"]), f"duplicate observations disagree: "
-                    f"row {a['_row']} has {_fmt(a['value'])} and row {o['_row']} has "
-                    f"{_fmt(o['value'])} for {what}",
-                    fix="keep one of the two rows, or give them different visit labels")
-    return kept
-
-
 def no_baseline(obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     keys = ["patient_id", "measure", "side"]
     base = obs[obs["phase"] == "baseline"]
-    measured = set(base["measure"])
-    for m in sorted(set(obs["measure"]) - measured):
+    measured = set(base["measure"].unique().tolist())
+    for m in sorted(set(obs["measure"].unique().tolist()) - measured):
         col.add(None, "measure", m, f"measure '{m}' has no baseline observation in any patient "
                 "(expected for a rating of change such as PGIC); it enters no comparison with "
                 "baseline", severity="note")

@@ -7,6 +7,10 @@ its own, with a warning naming the cp1252 rows, so ``Münster`` is one visit, no
 Quotes: a quote opened and never closed makes a CSV parser swallow every following line into
 one cell; such a record is refused, naming the row where the quote opens and the rows it joined.
 Row numbers are the physical line numbers a text editor (and a spreadsheet) shows.
+
+A plain UTF-8 file (header in row 1, every row as wide as the header, no quotes but around
+whole cells, no blank rows) is read in one vectorised pass (:mod:`analysis.data.plain_text`);
+any other file record by record with Python's csv module. Both give the same table.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.plain_text import read_plain
 from analysis.data.tables import table_from_records
 from analysis.errors import Problem
 
@@ -98,7 +103,8 @@ def delimiter(text: str, suffix: str) -> str:
     """
     if suffix in (".tsv", ".tab"):
         return "\t"
-    lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
+    head = text[:1 << 16].splitlines()  # the first 60 lines, complete when 61 are seen
+    lines = [ln for ln in (head if len(head) > 60 else text.splitlines())[:60] if ln.strip()]
     sample = "\n".join(lines)
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
@@ -148,9 +154,13 @@ def _records(text: str, delim: str, file: str, problems: list[Problem]):
     return out, refused
 
 
-def read_text(path: Path, file: str, problems: list[Problem]):
+def read_text(path: Path, file: str, problems: list[Problem], *, fast: bool = True):
     """Read a delimited text file into a text table plus attributes (encoding, delimiter,
     decimal); see the module docstring.
+
+    A plain UTF-8 file is read in one vectorised pass (:func:`analysis.data.plain_text.
+    read_plain`, the same table); any other file, or every file with ``fast=False``, record
+    by record.
 
     Examples
     --------
@@ -184,6 +194,10 @@ def read_text(path: Path, file: str, problems: list[Problem]):
                                 fix="Save it as UTF-8 to be sure accented letters are kept"))
     text = text.replace("\x00", "")
     delim = delimiter(text, path.suffix.lower())
+    table = read_plain(text, delim) if fast and encoding in ("utf-8", "utf-8-sig") else None
+    if table is not None:
+        return table, {"encoding": encoding, "delimiter": delim,
+                       "decimal": _decimal(table, delim)}
     limit = csv.field_size_limit()
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     try:

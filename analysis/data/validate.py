@@ -52,14 +52,12 @@ from analysis.data.rules import (
     EXCLUDED_COLUMNS,
     NA_TOKENS,
     Collector,
-    duplicates,
-    fill_phase_and_dose,
     no_baseline,
-    observations,
     parse_number,
 )
 from analysis.data.schema import ContractError, check_observations
 from analysis.data.summary import ROWS_READ, render
+from analysis.data.table_rules import duplicates, fill_phase_and_dose, observations
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
 from analysis.paths import sha256_file
@@ -193,7 +191,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
             f"rename column '{hint}' to '{c}'" if hint else
             f"a tidy file needs the columns {', '.join(REQUIRED_COLUMNS)}; a wide file needs "
             "patient_id and columns named <measure>[_<side>]_<visit>"))
-    rows: list[dict] = []
+    rows: dict[str, np.ndarray] = {}  # the kept rows, column by column
     extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
     if not missing and len(raw):
         decimal = raw.attrs.get("decimal", ".")
@@ -211,11 +209,9 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         for p in plausibility_problems(rows, codebook=codebook, file=file):
             col.problems.append(replace(p, severity="error", rule=p.rule + " (refused by "
                                         "--strict)") if strict else p)
-    obs = pd.DataFrame(rows, columns=TIDY_COLUMNS + extras + ["_row", "_src"])
-    for c in ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]:
-        obs[c] = obs[c].astype("str")
-    for c in ["value", "day", "dose_ug_day"]:
-        obs[c] = obs[c].astype("float64")
+    text = ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]
+    obs = pd.DataFrame({c: pd.array(rows.get(c, []), dtype="str" if c in text else "float64")
+                        for c in TIDY_COLUMNS + extras})
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")
@@ -225,7 +221,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     order = lambda p: (p.severity != "error", p.row is not None, p.row or 0)  # noqa: E731
     if errors:
         raise DataValidationError(sorted(col.problems, key=order))
-    obs = obs.drop(columns=["_row", "_src"]).reset_index(drop=True)
+    obs = obs.reset_index(drop=True)
     try:
         check_observations(obs)
     except ContractError as exc:  # a bug in the rules above, said plainly
