@@ -119,9 +119,12 @@ def _itb(data: Path, out: Path, source: Path | None = None) -> tuple[float, floa
     """``itb analyze`` without the cache (a cached run would only read tables back), from this
     repository or from another source tree (``--compare-source``)."""
     root = source if source is not None else Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    return child_cost([sys.executable, "-m", "analysis", "analyze", str(data), "--no-cache",
-                       "--out", str(out)], env=env)
+    env = {**os.environ, "PYTHONPATH": str(Path(root).resolve())}
+    # started in a neutral directory: ``python -m`` puts the working directory first on
+    # sys.path, ahead of PYTHONPATH, so from a source tree it would run that tree's code
+    return child_cost([sys.executable, "-m", "analysis", "analyze", str(Path(data).resolve()),
+                       "--no-cache", "--out", str(Path(out).resolve())], env=env,
+                      cwd=tempfile.gettempdir())
 
 
 def _r_available() -> bool:
