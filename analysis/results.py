@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.memory import release_freed
+
 #: Columns of the results table, in order, with their meaning.
 COLUMNS: dict[str, str] = {
     "measure": "Codebook key of the measure (e.g. `gait_speed`, `mas_knee_ext`); empty for "
@@ -336,6 +338,7 @@ def order_rows(table: pd.DataFrame) -> None:
     if not np.array_equal(order, np.arange(len(order))):
         for column in table.columns:
             table[column] = table[column].array.take(order)
+            release_freed()  # the column's old pieces, before the next column is copied
     table.index = pd.RangeIndex(len(table))
     dup = _duplicated([_sorted_codes(table[c]) for c in KEY_COLUMNS])
     if dup.any():

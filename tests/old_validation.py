@@ -23,10 +23,14 @@ from analysis.data.readers import REQUIRED_COLUMNS, TIDY_COLUMNS
 from analysis.data.rules import (
     EXCLUDED_COLUMNS,
     Collector,
-    fmt_number as _fmt,
-    infer_phase as _infer_phase,
     no_baseline,
     observation,
+)
+from analysis.data.rules import (
+    fmt_number as _fmt,
+)
+from analysis.data.rules import (
+    infer_phase as _infer_phase,
 )
 from analysis.data.schema import PHASES, check_observations
 from analysis.data.validate import ValidationReport

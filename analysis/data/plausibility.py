@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import statistics
-
 from collections.abc import Mapping
 
 import numpy as np

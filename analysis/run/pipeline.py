@@ -270,8 +270,8 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
                    for d in config.dissociations]
     frames.append(dose.dose_response(obs, phase=config.treatment_phase))
     frames += _group_dose(obs, config)
-    # combine() by hand, so that the pieces are freed before the table is sorted in place:
-    # at registry scale each copy of the table is about 110 MB
+    # combine() by hand, so that the pieces are freed before the table is sorted in place: at
+    # registry scale each copy of the table is about 110 MB
     frames = [f for f in frames if f is not None and len(f)]
     if not frames:
         return _adjust_families(result_frame([]), config), window, changes
