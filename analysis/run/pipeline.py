@@ -248,16 +248,21 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
     )
     n_patients = obs["patient_id"].nunique()
     groups = list(obs.groupby(["measure", "side"], sort=True))
+    # the rows of each measure and side in the change table, found in one pass (a mask over
+    # the whole table per measure is quadratic in measures); positions ascending, as a mask
+    change_rows = changes.groupby(["measure", "side"], sort=False).indices
     frames: list[pd.DataFrame] = []
     for (key, side), obs_m in tqdm(groups, desc="measures", disable=not progress, leave=False):
         measure = codebook.measure(key)
-        ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
+        ch_m = changes.iloc[change_rows.get((key, side), np.arange(0))]
         frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
     # only the rows and columns responders() reads: a copy of every individual row and column
     # would be the largest allocation of the run at registry scale
-    classified = [f.loc[f["analysis"].isin(["rci", "mcid_class"]), _RESPONDER_COLUMNS]
-                  for f in frames if len(f)]
-    classified = [f for f in classified if len(f)]
+    classified = []
+    for f in frames:
+        rows = f["analysis"].isin(["rci", "mcid_class"]).to_numpy() if len(f) else None
+        if rows is not None and rows.any():
+            classified.append(f.loc[rows, _RESPONDER_COLUMNS])
     if classified:
         frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
     window, window_rows = therapeutic_window_rows(obs, codebook, config)
