@@ -365,7 +365,11 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
 def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
     """``value ~ dose + (1 + dose | patient)`` for measures where >= 3 patients titrate."""
     frames = []
-    titration = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    # the columns the group model reads (filtering every column of the observations cost
+    # more than the grouping)
+    titration = obs.loc[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0),
+                        [c for c in obs.columns if c in ("patient_id", "measure", "side",
+                                                         "value", "phase", "dose_ug_day")]]
     for (key, side), one in titration.groupby(["measure", "side"], sort=True):
         doses = one.groupby("patient_id")["dose_ug_day"].nunique()
         if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:

@@ -316,7 +316,10 @@ def therapeutic_window(
                       ("strength_mdc", strength_mdc)):
         if not (np.isfinite(val) and val > 0):
             raise InvalidInputError(f"{name}={val!r} must be a positive number (with its source).")
-    work = obs.copy()
+    # the columns read here and by baseline_values() (every column of the observations was
+    # copied, filtered and merged at registry scale)
+    work = obs[[c for c in obs.columns if c in (
+        "patient_id", "visit", "measure", "value", "phase", "day", DOSE, "side")]]
     work["side"] = _sides(work)
     is_sp = _match(work["measure"].astype(str), spasticity_measures)
     is_st = _match(work["measure"].astype(str), strength_measures)

@@ -205,7 +205,9 @@ def individual_change(
     sd_source = sd_source or (rel_source if sd is not None else "")
     norm_mean = _from_measure(measure, "norm_mean", norm_mean)
 
-    data = data.copy()
+    # only the columns read below: sorting every column of the change table copied them all
+    used = ("patient_id", "visit", "value", "baseline", "change", "side", "measure", "day")
+    data = data[[c for c in data.columns if c in used]]
     if "side" not in data.columns:
         data["side"] = ""
     data["side"] = data["side"].fillna("").astype(str)
