@@ -98,3 +98,34 @@ def test_visit_dummies_follow_levels_not_day_order_of_rows():
     hand = fit_lmm(d2, formula="value ~ m3 + m6")
     np.testing.assert_array_equal(res.beta, hand.beta)
     assert res.deviance == hand.deviance
+
+
+def test_baseline_rank_and_order_with_repeated_and_unordered_visits():
+    from analysis.data.derive import baseline_values
+    obs = pd.DataFrame({
+        "patient_id": ["P1"] * 5 + ["P2"] * 4,
+        "visit": ["bl2", "bl1", "bl3", "m6", "bl1", "bl1", "bl2", "bl3", "m6"],
+        "phase": ["baseline"] * 3 + ["post", "baseline"] + ["baseline"] * 3 + ["post"],
+        "day": [-2.0, -3.0, -1.0, 180.0, -3.0, -3.0, -2.0, -1.0, 180.0],
+        "measure": "tug", "side": "", "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        "unit": "s"})
+    last = baseline_values(obs, reference="bl2")
+    # by day, the last baseline observation on or before bl2 (bl1 and bl2 only)
+    assert last["baseline_visit"].tolist() == ["bl2", "bl2"]
+    assert last["baseline"].tolist() == [1.0, 7.0]
+    assert baseline_values(obs)["baseline_visit"].tolist() == ["bl3", "bl3"]
+
+
+def test_therapeutic_window_patterns_and_group_dose_patients():
+    from analysis.stats.dose import _match, dose_group_model
+    m = pd.Series(["mas_knee", "mrc_hip", "mas_hip", "tug"], dtype="str")
+    assert _match(m, ["mas_*"]).tolist() == [True, False, True, False]
+    assert _match(m, ["mrc_hip", "tug"]).tolist() == [False, True, False, True]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(8):  # P7 has one dose only: not in the model
+        doses = [25.0, 50.0, 75.0] if i < 7 else [50.0, 50.0, 50.0]
+        rows += [{"patient_id": f"P{i}", "measure": "tug", "side": "", "phase": "test_infusion",
+                  "dose_ug_day": d, "value": 20 - 0.05 * d + rng.normal()} for d in doses]
+    t = dose_group_model(pd.DataFrame(rows), measure="tug")
+    assert (t["n_patients"] == 7).all() and (t["n_obs"] == 21).all()
