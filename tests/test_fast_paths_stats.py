@@ -129,3 +129,24 @@ def test_therapeutic_window_patterns_and_group_dose_patients():
                   "dose_ug_day": d, "value": 20 - 0.05 * d + rng.normal()} for d in doses]
     t = dose_group_model(pd.DataFrame(rows), measure="tug")
     assert (t["n_patients"] == 7).all() and (t["n_obs"] == 21).all()
+
+
+def test_responders_counts_row_by_row_on_unfiltered_tables():
+    from analysis.stats.individual_change import responders
+    ch = _changes([f"P{i}" for i in range(9)])
+    ch["measure"] = np.where(np.arange(len(ch)) % 3 == 0, "mas", "tug")
+    t = pd.concat([individual_change(g, better="lower", mcid=1.0, sem=0.8)
+                   for _, g in ch.groupby("measure")], ignore_index=True)
+    t.loc[t.index % 11 == 0, "note"] = np.nan  # a missing note counts as not improved
+    r = responders(t).set_index(["measure", "analysis", "term"])
+    for (measure, term), rows in t[t["analysis"] != "change"].groupby(
+            ["measure", t["term"].str.split(" - ").str[0]]):
+        mc = rows[(rows["analysis"] == "mcid_class") & rows["estimate"].notna()]
+        rc = rows[(rows["analysis"] == "rci") & rows["estimate"].notna()]
+        k_rci = rc["note"].fillna("").str.startswith("reliable improvement").sum()
+        got = r.loc[(measure, "responder", f"mcid: {term}")]
+        assert (got["statistic"], got["n_obs"]) == ((mc["estimate"] == 1).sum(), len(mc))
+        got = r.loc[(measure, "responder", f"rci: {term}")]
+        assert (got["statistic"], got["n_obs"]) == (k_rci, len(rc))
+    # the rows of other analyses in the table change nothing
+    pd.testing.assert_frame_equal(responders(t), responders(t[t["analysis"] != "change"]))

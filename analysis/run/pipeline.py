@@ -256,13 +256,11 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
         measure = codebook.measure(key)
         ch_m = changes.iloc[change_rows.get((key, side), np.arange(0))]
         frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
-    # only the rows and columns responders() reads: a copy of every individual row and column
-    # would be the largest allocation of the run at registry scale
-    classified = []
-    for f in frames:
-        rows = f["analysis"].isin(["rci", "mcid_class"]).to_numpy() if len(f) else None
-        if rows is not None and rows.any():
-            classified.append(f.loc[rows, _RESPONDER_COLUMNS])
+    # only the columns responders() reads, of the tables that hold its rows (which it picks
+    # itself): selecting columns copies nothing, and a copy of the individual rows (their
+    # long notes) cost more than the counting at registry scale
+    classified = [f[_RESPONDER_COLUMNS] for f in frames
+                  if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
     if classified:
         frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
     window, window_rows = therapeutic_window_rows(obs, codebook, config)

@@ -413,24 +413,36 @@ def responders(
         )
     alpha = 1 - conf_level
     rows: list[dict[str, Any]] = []
-    table = class_table.loc[class_table["analysis"].isin(["mcid_class", "rci"]),
-                            ["measure", "side", "term", "analysis", "estimate", "note"]]
+    # Flags and codes of the whole columns, then the rows of interest as plain arrays: copying
+    # those rows (and their long notes) cost more than the counting at registry scale.
+    keep = class_table["analysis"].isin(["mcid_class", "rci"]).to_numpy()
+    if not keep.any():
+        return result_frame(rows)
     # the visit of each term ("post_m6 - baseline" -> "post_m6"), split once per distinct term
-    codes, terms = pd.factorize(table["term"], use_na_sentinel=False)
-    visits = np.array([str(t).split(" - ")[0] for t in terms], dtype=object)[codes] \
-        if len(terms) else table["term"].to_numpy()
+    term_codes, terms = pd.factorize(class_table["term"], use_na_sentinel=False)
+    visit_codes, visit_names = pd.factorize(
+        np.array([str(t).split(" - ")[0] for t in terms], dtype=object))
+    measure_codes, measure_names = pd.factorize(class_table["measure"])
+    side_codes, side_names = pd.factorize(class_table["side"])
+    keep = keep & (measure_codes >= 0) & (side_codes >= 0)  # groupby leaves missing keys out
     # counts per measure, side and visit from per-row flags (no per-group row filtering)
-    is_mcid = (table["analysis"] == "mcid_class").to_numpy()
-    valid = table["estimate"].notna().to_numpy()
+    is_mcid = (class_table["analysis"] == "mcid_class").to_numpy()
+    valid = class_table["estimate"].notna().to_numpy()
+    one = (class_table["estimate"] == 1).to_numpy()
+    improved = (class_table["note"].str.startswith(RELIABLE_IMPROVEMENT).fillna(False)
+                .to_numpy(bool))
     counts = pd.DataFrame({
-        "measure": table["measure"].to_numpy(), "side": table["side"].to_numpy(),
-        "_visit": visits,
-        "n_mcid_class": is_mcid & valid,
-        "k_mcid_class": is_mcid & valid & (table["estimate"] == 1).to_numpy(),
-        "n_rci": ~is_mcid & valid,
-        "k_rci": ~is_mcid & valid & table["note"].str.startswith(RELIABLE_IMPROVEMENT)
-        .fillna(False).to_numpy(bool),
+        "measure": measure_codes[keep], "side": side_codes[keep],
+        "_visit": visit_codes[term_codes[keep]],
+        "n_mcid_class": (is_mcid & valid)[keep],
+        "k_mcid_class": (is_mcid & valid & one)[keep],
+        "n_rci": (~is_mcid & valid)[keep],
+        "k_rci": (~is_mcid & valid & improved)[keep],
     }).groupby(["measure", "side", "_visit"], sort=False).sum()
+    counts.index = pd.MultiIndex.from_arrays([
+        np.asarray(measure_names, dtype=object)[counts.index.get_level_values(0)],
+        np.asarray(side_names, dtype=object)[counts.index.get_level_values(1)],
+        np.asarray(visit_names, dtype=object)[counts.index.get_level_values(2)]])
     for (meas, side, visit), count in zip(counts.index, counts.to_dict("records")):
         for kind, label in (("mcid_class", "mcid"), ("rci", "rci")):
             ids = {"measure": meas, "side": side, "term": f"{label}: {visit}"}
