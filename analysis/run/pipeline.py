@@ -248,16 +248,19 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
     )
     n_patients = obs["patient_id"].nunique()
     groups = list(obs.groupby(["measure", "side"], sort=True))
+    # the rows of each measure and side in the change table, found in one pass (a mask over
+    # the whole table per measure is quadratic in measures); positions ascending, as a mask
+    change_rows = changes.groupby(["measure", "side"], sort=False).indices
     frames: list[pd.DataFrame] = []
     for (key, side), obs_m in tqdm(groups, desc="measures", disable=not progress, leave=False):
         measure = codebook.measure(key)
-        ch_m = changes[(changes["measure"] == key) & (changes["side"] == side)]
+        ch_m = changes.iloc[change_rows.get((key, side), np.arange(0))]
         frames += _measure_results(obs_m, ch_m, measure, config, n_patients)
-    # only the rows and columns responders() reads: a copy of every individual row and column
-    # would be the largest allocation of the run at registry scale
-    classified = [f.loc[f["analysis"].isin(["rci", "mcid_class"]), _RESPONDER_COLUMNS]
-                  for f in frames if len(f)]
-    classified = [f for f in classified if len(f)]
+    # only the columns responders() reads, of the tables that hold its rows (which it picks
+    # itself): selecting columns copies nothing, and a copy of the individual rows (their
+    # long notes) cost more than the counting at registry scale
+    classified = [f[_RESPONDER_COLUMNS] for f in frames
+                  if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
     if classified:
         frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
     del classified  # freed before the table is built, as are the per-measure copies:
@@ -364,7 +367,11 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
 def _group_dose(obs: pd.DataFrame, config: StudyConfig) -> list[pd.DataFrame]:
     """``value ~ dose + (1 + dose | patient)`` for measures where >= 3 patients titrate."""
     frames = []
-    titration = obs[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0)]
+    # the columns the group model reads (filtering every column of the observations cost
+    # more than the grouping)
+    titration = obs.loc[(obs["phase"] == config.treatment_phase) & (obs["dose_ug_day"] > 0),
+                        [c for c in obs.columns if c in ("patient_id", "measure", "side",
+                                                         "value", "phase", "dose_ug_day")]]
     for (key, side), one in titration.groupby(["measure", "side"], sort=True):
         doses = one.groupby("patient_id")["dose_ug_day"].nunique()
         if (doses >= 2).sum() >= MIN_GROUP_DOSE_PATIENTS:

@@ -36,7 +36,10 @@ def _prepare(obs: pd.DataFrame) -> pd.DataFrame:
         raise InvalidInputError(
             f"the observations lack column(s) {missing}; load them with "
             "analysis.data.validate.load_dataset.")
-    work = obs.copy()
+    # the columns read here and by visit_order(): copying and filtering every column of the
+    # observations cost more than the statistics at registry scale
+    work = obs[[c for c in obs.columns if c in ("patient_id", "visit", "measure", "value",
+                                                 "side", "day")]]
     work["side"] = work["side"].fillna("").astype(str) if "side" in work else ""
     work["value"] = pd.to_numeric(work["value"], errors="coerce").astype("float64")
     return work

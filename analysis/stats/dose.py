@@ -208,7 +208,8 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
         fit_lmm_safe,  # imported here: not needed by one patient
     )
 
-    data = work[work["patient_id"].isin(titrating[titrating >= 2].index)]
+    # per row rather than isin() over the patients' IDs (pyarrow scalars one by one)
+    data = work[(work.groupby("patient_id")[DOSE].transform("nunique") >= 2).to_numpy()]
     try:
         result = fit_lmm_safe(data, formula=f"value ~ {DOSE}", random=f"1 + {DOSE}",
                               reference=None, df_method=df_method)
@@ -233,8 +234,10 @@ def dose_group_model(obs: pd.DataFrame, *, measure: str, side: str = "",
 # ------------------------------------------------------------------------ therapeutic window
 def _match(measures: pd.Series, patterns: Sequence[str]) -> pd.Series:
     # Matched once per distinct measure key, not once per row.
-    hit = {m: any(fnmatch.fnmatchcase(m, p) for p in patterns) for m in measures.unique()}
-    return measures.map(hit).astype(bool)
+    codes, distinct = pd.factorize(measures)
+    hit = np.array([any(fnmatch.fnmatchcase(m, p) for p in patterns) for m in distinct]
+                   + [False], dtype=bool)  # [-1]: a missing measure matches nothing
+    return pd.Series(hit[codes], index=measures.index)
 
 
 def _improvement(change: pd.Series, better: str) -> pd.Series:
@@ -316,7 +319,10 @@ def therapeutic_window(
                       ("strength_mdc", strength_mdc)):
         if not (np.isfinite(val) and val > 0):
             raise InvalidInputError(f"{name}={val!r} must be a positive number (with its source).")
-    work = obs.copy()
+    # the columns read here and by baseline_values() (every column of the observations was
+    # copied, filtered and merged at registry scale)
+    work = obs[[c for c in obs.columns if c in (
+        "patient_id", "visit", "measure", "value", "phase", "day", DOSE, "side")]]
     work["side"] = _sides(work)
     is_sp = _match(work["measure"].astype(str), spasticity_measures)
     is_st = _match(work["measure"].astype(str), strength_measures)

@@ -205,7 +205,9 @@ def individual_change(
     sd_source = sd_source or (rel_source if sd is not None else "")
     norm_mean = _from_measure(measure, "norm_mean", norm_mean)
 
-    data = data.copy()
+    # only the columns read below: sorting every column of the change table copied them all
+    used = ("patient_id", "visit", "value", "baseline", "change", "side", "measure", "day")
+    data = data[[c for c in data.columns if c in used]]
     if "side" not in data.columns:
         data["side"] = ""
     data["side"] = data["side"].fillna("").astype(str)
@@ -257,44 +259,46 @@ def individual_change(
     improvement = _improvement(change, data["value"].to_numpy(float),
                                data["baseline"].to_numpy(float), better, norm_mean)
     # Vectorised over the patients and visits (a loop over rows took seconds on thousands of
-    # patients); each record gives three rows, interleaved as change, rci, mcid_class.
+    # patients); each record gives three rows, interleaved as change, rci, mcid_class. Text
+    # columns are codes into a short list of distinct texts, turned into one Arrow string
+    # array at the end: building pandas' string columns from an object array per column took
+    # most of this function's time at registry scale.
     n = len(data)
     nan = np.full(n, np.nan)
     finite = np.isfinite(change)
-    ids = {
-        "measure": data["mkey"].to_numpy(object), "side": data["side"].to_numpy(object),
-        "patient_id": np.array([str(p) for p in data["patient_id"].tolist()], dtype=object),
-        "term": np.array([f"{v} - {reference}" for v in data["visit"].tolist()], dtype=object),
-    }
+    text = _Texts()
     change_rows = {
-        "analysis": "change", "estimate": change, "se": nan, "statistic": nan,
-        "method": "value - baseline",
-        "note": np.where(finite, "", "change missing (value or baseline missing)"),
+        "analysis": text("change"), "estimate": change, "se": nan, "statistic": nan,
+        "method": text("value - baseline"),
+        "note": np.where(finite, text(""), text("change missing (value or baseline missing)")),
     }
     # RCI
     has_rci = finite & np.isfinite(s_diff)
     with np.errstate(invalid="ignore"):
         index = np.where(has_rci, change / s_diff, np.nan)
+    reliable = f" (|RCI| > {RCI_CRITICAL} is reliable)"  # the verdict's note is verdict + this
     if improvement is None:
-        directed = np.full(n, f"{RELIABLE_UNCLASSIFIED} (better = {better})", dtype=object)
+        directed = np.full(n, text(f"{RELIABLE_UNCLASSIFIED} (better = {better}){reliable}"))
     else:
-        directed = np.where(improvement > 0, RELIABLE_IMPROVEMENT, RELIABLE_DETERIORATION)
-    verdict = np.where(np.abs(index) <= RCI_CRITICAL, NO_RELIABLE_CHANGE, directed)
+        directed = np.where(improvement > 0, text(RELIABLE_IMPROVEMENT + reliable),
+                            text(RELIABLE_DETERIORATION + reliable))
+    verdict = np.where(np.abs(index) <= RCI_CRITICAL, text(NO_RELIABLE_CHANGE + reliable),
+                       directed)
     rci_rows = {
-        "analysis": "rci", "estimate": index, "se": np.where(has_rci, s_diff, np.nan),
+        "analysis": text("rci"), "estimate": index, "se": np.where(has_rci, s_diff, np.nan),
         "statistic": index,
-        "method": np.where(has_rci, f"Jacobson & Truax 1991 RCI = change / (sqrt(2) SEM), "
-                           f"S_diff {s_diff:.4g}; {rci_method}", "Jacobson & Truax 1991 RCI"),
-        "note": np.where(has_rci, _each(verdict, f" (|RCI| > {RCI_CRITICAL} is reliable)"),
-                         rci_reason or "no RCI: change missing"),
+        "method": np.where(has_rci, text(f"Jacobson & Truax 1991 RCI = change / (sqrt(2) SEM), "
+                                         f"S_diff {s_diff:.4g}; {rci_method}"),
+                           text("Jacobson & Truax 1991 RCI")),
+        "note": np.where(has_rci, verdict, text(rci_reason or "no RCI: change missing")),
     }
     # MCID class
     if improvement is None:
         mcid_rows = {
-            "analysis": "mcid_class", "estimate": nan, "se": nan, "statistic": nan,
-            "method": "change against the MCID",
-            "note": (f"not classified: better = {better!r}"
-                     + (" needs norm_mean" if better == "towards_normal" else "")),
+            "analysis": text("mcid_class"), "estimate": nan, "se": nan, "statistic": nan,
+            "method": text("change against the MCID"),
+            "note": text(f"not classified: better = {better!r}"
+                         + (" needs norm_mean" if better == "towards_normal" else "")),
         }
     else:
         imp = improvement.astype(float)
@@ -302,36 +306,65 @@ def individual_change(
         with np.errstate(invalid="ignore"):
             cls = np.where(imp >= threshold - _TOL, 1.0,
                            np.where(imp <= -threshold + _TOL, -1.0, 0.0))
-        words = np.where(cls == 1, "improved", np.where(cls == -1, "worsened", "unchanged"))
+        words = np.where(cls == 1, text(f"improved; {thr_note}"),
+                         np.where(cls == -1, text(f"worsened; {thr_note}"),
+                                  text(f"unchanged; {thr_note}")))
         mcid_rows = {
-            "analysis": "mcid_class", "estimate": np.where(classified, cls, np.nan),
+            "analysis": text("mcid_class"), "estimate": np.where(classified, cls, np.nan),
             "se": nan, "statistic": nan,
-            "method": np.where(classified, "change against the MCID (better = "
+            "method": np.where(classified, text("change against the MCID (better = "
                                f"{better}; at least the threshold in the better direction = "
-                               "improved)", "change against the MCID"),
-            "note": np.where(classified, _each(words, f"; {thr_note}"),
-                             thr_note if not np.isfinite(threshold) else
-                             "not classified: change missing"),
+                               "improved)"), text("change against the MCID")),
+            "note": np.where(classified, words,
+                             text(thr_note if not np.isfinite(threshold) else
+                                  "not classified: change missing")),
         }
     columns: dict[str, Any] = {}
     parts = (change_rows, rci_rows, mcid_rows)
     for col in ("analysis", "estimate", "se", "statistic", "method", "note"):
-        kind = float if col in ("estimate", "se", "statistic") else object
-        stacked = np.empty((n, 3), dtype=kind)
+        numeric = col in ("estimate", "se", "statistic")
+        stacked = np.empty((n, 3), dtype=float if numeric else np.intp)
         for k, part in enumerate(parts):
             stacked[:, k] = part[col]
-        columns[col] = stacked.ravel()
-    for col, values in ids.items():
-        columns[col] = np.repeat(values, 3)
+        columns[col] = stacked.ravel() if numeric else text.array(stacked.ravel())
+    each = np.repeat(np.arange(n), 3)
+    columns["measure"] = _strings(data["mkey"], keep_missing=True).take(each)
+    columns["side"] = _strings(data["side"], keep_missing=True).take(each)
+    columns["patient_id"] = _strings(data["patient_id"]).take(each)
+    visit_codes, visits = pd.factorize(data["visit"], use_na_sentinel=False)
+    columns["term"] = pd.array([f"{_plain(v)} - {reference}" for v in visits],
+                               dtype="str").take(np.repeat(visit_codes, 3))
     columns["n_patients"] = 1.0
     columns["n_obs"] = 2.0
     return result_frame(pd.DataFrame(columns, index=pd.RangeIndex(3 * n)))
 
 
-def _each(labels: np.ndarray, suffix: str) -> np.ndarray:
-    """``f"{label}{suffix}"`` for every label, built once per distinct label."""
-    codes, distinct = pd.factorize(np.asarray(labels, dtype=object))
-    return np.array([f"{v}{suffix}" for v in distinct] + [""], dtype=object)[codes]
+class _Texts:
+    """Distinct texts, each given a code when first seen; :meth:`array` turns codes into a
+    pandas string array (``f"{x}"`` per row without a Python object per row)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {}
+
+    def __call__(self, value: str) -> int:
+        return self._codes.setdefault(value, len(self._codes))
+
+    def array(self, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        return pd.array(list(self._codes), dtype="str").take(codes)
+
+
+def _plain(value: Any) -> Any:
+    """A value as ``Series.tolist()`` gives it (missing text is NaN there, pd.NA in arrays)."""
+    return np.nan if value is pd.NA else value
+
+
+def _strings(column: pd.Series, *, keep_missing: bool = False
+             ) -> pd.api.extensions.ExtensionArray:
+    """``str(x)`` of every value as a pandas string array, one conversion per distinct value;
+    missing values as ``str(nan)``, or left missing with ``keep_missing``."""
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    texts = [None if keep_missing and pd.isna(v) else str(_plain(v)) for v in distinct]
+    return pd.array(texts, dtype="str").take(codes)
 
 
 def responders(
@@ -380,24 +413,36 @@ def responders(
         )
     alpha = 1 - conf_level
     rows: list[dict[str, Any]] = []
-    table = class_table.loc[class_table["analysis"].isin(["mcid_class", "rci"]),
-                            ["measure", "side", "term", "analysis", "estimate", "note"]]
+    # Flags and codes of the whole columns, then the rows of interest as plain arrays: copying
+    # those rows (and their long notes) cost more than the counting at registry scale.
+    keep = class_table["analysis"].isin(["mcid_class", "rci"]).to_numpy()
+    if not keep.any():
+        return result_frame(rows)
     # the visit of each term ("post_m6 - baseline" -> "post_m6"), split once per distinct term
-    codes, terms = pd.factorize(table["term"], use_na_sentinel=False)
-    visits = np.array([str(t).split(" - ")[0] for t in terms], dtype=object)[codes] \
-        if len(terms) else table["term"].to_numpy()
+    term_codes, terms = pd.factorize(class_table["term"], use_na_sentinel=False)
+    visit_codes, visit_names = pd.factorize(
+        np.array([str(t).split(" - ")[0] for t in terms], dtype=object))
+    measure_codes, measure_names = pd.factorize(class_table["measure"])
+    side_codes, side_names = pd.factorize(class_table["side"])
+    keep = keep & (measure_codes >= 0) & (side_codes >= 0)  # groupby leaves missing keys out
     # counts per measure, side and visit from per-row flags (no per-group row filtering)
-    is_mcid = (table["analysis"] == "mcid_class").to_numpy()
-    valid = table["estimate"].notna().to_numpy()
+    is_mcid = (class_table["analysis"] == "mcid_class").to_numpy()
+    valid = class_table["estimate"].notna().to_numpy()
+    one = (class_table["estimate"] == 1).to_numpy()
+    improved = (class_table["note"].str.startswith(RELIABLE_IMPROVEMENT).fillna(False)
+                .to_numpy(bool))
     counts = pd.DataFrame({
-        "measure": table["measure"].to_numpy(), "side": table["side"].to_numpy(),
-        "_visit": visits,
-        "n_mcid_class": is_mcid & valid,
-        "k_mcid_class": is_mcid & valid & (table["estimate"] == 1).to_numpy(),
-        "n_rci": ~is_mcid & valid,
-        "k_rci": ~is_mcid & valid & table["note"].str.startswith(RELIABLE_IMPROVEMENT)
-        .fillna(False).to_numpy(bool),
+        "measure": measure_codes[keep], "side": side_codes[keep],
+        "_visit": visit_codes[term_codes[keep]],
+        "n_mcid_class": (is_mcid & valid)[keep],
+        "k_mcid_class": (is_mcid & valid & one)[keep],
+        "n_rci": (~is_mcid & valid)[keep],
+        "k_rci": (~is_mcid & valid & improved)[keep],
     }).groupby(["measure", "side", "_visit"], sort=False).sum()
+    counts.index = pd.MultiIndex.from_arrays([
+        np.asarray(measure_names, dtype=object)[counts.index.get_level_values(0)],
+        np.asarray(side_names, dtype=object)[counts.index.get_level_values(1)],
+        np.asarray(visit_names, dtype=object)[counts.index.get_level_values(2)]])
     for (meas, side, visit), count in zip(counts.index, counts.to_dict("records")):
         for kind, label in (("mcid_class", "mcid"), ("rci", "rci")):
             ids = {"measure": meas, "side": side, "term": f"{label}: {visit}"}

@@ -95,7 +95,10 @@ def _check(changes: pd.DataFrame, kind: str, reference: str) -> pd.DataFrame:
         raise InvalidInputError(
             f"the change table lacks column(s) {missing}; build it with "
             "analysis.data.derive.change_table.")
-    work = changes.copy()
+    # the columns read by the comparisons (copying and filtering every column of the change
+    # table per visit cost more than the tests at registry scale)
+    used = (*_REQUIRED, "side", "day", "better", "improvement")
+    work = changes[[c for c in changes.columns if c in used]]
     work["side"] = work["side"].fillna("").astype(str) if "side" in work else ""
     groups = work[["measure", "side"]].drop_duplicates()
     if len(groups) > 1:

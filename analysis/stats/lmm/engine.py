@@ -197,7 +197,9 @@ class REMLProblem:
 
     def deviance(self, theta: np.ndarray) -> float:
         """Profiled REML criterion (lme4's ``REMLcrit``) at ``theta``."""
-        s = self.solve(theta)
+        return self._criterion(self.solve(theta))
+
+    def _criterion(self, s: Solution) -> float:
         dof = self.n - self.p
         return s.logdet_l + s.logdet_rx + dof * (1.0 + np.log(2.0 * np.pi * s.r2 / dof))
 
@@ -316,7 +318,8 @@ class REMLProblem:
                                             "initial_simplex": _simplex(first.x, nm_bounds)})
         best = first.x if first.fun <= second.fun else second.x
         best = np.where(np.abs(best) < 1e-12, 0.0, best)
-        dev = self.deviance(best)
+        solution = self._solve(best)  # once: deviance, sigma and the gradient check reuse it
+        dev = self._criterion(solution)
         disagreement = abs(first.fun - second.fun)
         gnorm = self.projected_gradient_norm(best)
         if not first.success:
@@ -328,8 +331,9 @@ class REMLProblem:
         if not converged:
             notes.append(f"projected gradient norm {gnorm:.2e} >= {GRADIENT_TOL:g}")
         singular = bool(np.any(best[self.diag_index] < SINGULAR_TOL))
-        return Fit(theta=best, sigma=self.sigma(best), deviance=float(dev),
-                   solution=self.solve(best), converged=converged, singular=singular,
+        sigma = float(np.sqrt(solution.r2 / (self.n - self.p)))
+        return Fit(theta=best, sigma=sigma, deviance=float(dev),
+                   solution=solution, converged=converged, singular=singular,
                    gradient_norm=gnorm, deviance_lbfgsb=float(first.fun),
                    deviance_neldermead=float(second.fun), note="; ".join(notes))
 

@@ -213,13 +213,19 @@ def _parse(formula: str, random: str, covariates: Sequence[str]) -> tuple[str, l
     return lhs, fixed, rand[1:]
 
 
-def _levels(x: pd.Series, data: pd.DataFrame, first: bool) -> list[str]:
-    appearance = list(dict.fromkeys(x))
+def _levels(x: pd.Series, data: pd.DataFrame, first: bool
+            ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Levels of ``x`` in model order, and which rows hold each level (from one factorisation:
+    a comparison of every row per level cost more than the model's set-up)."""
+    codes, uniques = pd.factorize(x)
+    appearance = [str(v) for v in uniques]  # in order of first appearance
+    rows = {v: codes == i for i, v in enumerate(appearance)}
     if first and "day" in data:
-        med = data.groupby(x, sort=False)["day"].median()
-        return sorted(appearance, key=lambda v: (np.nan_to_num(med.get(v, np.nan), nan=np.inf),
-                                                 appearance.index(v)))
-    return appearance if first else sorted(appearance)
+        med = data["day"].groupby(codes, sort=False).median()
+        return sorted(appearance, key=lambda v: (
+            np.nan_to_num(med.get(appearance.index(v), np.nan), nan=np.inf),
+            appearance.index(v))), rows
+    return (appearance if first else sorted(appearance)), rows
 
 
 def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = "patient_id",
@@ -275,7 +281,10 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
     if missing:
         raise ModelSpecError(f"column(s) {missing} not in the data (columns: "
                              f"{list(data.columns)}); fix the formula, group or random")
-    d = data.dropna(subset=used).reset_index(drop=True)
+    # only the columns the model reads (and day, which orders the visits): dropping rows of
+    # every column of the caller's frame costs more than the rest of the set-up
+    kept = used + (["day"] if "day" in data.columns and "day" not in used else [])
+    d = data[kept].dropna(subset=used).reset_index(drop=True)
     y = pd.to_numeric(d[response], errors="raise").to_numpy(float)
     cols, names = [np.ones(len(d))], ["(Intercept)"]
     terms = [Term("(Intercept)", "intercept", columns=(0,))]
@@ -288,7 +297,7 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
             names.append(name)
             continue
         x = x.astype(str)
-        levels = _levels(x, d, first=not seen_factor)
+        levels, rows = _levels(x, d, first=not seen_factor)
         if not seen_factor and reference is not None:
             if reference not in levels:
                 raise ModelSpecError(f"reference level {reference!r} not among the levels of "
@@ -298,7 +307,7 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
         seen_factor = True
         idx = tuple(range(len(cols), len(cols) + len(levels) - 1))
         for lev in levels[1:]:
-            cols.append((x == lev).to_numpy(float))
+            cols.append(rows[lev].astype(float))
             names.append(f"{name}{lev}")
         terms.append(Term(name, "factor", tuple(levels), idx))
     X = np.column_stack(cols)
