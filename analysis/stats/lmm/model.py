@@ -44,7 +44,10 @@ class LMMResult:
         Fixed effects and the covariance used for SEs (Kenward-Roger adjusted when
         ``df_method == "kenward-roger"``); ``vcov_unadjusted`` is ``sigma^2 (X'V^-1X)^-1``.
     theta, sigma, deviance : lme4's ``getME(m, "theta")``, ``sigma(m)``, ``REMLcrit(m)``.
-    converged, singular, gradient_norm : verified-optimum status (see ``fit_note``).
+    converged, singular, gradient_norm, scaled_gradient : verified-optimum status (see
+        ``fit_note``): ``converged`` is judged on the scaled gradient ``sqrt(g' H^-1 g)``,
+        which does not depend on the units of a slope variable; ``gradient_norm`` is the
+        projected gradient norm in theta (it does).
     note : str
         Fallback taken (empty when none).
     """
@@ -66,6 +69,7 @@ class LMMResult:
     converged: bool
     singular: bool
     gradient_norm: float
+    scaled_gradient: float
     fit_note: str
     n_obs: int
     n_groups: int
@@ -170,7 +174,8 @@ class LMMResult:
     def status_note(self) -> str:
         """Convergence, gradient, optimizers, theta, singular fit and any fallback, as text."""
         parts = [("converged" if self.converged else "NOT converged")
-                 + f"; projected gradient norm {self.gradient_norm:.1e}",
+                 + f"; scaled gradient {self.scaled_gradient:.1e}, projected gradient norm "
+                 f"{self.gradient_norm:.1e}",
                  "theta = " + ", ".join(f"{t:.6g}" for t in self.theta),
                  "singular fit (theta on the boundary, lme4 rule theta < 1e-4)" if self.singular
                  else "not singular"]
@@ -332,7 +337,8 @@ def fit_lmm(data: pd.DataFrame, *, formula: str = "value ~ visit", group: str = 
         random_names=tuple(["(Intercept)", *slope]), beta=fit.solution.beta, vcov=vcov,
         vcov_unadjusted=calc.vcov, theta=fit.theta, sigma=fit.sigma, deviance=fit.deviance,
         converged=fit.converged, singular=fit.singular, gradient_norm=fit.gradient_norm,
-        fit_note=fit.note, n_obs=len(d), n_groups=len(uniques), calc=calc)
+        scaled_gradient=fit.scaled_gradient, fit_note=fit.note, n_obs=len(d),
+        n_groups=len(uniques), calc=calc)
 
 
 def _refuse_degenerate(y: np.ndarray, X: np.ndarray, codes: np.ndarray, response: str) -> None:
