@@ -1,6 +1,7 @@
 """Linear mixed models (REML) with Satterthwaite and Kenward-Roger df, as lme4/lmerTest/pbkrtest.
 
-Modules: :mod:`~analysis.stats.lmm.engine` (profiled REML), :mod:`~analysis.stats.lmm.ddf` (denominator
+Modules: :mod:`~analysis.stats.lmm.engine` (profiled REML), :mod:`~analysis.stats.lmm.fitting`
+(optimum: rescaled coordinates, starts, verification), :mod:`~analysis.stats.lmm.ddf` (denominator
 df), :mod:`~analysis.stats.lmm.emmeans` (marginal means and contrasts), :mod:`~analysis.stats.lmm.model`
 (public API and results rows).
 
