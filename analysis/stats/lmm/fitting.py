@@ -8,13 +8,15 @@
   optimum (lme4 warns "Rescale variables?" for the same reason).
 - Starts (:func:`moment_start`): lme4's identity factor (in ``phi``) and, with a random slope,
   a method-of-moments start from per-patient least squares; the lower criterion goes first,
-  the other runs too when the first optimum is not verified, and the lowest is kept.
+  the other runs too when the first optimum is not a verified interior minimum (a singular
+  optimum is confirmed from both starts), and the lowest is kept.
 - Verification (:func:`curvature_check`): the scaled gradient ``sqrt(g' H^-1 g)`` (Newton
   decrement) with a positive-definite Hessian, which does not depend on the units of the
   slope variable, instead of a raw gradient norm, which does.
-- Polish: bounded Nelder-Mead only when L-BFGS-B's optimum is not verified, and its point kept
-  only when it lowers the criterion by more than :data:`AGREEMENT_TOL` (a simplex started at a
-  strict minimum only moves theta by rounding, to points of larger gradient).
+- Polish: bounded Nelder-Mead only when L-BFGS-B's optimum is not verified (on the parameters
+  off the boundary; one on it has passed the boundary probes), and its point kept only when it
+  lowers the criterion by more than :data:`AGREEMENT_TOL` (a simplex started at a strict
+  minimum only moves theta by rounding, to points of larger gradient).
 """
 
 from __future__ import annotations
@@ -197,18 +199,17 @@ def fit_reml(prob: REMLProblem) -> Fit:
         for start in _starts(prob, scale):
             phi, dev, res = _lbfgsb(prob, start, scale, notes)
             runs.append((dev, phi, res, curvature_check(prob, phi * scale, scale)))
-            if _verified(prob, phi * scale, runs[-1][3]):
-                break
+            if _verified(runs[-1][3]) and not _singular(prob, phi * scale):
+                break  # a strict interior minimum: no other start needed
         # the lowest criterion; within AGREEMENT_TOL of it the verified (else the first) run
         low, high = min(r[0] for r in runs), max(r[0] for r in runs)
         close = [r for r in runs if r[0] <= low + AGREEMENT_TOL]
-        dev, phi, res, check = next((r for r in close if _verified(prob, r[1] * scale, r[3])),
-                                    close[0])
+        dev, phi, res, check = next((r for r in close if _verified(r[3])), close[0])
         if high > low + AGREEMENT_TOL:
             notes.append(f"best of {len(runs)} starts kept (the other optimum's REML "
                          f"deviance is {high - low:.2e} higher)")
         lbfgsb_dev, polished = dev, np.nan
-        if not _verified(prob, phi * scale, check):
+        if not _verified(check):
             phi, dev, res, check, polished = _polish(prob, phi, dev, res, check, scale, notes)
     except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
         raise NonConvergenceError(f"REML optimisation failed: {exc}") from exc
@@ -225,7 +226,7 @@ def fit_reml(prob: REMLProblem) -> Fit:
     return Fit(theta=best, sigma=float(np.sqrt(solution.r2 / (prob.n - prob.p))),
                deviance=float(prob._criterion(solution)), solution=solution,
                converged=converged,
-               singular=bool(np.any(best[prob.diag_index] < SINGULAR_TOL)),
+               singular=_singular(prob, best),
                gradient_norm=prob.projected_gradient_norm(best), scaled_gradient=scaled,
                deviance_lbfgsb=float(lbfgsb_dev), deviance_neldermead=polished,
                note="; ".join(notes))
@@ -290,12 +291,16 @@ def _lbfgsb(prob: REMLProblem, start: np.ndarray, scale: np.ndarray, notes: list
     return phi, dev, res
 
 
-def _verified(prob: REMLProblem, theta: np.ndarray, check: tuple[float, bool]) -> bool:
-    """A strict interior local minimum: off the boundary, positive-definite Hessian, scaled
-    gradient below :data:`GRADIENT_TOL`."""
+def _verified(check: tuple[float, bool]) -> bool:
+    """:func:`curvature_check` passed: positive-definite Hessian of the free parameters and a
+    scaled gradient below :data:`GRADIENT_TOL` (a parameter on its bound has passed
+    :func:`_escape_boundary`'s probes already)."""
     scaled, positive = check
-    return bool(positive and scaled < GRADIENT_TOL
-                and np.all(theta[prob.diag_index] >= SINGULAR_TOL))
+    return bool(positive and scaled < GRADIENT_TOL)
+
+
+def _singular(prob: REMLProblem, theta: np.ndarray) -> bool:
+    return bool(np.any(theta[prob.diag_index] < SINGULAR_TOL))
 
 
 def _polish(prob, phi, dev, res, check, scale, notes):
