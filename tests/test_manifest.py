@@ -291,3 +291,22 @@ def test_find_manifests_skips_what_an_interrupted_run_left(tmp_path):
         (tmp_path / folder / "manifest.json").write_text("{}")
     assert [p.relative_to(tmp_path).as_posix() for p in find_manifests(tmp_path)] == [
         "a/manifest.json", "b/c/manifest.json"]
+
+
+def test_row_keys_digest_hashes_the_joined_keys():
+    """The Arrow-built digest is the SHA-256 of the keys joined in Python (its definition)."""
+    import hashlib
+
+    from analysis.results import KEY_COLUMNS, result_frame
+
+    rows = [{"measure": "gait_speed", "side": "", "patient_id": "P01", "analysis": "change",
+             "term": "post_m6 - baseline"},
+            {"measure": "émg", "side": "L", "patient_id": "", "analysis": "rci",
+             "term": "Woche 2 − Ausgangswert"},
+            {"measure": "x", "side": "R", "patient_id": "P02", "analysis": "lmm_fixed",
+             "term": ""}]
+    for table in (result_frame(rows), result_frame(rows[:1]), result_frame([])):
+        keys = table[KEY_COLUMNS].astype(str).to_numpy().tolist()
+        expected = hashlib.sha256("\x1e".join("\x1f".join(k) for k in keys)
+                                  .encode("utf-8")).hexdigest()
+        assert row_keys_digest(table) == expected

@@ -151,12 +151,24 @@ def row_keys(results: pd.DataFrame) -> pd.Series:
 
 
 def row_keys_digest(results: pd.DataFrame) -> str:
-    """SHA-256 of the row keys in order (unit and record separators between fields and rows)."""
+    """SHA-256 of the row keys in order (unit and record separators between fields and rows).
+
+    The UTF-8 text hashed is ``"\\x1e".join("\\x1f".join(key fields) for each row)``, built
+    by Arrow's string kernels in one buffer (a Python string per row took 0.17 s at
+    registry scale; ``tests/test_manifest.py`` checks both give the same digest).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     fields = results[KEY_COLUMNS].astype(str)
-    joined = fields[KEY_COLUMNS[0]]
-    for column in KEY_COLUMNS[1:]:
-        joined = joined + "\x1f" + fields[column]
-    return hashlib.sha256("\x1e".join(joined.tolist()).encode("utf-8")).hexdigest()
+    text = pa.large_string()
+    columns = [pa.array(fields[c], type=text) for c in KEY_COLUMNS]
+    rows = pc.binary_join_element_wise(*columns, pa.scalar("\x1f", text))
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(rows)], pa.int64()), rows)
+    joined = pc.binary_join(whole, pa.scalar("\x1e", text))[0]
+    return hashlib.sha256(joined.as_buffer()).hexdigest()
 
 
 def build_manifest(
