@@ -269,11 +269,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from analysis.memory import tune_for_batch
+    from analysis.process import tune_for_batch
+
+    tune_for_batch()  # before numpy is imported
     from analysis.run.manifest import output_lock, write_run
     from analysis.run.pipeline import run_analysis
 
-    tune_for_batch()
 
     with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
         run = run_analysis(args.path, config=args.config, codebook=args.codebook,

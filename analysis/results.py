@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.memory import release_freed
+from analysis.process import release_freed
 
 #: Columns of the results table, in order, with their meaning.
 COLUMNS: dict[str, str] = {

@@ -1,6 +1,6 @@
 """The package's layers import downwards only (an ``ast`` walk, no new dependency).
 
-core (errors, memory, results, vocabulary, paths) < data < stats < run < report < api, cli.
+core (errors, process, results, vocabulary, paths) < data < stats < run < report < api, cli.
 ``examples`` may use data and stats; ``gait`` and ``plan`` sit beside run. Nothing but the
 package's ``__main__`` imports ``cli``.
 """
@@ -27,7 +27,7 @@ FORBIDDEN = {
     "api": {"cli"},
     "cli": set(),
 }
-CORE = {"errors", "memory", "results", "vocabulary", "paths", "__init__"}
+CORE = {"errors", "process", "results", "vocabulary", "paths", "__init__"}
 
 
 def layer_of(module: str) -> str:

@@ -1,4 +1,4 @@
-"""Memory settings of one command-line run, and giving freed memory back to the system.
+"""Settings of one command-line process: memory given back to the system, one BLAS thread.
 
 Two allocators keep memory that a long run has freed, so that a later phase's peak adds to what
 an earlier phase left behind:
@@ -11,23 +11,31 @@ an earlier phase left behind:
 * Arrow's default pool (mimalloc or jemalloc) keeps freed pages for Arrow alone; the system
   allocator is used instead, so that pandas, numpy and Arrow share one heap.
 
-:func:`tune_for_batch` applies both to the ``itb`` process (a notebook kernel is left alone).
+OpenBLAS starts a worker thread per core that spin-waits after each product; the analysis
+already runs with one BLAS thread (``threadpoolctl`` in :mod:`analysis.run.pipeline`), and a
+command started from the shell gets one BLAS thread from the start (its many small products
+gain nothing from threads, and the spinning costs CPU time).
+
+:func:`tune_for_batch` applies these to the ``itb`` process (a notebook kernel is left alone).
 :func:`release_freed` asks glibc to give back the free pages inside its heap (``malloc_trim``,
 about 2 ms): freed small blocks, such as the many pieces of a results table, otherwise stay
 resident while the table's sorted copy is built in new memory.
 
-At 2,000 patients x 6 visits x 10 measures the two lower the peak of ``itb analyze`` by about
-130 MB (of 560) at no measurable cost in time (``benchmarks/RESULTS.md``).
+At 2,000 patients x 6 visits x 10 measures the memory settings lower the peak of
+``itb analyze`` by about 130 MB (of 560) at no measurable cost in time
+(``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 __all__ = ["MMAP_THRESHOLD", "release_freed", "tune_for_batch"]
 
 _M_MMAP_THRESHOLD = -3  # glibc <malloc.h>
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 #: Blocks of at least this many bytes are served by mmap (glibc).
 MMAP_THRESHOLD = 1 << 20
 
@@ -67,12 +75,16 @@ def tune_for_batch() -> tuple[str, ...]:
 
     Examples
     --------
-    >>> set(tune_for_batch()) <= {"malloc", "arrow"}
+    >>> set(tune_for_batch()) <= {"malloc", "blas", "arrow"}
     True
     """
     done = []
     if _LIBC is not None and _LIBC.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1:
         done.append("malloc")
+    if "numpy" not in sys.modules:  # read by OpenBLAS when numpy loads it (not after)
+        for name in _BLAS_THREADS:
+            os.environ.setdefault(name, "1")
+        done.append("blas")
     import pyarrow as pa  # imported here: the command line starts without it
 
     pa.set_memory_pool(pa.system_memory_pool())
