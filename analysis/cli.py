@@ -275,7 +275,6 @@ def _analyze(args: argparse.Namespace) -> int:
     from analysis.run.manifest import output_lock, write_run
     from analysis.run.pipeline import run_analysis
 
-
     with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
         run = run_analysis(args.path, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=_cache_dir(args),

@@ -308,7 +308,6 @@ def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return result_frame([])
     table = pd.concat(frames, ignore_index=True)
-    del frames  # this function's references; the caller's pieces are the caller's
     order_rows(table)
     return table
 
