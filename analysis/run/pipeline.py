@@ -263,7 +263,8 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
                   if len(f) and f["analysis"].isin(["rci", "mcid_class"]).any()]
     if classified:
         frames.append(individual.responders(pd.concat(classified, ignore_index=True)))
-    del classified  # freed before the table is built, as are the per-measure copies:
+    # freed before the table is built: the responders' inputs and the per-measure copies
+    del classified
     groups.clear()
     window, window_rows = therapeutic_window_rows(obs, codebook, config)
     frames.append(window_rows)
@@ -443,7 +444,7 @@ def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame
             continue
         if adjustment is None:
             adjustment = results["adjustment"].to_numpy(dtype=object, copy=True)
-        measures = results["measure"].to_numpy(dtype=object)[positions]
+        measures = results["measure"].iloc[positions].tolist()
         family = pd.Series([config.family_of(m) or f"measure={m}" for m in measures],
                            index=positions, dtype=object)
         for name, index in family.groupby(family).groups.items():
