@@ -210,3 +210,20 @@ def test_parquet_round_trip_is_checked_before_caching(tmp_path):
     with pytest.warns(cache.CacheWarning, match="'config' does not match"):
         assert cache.read_entry(tmp_path, "k" * 64, expect={"config": {"seed": 1}}) is None
     assert not (tmp_path / ("k" * 64)).exists()
+
+
+def test_a_table_is_cached_only_when_parquet_gives_it_back_exactly(tmp_path):
+    from analysis.run.cache import _survives
+
+    same = pd.DataFrame({"a": pd.array(["x", "é", ""], dtype="str"),
+                         "b": [1.0, float("nan"), -0.0], "c": [1, 2, 3]})
+    path = tmp_path / "t.parquet"
+    same.to_parquet(path)
+    assert _survives(path, same)
+    for changed in (pd.DataFrame({"a": same["a"], "b": same["b"], "c": [1, 2, 4]}),
+                    same.astype({"c": "float64"}), same[["b", "a", "c"]],
+                    same.set_axis([5, 6, 7])):
+        assert not _survives(path, changed)
+    mixed = pd.DataFrame({"a": pd.Series([1, 2, 3], dtype=object)})  # object ints: int64 back
+    mixed.to_parquet(path)
+    assert not _survives(path, mixed)

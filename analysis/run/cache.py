@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 
 import analysis
 from analysis.paths import sha256_file
+from analysis.process import release_freed
 from analysis.run.manifest import package_versions
 
 #: Version of the entry layout; part of the key.
@@ -163,8 +164,8 @@ def write_entry(cache_dir: str | Path, key: str, tables: Mapping[str, pd.DataFra
         for name in TABLES:
             path = tmp / f"{name}.parquet"
             tables[name].to_parquet(path)
-            back = pq.read_table(path).to_pandas()
-            if not _same(back, tables[name]):
+            release_freed()  # the writer's buffers, before the table is read back
+            if not _survives(path, tables[name]):
                 warnings.warn(f"table {name!r} does not survive Parquet unchanged; not cached",
                               CacheWarning, stacklevel=2)
                 return None
@@ -209,9 +210,24 @@ def _read_verified(entry: Path, key: str, expect: Mapping[str, Any]) -> dict[str
     return tables
 
 
-def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    try:
-        pd.testing.assert_frame_equal(a, b, check_exact=True, check_like=False)
-    except AssertionError:
+def _survives(path: Path, frame: pd.DataFrame) -> bool:
+    """Whether the Parquet file at ``path`` reads back as ``frame``: the same columns in the
+    same order, index, dtypes and values (NaN where NaN), exactly.
+
+    Read and compared one column at a time with ``Series.equals`` (exact, dtype-strict): a
+    whole second copy of the results table and ``assert_frame_equal`` cost 110 MB and 0.7 s at
+    registry scale.
+    """
+    names = [n for n in pq.read_schema(path).names if not n.startswith("__index_level_")]
+    if names != [str(c) for c in frame.columns] or len(set(names)) != len(names):
         return False
+    for column in frame.columns:
+        back = pq.read_table(path, columns=[str(column)]).to_pandas()
+        if not (back.index.equals(frame.index) and type(back.index) is type(frame.index)
+                and back.columns.tolist() == [column]
+                and back[column].dtype == frame[column].dtype
+                and back[column].equals(frame[column])):
+            return False
+        del back
+        release_freed()
     return True
