@@ -449,3 +449,27 @@ def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
         assert fast_col.problems == slow_col.problems
         assert fast_col.log == slow_col.log
         assert list(fast_unknown.items()) == list(slow_unknown.items())
+
+
+def test_r_write_csv_na_in_optional_text_columns_reads_as_empty(tmp_path):
+    """R's write.csv quotes text and writes NA (unquoted) for an empty side, unit or phase:
+    the file is read as the same data as with empty cells, with one note per column."""
+    header = '"patient_id","visit","measure","value","phase","day","dose_ug_day","side","unit"\n'
+    r_style = ['"P01","baseline","tug",14.2,"baseline",-3,0,NA,"s"',
+               '"P01","post_m6","tug",9.8,"post_implant",180,108,NA,NA',
+               '"P02","baseline","tug",18,NA,-2,0,NA,"s"',
+               '"P02","post_m6","tug",15.5,"post_implant",182,90,NA,"s"',
+               '"P02","post_m6","mas_knee_ext","1+","post_implant",182,90,"L","grade"']
+    blank = ["P01,baseline,tug,14.2,baseline,-3,0,,s", "P01,post_m6,tug,9.8,post_implant,180,108,,",
+             "P02,baseline,tug,18,,-2,0,,s", "P02,post_m6,tug,15.5,post_implant,182,90,,s",
+             "P02,post_m6,mas_knee_ext,1+,post_implant,182,90,L,grade"]
+    rep = ok(write(tmp_path, r_style, header=header, name="r.csv"))
+    ref = ok(write(tmp_path, blank, name="blank.csv"))
+    pd.testing.assert_frame_equal(rep.observations, ref.observations)
+    notes = [p for p in rep.problems if "R's write.csv" in p.rule]
+    assert sorted((p.column, p.row) for p in notes) == [("phase", 4), ("side", 2), ("unit", 3)]
+    assert "4 cell(s) 'NA' in column 'side'" in one(notes, column="side").rule
+    # other missing-value spellings are not blanks: an unknown side is still refused
+    errors, _ = fail(write(tmp_path, ["P01,baseline,mas_knee_ext,1,baseline,-1,0,unknown,grade"],
+                           name="unknown.csv"))
+    assert one(errors, column="side").value == "unknown"
