@@ -6,7 +6,8 @@ case) are checked column by column, each distinct cell text judged once; every o
 through :func:`~analysis.data.rules.observation` itself, in row order, which records its
 problems. :func:`fill_phase_and_dose` and :func:`duplicates` follow. The kept rows, their
 values and the problems (their order and text) are those of applying the per-row rules to
-every row in turn (tests compare the two on many files).
+every row in turn (tests compare the two on many files). :func:`r_missing_text` runs first: it
+reads R's ``NA`` in the optional text columns as an empty cell.
 
 The result is a dict of equal-length numpy arrays, one per column (``patient_id, visit,
 measure, value, side, unit, _row, _src, phase, day, dose_ug_day`` and the extra columns).
@@ -263,3 +264,34 @@ def duplicates(obs: Columns, col: Collector) -> Columns:
                     f"{fmt_number(va)} and row {ro} has {fmt_number(vo)} for {what}",
                     fix="keep one of the two rows, or give them different visit labels")
     return {k: v[~dup] for k, v in obs.items()}
+
+
+#: Optional text columns in which R's ``write.csv`` writes ``NA`` for a missing (empty) text.
+_R_NA_COLUMNS = ("side", "unit", "phase")
+
+
+def r_missing_text(raw: pd.DataFrame, col: Collector) -> pd.DataFrame:
+    """``raw`` with the cells ``NA`` of the optional text columns (side, unit, phase) read as
+    empty, one note per column: R writes ``NA`` for an empty text (``write.csv``), and an empty
+    side, unit or phase is allowed. Other missing-value spellings ("unknown", "?") are not
+    blanks and are judged by the rules as before. ``raw`` itself is not changed.
+
+    Examples
+    --------
+    >>> c = Collector("obs.csv", [])
+    >>> t = r_missing_text(pd.DataFrame({"side": ["NA", "L"], "_row": [2, 3]}), c)
+    >>> t["side"].tolist(), c.problems[0].severity
+    (['', 'L'], 'note')
+    """
+    for name in _R_NA_COLUMNS:
+        if name not in raw.columns:
+            continue
+        cells = raw[name].astype("str")
+        hit = (cells.str.strip() == "NA").to_numpy(dtype=bool)
+        if hit.any():
+            rows = raw["_row"].to_numpy()[hit]
+            col.add(int(rows[0]), name, "NA", f"{int(hit.sum())} cell(s) 'NA' in column "
+                    f"'{name}' read as empty (R's write.csv writes NA for an empty text)",
+                    severity="note", fix=f"leave {name} empty where there is none")
+            raw = raw.assign(**{name: cells.mask(hit, "")})
+    return raw

@@ -57,7 +57,12 @@ from analysis.data.rules import (
 )
 from analysis.data.schema import ContractError, check_observations
 from analysis.data.summary import ROWS_READ, render
-from analysis.data.table_rules import duplicates, fill_phase_and_dose, observations
+from analysis.data.table_rules import (
+    duplicates,
+    fill_phase_and_dose,
+    observations,
+    r_missing_text,
+)
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
 from analysis.paths import sha256_file
@@ -134,38 +139,6 @@ def _visit_order(obs: pd.DataFrame) -> tuple[str, ...]:
                                               else 0.0, first[v])))
 
 
-#: Optional text columns in which R's ``write.csv`` writes ``NA`` for a missing (empty) text.
-_R_NA_COLUMNS = ("side", "unit", "phase")
-
-
-def _r_missing_text(raw: pd.DataFrame, col: Collector) -> pd.DataFrame:
-    """``raw`` with the cells ``NA`` of the optional text columns (side, unit, phase) read as
-    empty, one note per column: R writes ``NA`` for an empty text (``write.csv``), and an empty
-    side, unit or phase is allowed. Other missing-value spellings ("unknown", "?") are not
-    blanks and are judged by the rules as before. ``raw`` itself is not changed.
-
-    Examples
-    --------
-    >>> from analysis.data.rules import Collector
-    >>> c = Collector("obs.csv", [])
-    >>> t = _r_missing_text(pd.DataFrame({"side": ["NA", "L"], "_row": [2, 3]}), c)
-    >>> t["side"].tolist(), c.problems[0].severity
-    (['', 'L'], 'note')
-    """
-    for name in _R_NA_COLUMNS:
-        if name not in raw.columns:
-            continue
-        cells = raw[name].astype("str")
-        hit = (cells.str.strip() == "NA").to_numpy(dtype=bool)
-        if hit.any():
-            rows = raw["_row"].to_numpy()[hit]
-            col.add(int(rows[0]), name, "NA", f"{int(hit.sum())} cell(s) 'NA' in column "
-                    f"'{name}' read as empty (R's write.csv writes NA for an empty text)",
-                    severity="note", fix=f"leave {name} empty where there is none")
-            raw = raw.assign(**{name: cells.mask(hit, "")})
-    return raw
-
-
 def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
                           problems: Sequence[Problem] = (),
                           files: Mapping[str, str] | None = None,
@@ -226,7 +199,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     rows: dict[str, np.ndarray] = {}  # the kept rows, column by column
     extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
     if not missing and len(raw):
-        raw = _r_missing_text(raw, col)
+        raw = r_missing_text(raw, col)
         decimal = raw.attrs.get("decimal", ".")
         unknown: dict[str, list[int]] = {}
         rows = observations(raw, codebook, decimal, col, extras, unknown)
