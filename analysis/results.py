@@ -304,12 +304,22 @@ def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     >>> combine([a, b])["measure"].tolist()
     ['gait_speed', 'tug']
     """
-    frames = [f for f in frames if f is not None and len(f)]
-    if not frames:
-        return result_frame([])
-    table = pd.concat(frames, ignore_index=True)
+    table = concat_results(frames)
     order_rows(table)
     return table
+
+
+def concat_results(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """The results tables one after the other, empty ones left out (unsorted: see
+    :func:`combine`).
+
+    Examples
+    --------
+    >>> len(concat_results([result_frame([{"measure": "tug"}]), None, result_frame([])]))
+    1
+    """
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else result_frame([])
 
 
 def order_rows(table: pd.DataFrame) -> None:

@@ -50,7 +50,7 @@ from analysis.data.config import (
 from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
 from analysis.gait.results import dataset_gait_results, gait_input_files
-from analysis.results import combine, order_rows, result_frame
+from analysis.results import combine, concat_results, order_rows, result_frame
 from analysis.run import cache
 from analysis.run.manifest import build_manifest
 from analysis.stats import descriptives, dose, paired
@@ -276,10 +276,7 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
     frames += _group_dose(obs, config)
     # combine() by hand, so that the pieces are freed before the table is sorted in place: at
     # registry scale each copy of the table is about 110 MB
-    frames = [f for f in frames if f is not None and len(f)]
-    if not frames:
-        return _adjust_families(result_frame([]), config), window, changes
-    results = pd.concat(frames, ignore_index=True)
+    results = concat_results(frames)
     del frames
     order_rows(results)
     return _adjust_families(results, config), window, changes
@@ -436,6 +433,7 @@ def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame
     # assignment into a text column rebuilt the whole column (340,000 rows at registry scale),
     # once per family.
     p_adjusted = results["p_adjusted"].to_numpy(dtype=float, copy=True)
+    p_values = results["p_value"].to_numpy(dtype=float)
     adjustment = None
     analysis = results["analysis"]
     for analysis_name in FAMILY_ANALYSES:
@@ -450,7 +448,7 @@ def _adjust_families(results: pd.DataFrame, config: StudyConfig) -> pd.DataFrame
         for name, index in family.groupby(family).groups.items():
             label = name if name.startswith("measure=") else f"family={name}"
             index = np.asarray(index)
-            p = results["p_value"].to_numpy(dtype=float)[index]
+            p = p_values[index]
             p_adjusted[index] = holm(p)
             adjustment[index] = f"holm: {label} ({int(np.isfinite(p).sum())} tests)"
     results = results.copy(deep=False)  # the caller's fresh table: no second deep copy
