@@ -1,7 +1,8 @@
 """Text from the data is never live markup in a rendered report (issue 10, item 6).
 
-Pandoc reads every document as ``markdown-raw_html`` (the built-in engine, and Quarto through
-``_quarto.yml``), so an HTML tag in a visit name, label or id is printed as text.
+The built-in engine reads Markdown with no raw markup at all and Quarto without raw HTML or TeX
+(``_quarto.yml``); text from the data passes :mod:`analysis.report.escape` in both. The full
+payload corpus is in tests/test_security_render.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 import analysis
-from analysis.report.render.pandoc import MARKDOWN_READER, convert
+from analysis.report.render.pandoc import CSP_META, QUARTO_READER, convert
 
 PAYLOAD = "<script>alert(1)</script>"
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +38,11 @@ def test_html_in_markdown_text_is_escaped(tmp_path, fmt):
         assert PAYLOAD in text  # shown as text, not dropped
 
 
-def test_quarto_reads_markdown_the_same_way():
+def test_quarto_reads_markdown_without_raw_html_or_tex():
     project = yaml.safe_load((ROOT / "_quarto.yml").read_text())
     for fmt in ("html", "typst", "docx"):
-        assert project["format"][fmt]["from"] == MARKDOWN_READER
+        assert project["format"][fmt]["from"] == QUARTO_READER
+    assert project["format"]["html"]["include-in-header"]["text"].strip() == CSP_META
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from analysis.report.escape import markdown_output
 from analysis.report.formatting import MISSING, fmt_num
 from analysis.report.labels import grade_steps
 from analysis.report.statements import first_clause
@@ -103,6 +104,7 @@ def _no_window_reason(ctx, patient: str) -> str:
     return "no spasticity and strength values at the test-infusion doses"
 
 
+@markdown_output
 def window_text(ctx, patient: str) -> str:
     """One patient's therapeutic window in a sentence, or why there is none."""
     rows = ctx.rows("therapeutic_window", patient=patient)
@@ -127,6 +129,7 @@ def _median_range(values: list[float]) -> str:
             f"{fmt_num(s.min(), 0)} to {fmt_num(s.max(), 0)}; {len(s)} patients)")
 
 
+@markdown_output
 def series_dose_summary(ctx) -> str:
     """Doses over the series: settled titration dose, pump dose per follow-up, windows."""
     ids = sorted(ctx.all_obs["patient_id"].unique())
@@ -185,6 +188,7 @@ def window_table(ctx) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@markdown_output
 def tolerability(ctx) -> str:
     """Strength losses during the titration and dose reductions, from the data."""
     if not ctx.has_titration:

@@ -12,6 +12,7 @@ import pandas as pd
 from analysis.data.codebook import load_codebook
 from analysis.gait.importer import import_c3d
 from analysis.gait.norms import read_norms, select_norms
+from analysis.report.escape import Markdown, markdown_literal, markdown_prose
 from analysis.report.labels import measure_label, side_word, visit_labels
 
 _ROWS = [("knee_flex_ic", "Knee flexion at initial contact (°)"),
@@ -96,13 +97,16 @@ def _clinical_note(note: str, codebook: Any) -> str:
 
 
 def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | None = None,
-                 data: GaitData | None = None, cite: str = "") -> str:
+                 data: GaitData | None = None, cite: str = "", heading: str = "Gait analysis",
+                 level: int = 2) -> Markdown:
     """Markdown of a "Gait analysis" section from ``<visit>_trial*.c3d`` files in ``gait_dir``.
 
     Returns ``""`` when the folder holds no C3D file. Norms are used when ``norms.parquet`` lies
     beside the files. Values are means over the included gait cycles (per side when sided).
     ``data`` (from :func:`gait_data`) saves reading the files again; ``cite`` (a sentence
-    citing the figures) ends the first paragraph.
+    citing the figures) ends the first paragraph; ``heading`` and ``level`` give the section's
+    title. Text from the files (visit labels, notes) passes the boundary of
+    :mod:`analysis.report.escape`.
 
     Examples
     --------
@@ -119,11 +123,12 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
     visits, norms, notes, label = gd.visits, gd.norms, gd.notes, visit_labels()
     table = {v: gd.observations[gd.observations["visit"] == v].set_index(["measure", "side"])["value"]
              for v in visits}
-    lines = ["## Gait analysis", "",
-             "Instrumented gait analysis (C3D files, Plug-in Gait angles); values are means over "
-             "the included gait cycles (foot strike to foot strike of the same side)."
-             + (f" {cite.strip()}" if cite.strip() else ""), "",
-             "| Measure | Side | " + " | ".join(label(v) for v in visits) + " |",
+    lines = [f"{'#' * level} {markdown_literal(heading)}", "",
+             markdown_prose("Instrumented gait analysis (C3D files, Plug-in Gait angles); values "
+                            "are means over the included gait cycles (foot strike to foot "
+                            "strike of the same side)." + (f" {cite.strip()}" if cite.strip() else "")),
+             "",
+             "| Measure | Side | " + " | ".join(markdown_literal(label(v)) for v in visits) + " |",
              "|---|---|" + "---:|" * len(visits)]
     for key, text in _ROWS:
         sides = sorted({s for v in visits for (m, s) in table[v].index if m == key})
@@ -132,11 +137,12 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
             for v in visits:
                 value = table[v].get((key, side))
                 cells.append("" if value is None or pd.isna(value) else f"{value:.2f}")
-            lines.append(f"| {text} | {side_word(side) or 'both'} | " + " | ".join(cells) + " |")
+            lines.append(f"| {markdown_literal(text)} | {markdown_literal(side_word(side) or 'both')} | "
+                         + " | ".join(cells) + " |")
     if norms is None:
         lines += ["", "No normative curves were supplied: GVS and GPS are not computed."]
     if notes:
         book = load_codebook()
-        lines += ["", "Notes: " + "; ".join(sorted({_clinical_note(n, book) for n in notes}))
-                  + "."]
-    return "\n".join(lines) + "\n"
+        lines += ["", markdown_prose("Notes: " + "; ".join(sorted({_clinical_note(n, book)
+                                                                  for n in notes})) + ".")]
+    return Markdown("\n".join(lines) + "\n")

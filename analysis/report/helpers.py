@@ -25,13 +25,39 @@ from analysis.report.formatting import (
     fmt_p,
     fmt_stat,
 )
+from analysis.report.escape import Markdown, markdown_literal, markdown_prose
 from analysis.report.tables import to_markdown
 
-__all__ = ["load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
+__all__ = ["out", "literal", "load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",
            "show_supplement", "show_figure", "reproducibility_tables", "use_number_style"]
 
 _INT_COLUMNS = ("n_patients", "n_obs")
 _P_COLUMNS = ("p_value", "p_adjusted")
+
+
+def out(text: str) -> None:
+    """Print report text in an ``output: asis`` cell, through the one boundary between data and
+    documents (:func:`analysis.report.escape.markdown_prose`): citations, ``@tbl-``/``@fig-``
+    cross-references and ``^a^`` marks stay markup; nothing from the data can be.
+
+    Examples
+    --------
+    >>> out("Visit ![](/etc/passwd) is in @tbl-outcomes.")
+    Visit \\!\\[\\](/etc/passwd) is in @tbl-outcomes.
+    """
+    print(markdown_prose(text))
+
+
+def literal(text: object) -> Markdown:
+    """A data value as literal Markdown text (every significant character escaped), for a
+    cell that writes its own markup around it (``f"*{kit.literal(note)}*"``).
+
+    Examples
+    --------
+    >>> print(literal("*not bold* [@key]"))
+    \\*not bold\\* \\[\\@key\\]
+    """
+    return markdown_literal(text)
 
 
 def load(params: Mapping[str, Any] | None = None, **kwargs: Any):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.report.context import ReportContext
+from analysis.report.escape import markdown_output
 from analysis.report.doses import dose_facts, window_text
 from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
 from analysis.report.labels import grade_steps, with_unit
@@ -29,6 +30,7 @@ __all__ = ["reference_sentence", "primary_sentence", "design_paragraph", "series
            "diagnosis_paragraph", "methods_paragraph"]
 
 
+@markdown_output
 def reference_sentence(ctx: ReportContext) -> str:
     """Which visit every change is measured from, and why.
 
@@ -45,11 +47,13 @@ def reference_sentence(ctx: ReportContext) -> str:
             f"it is {ctx.words(ctx.reference_reason)}.")
 
 
+@markdown_output
 def primary_sentence(ctx: ReportContext) -> str:
     """The primary outcome and how it was chosen."""
     return f"The primary outcome is {ctx.primary_label}; it is {ctx.words(ctx.primary.reason)}."
 
 
+@markdown_output
 def design_paragraph(ctx: ReportContext) -> str:
     """Patients, visits in clinical words, phases present."""
     visits = [ctx.labels(v) for v in ctx.order]
@@ -106,6 +110,7 @@ def _primary_group_change(ctx: ReportContext) -> str:
             f"them paired with it.")
 
 
+@markdown_output
 def series_summary(ctx: ReportContext) -> str:
     """The summary of the case series: primary outcome, its change, the clinical message."""
     parts = [primary_sentence(ctx), reference_sentence(ctx), _primary_group_change(ctx)]
@@ -115,6 +120,7 @@ def series_summary(ctx: ReportContext) -> str:
     return " ".join(parts)
 
 
+@markdown_output
 def case_summary(ctx: ReportContext) -> str:
     """The summary of a case report: the patient's primary-outcome change and the message."""
     m, s = ctx.primary.measure, ctx.primary.side
@@ -147,6 +153,7 @@ def _last_changes(ctx: ReportContext, measures: tuple[str, ...]) -> pd.DataFrame
     return ch[ch["_rank"] == last]
 
 
+@markdown_output
 def clinical_message(ctx: ReportContext) -> str:
     """The study's message when the data show it: spasticity reduced with strength kept, and
     the change of gait speed and knee flexion in loading response at the last follow-up.
@@ -191,6 +198,7 @@ def clinical_message(ctx: ReportContext) -> str:
     return " ".join(out)
 
 
+@markdown_output
 def dose_paragraph(ctx: ReportContext) -> str:
     """Test-infusion doses, settled titration dose, implanted pump dose, therapeutic window."""
     if not ctx.has_titration and not ctx.has_implant:
@@ -222,6 +230,7 @@ def dose_paragraph(ctx: ReportContext) -> str:
     return series_dose_summary(ctx)
 
 
+@markdown_output
 def tolerability_paragraph(ctx: ReportContext) -> str:
     """Adverse effects seen in the data: strength losses during the titration, dose reductions."""
     from analysis.report.doses import tolerability
@@ -229,6 +238,7 @@ def tolerability_paragraph(ctx: ReportContext) -> str:
     return tolerability(ctx)
 
 
+@markdown_output
 def flow_paragraph(ctx: ReportContext) -> str:
     """Participant flow: patients with any observation at each visit, and dropouts."""
     seen = ctx.all_obs.groupby("visit")["patient_id"].nunique()
@@ -248,6 +258,7 @@ def flow_paragraph(ctx: ReportContext) -> str:
     return text
 
 
+@markdown_output
 def mixed_model_sentence(ctx: ReportContext) -> str:
     """Whether the mixed model of the primary outcome was fitted, and why not."""
     from analysis.run.pipeline import MIN_LMM_PATIENTS
@@ -267,6 +278,7 @@ def mixed_model_sentence(ctx: ReportContext) -> str:
     return ""
 
 
+@markdown_output
 def single_case_paragraph(ctx: ReportContext) -> str:
     """Phase (AB) and control comparisons of the primary outcome, or why they were not run."""
     m, s, p = ctx.primary.measure, ctx.primary.side, ctx.patient or ""
@@ -298,6 +310,7 @@ def single_case_paragraph(ctx: ReportContext) -> str:
     return " ".join(out)
 
 
+@markdown_output
 def pgic_sentence(ctx: ReportContext) -> str:
     """The patient's global impression of change at the last visit with one."""
     rows = ctx.obs[ctx.obs["measure"] == "pgic"].dropna(subset=["value"])
@@ -308,6 +321,7 @@ def pgic_sentence(ctx: ReportContext) -> str:
             f"{fmt_num(last['value'], 0)} (1 = very much improved, 7 = very much worse).")
 
 
+@markdown_output
 def diagnosis_paragraph(ctx: ReportContext) -> str:
     """What the data say about the diagnosis (genotypes), for JBI items 2-4."""
     pts = ctx.run.patients
@@ -320,6 +334,7 @@ def diagnosis_paragraph(ctx: ReportContext) -> str:
 
 
 
+@markdown_output
 def methods_paragraph(ctx: ReportContext) -> str:
     """Statistical methods as applied in this run: software, models, df method, missing data,
     ties and zeros, multiplicity; every clause written only for analyses with rows."""

@@ -16,6 +16,7 @@ import pandas as pd
 from analysis.report.context import ReportContext
 from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
 from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
+from analysis.report.escape import Markdown, markdown_prose
 from analysis.report.statements import digits_of, first_clause
 from analysis.stats.individual_change import RCI_CRITICAL
 
@@ -78,9 +79,10 @@ class Footnotes:
             self.notes.append(text)
         return f" ^{chr(ord('a') + self.notes.index(text))}^"
 
-    def markdown(self) -> str:
-        return "\n\n".join(f"^{chr(ord('a') + i)}^ {t[:1].upper() + t[1:]}."
-                           for i, t in enumerate(self.notes))
+    def markdown(self) -> Markdown:
+        """The footnotes as paragraphs, through the boundary of :mod:`analysis.report.escape`."""
+        return markdown_prose("\n\n".join(f"^{chr(ord('a') + i)}^ {t[:1].upper() + t[1:]}."
+                                            for i, t in enumerate(self.notes)))
 
 
 def measures_table(ctx: ReportContext) -> pd.DataFrame:

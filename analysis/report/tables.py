@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
+from analysis.report.escape import markdown_prose
 from analysis.report.formatting import (
     MISSING,
     digits_for,
@@ -130,9 +131,10 @@ def _right_aligned(col: pd.Series) -> bool:
 
 
 def _cell(value: Any) -> str:
-    # Collapse line breaks and runs of spaces, but keep no-break spaces (str.split would not).
+    # Collapse line breaks and runs of spaces, but keep no-break spaces (str.split would not);
+    # then the one boundary between data and documents (pipes included).
     text = MISSING if is_missing(value) else str(value)
-    return re.sub(r"[ \t\r\n]+", " ", text).strip().replace("|", r"\|")
+    return markdown_prose(re.sub(r"[ \t\r\n]+", " ", text).strip())
 
 
 def to_markdown(df: pd.DataFrame, caption: str | None = None, *,
@@ -169,7 +171,7 @@ def to_markdown(df: pd.DataFrame, caption: str | None = None, *,
         raise InvalidInputError(f"label {label!r} needs a caption (Quarto cross-references "
                          "captioned tables only)")
     if caption is not None:
-        cap = " ".join(caption.split())
+        cap = markdown_prose(" ".join(caption.split()))
         if label:
             cap += f" {{#{label if label.startswith('tbl-') else 'tbl-' + label}}}"
         text += f"\n\n: {cap}"

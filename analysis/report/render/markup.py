@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.errors import RenderError
+from analysis.report.render.trusted import raw_block
 
 __all__ = [
     "CrossrefWarning",
@@ -175,16 +176,15 @@ def _callout_open(fmt: str, kind: str, title: str) -> list[str]:
         return [f"::::: {{.callout .callout-{kind}}}", "::: {.callout-title}", title, ":::", ""]
     if fmt == "docx":
         return ['::::: {custom-style="Callout"}', f"**{title}**", ""]
-    return ["```{=typst}",
-            f'#block(width: 100%, inset: 8pt, radius: 2pt, breakable: false, '
-            f'fill: rgb("{colour}").lighten(90%), stroke: (left: 2.5pt + rgb("{colour}")))[',
-            "```", "", f"**{title}**", ""]
+    return [raw_block("typst", f'#block(width: 100%, inset: 8pt, radius: 2pt, breakable: false, '
+                      f'fill: rgb("{colour}").lighten(90%), stroke: (left: 2.5pt + rgb("{colour}")))['),
+            "", f"**{title}**", ""]
 
 
 def _callout_close(fmt: str) -> list[str]:
     if fmt in ("html", "docx"):
         return ["", ":::::"]
-    return ["", "```{=typst}", "]", "```"]
+    return ["", raw_block("typst", "]")]
 
 
 def render_callouts(text: str, fmt: str) -> str:
@@ -238,9 +238,9 @@ def render_callouts(text: str, fmt: str) -> str:
 
 
 _PAGEBREAK = {
-    "html": '```{=html}\n<div style="page-break-after: always;"></div>\n```',
-    "docx": '```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```',
-    "pdf": "```{=typst}\n#pagebreak()\n```",
+    "html": ("html", '<div style="page-break-after: always;"></div>'),
+    "docx": ("openxml", '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'),
+    "pdf": ("typst", "#pagebreak()"),
 }
 
 
@@ -249,10 +249,10 @@ def pagebreaks(text: str, fmt: str) -> str:
 
     Examples
     --------
-    >>> pagebreaks("a\\n\\n{{< pagebreak >}}\\n\\nb", "pdf").splitlines()[2:5]
-    ['```{=typst}', '#pagebreak()', '```']
+    >>> pagebreaks("a\\n\\n{{< pagebreak >}}\\n\\nb", "pdf").splitlines()[3]
+    '#pagebreak()'
     """
-    return re.sub(r"\{\{<\s*pagebreak\s*>\}\}", lambda m: _PAGEBREAK[fmt], text)
+    return re.sub(r"\{\{<\s*pagebreak\s*>\}\}", lambda m: raw_block(*_PAGEBREAK[fmt]), text)
 
 
 # --- sections ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from analysis.errors import RenderError
+from analysis.report.escape import typst_string
 from analysis.report.render.assemble import (
     assemble_markdown,
     number_labels,
@@ -27,6 +28,7 @@ from analysis.report.render.assemble import (
 from analysis.report.render.citations import Bibliography
 from analysis.report.render.docx_fields import callout_reference_docx, caption_fields
 from analysis.report.render.markup import CrossrefWarning
+from analysis.report.render.trusted import READER, gate
 from analysis.report.render.supplement import (
     extract_supplement,
     supplement_path,
@@ -154,16 +156,25 @@ def convert(
     write_supplement(sheets, supplement_path(out))
     source = workdir / "document.md"
     source.write_text(markdown, encoding="utf-8")
+    what = f"{name} ({fmt})"
+    # Read with no raw markup of any kind, check the AST (trusted.gate: the renderer's own raw
+    # blocks by their key, images only from this render's folder, links only to anchors and
+    # web addresses), then write the format from the checked AST.
+    _run([source.name, "-f", MARKDOWN_READER, "-t", "json", "-o", "document.json"],
+         cwd=workdir, what=what)
+    ast = json.loads((workdir / "document.json").read_text(encoding="utf-8"))
+    (workdir / "document.json").write_text(json.dumps(gate(ast, workdir=workdir, where=what)),
+                                           encoding="utf-8")
     # Cross-references are resolved already; every remaining citation was checked against the
     # bibliography (assemble.check_citations), so citeproc finds them all.
     # --columns: pipe tables wider than this get relative column widths from the dashes of
     # their separator line (equal widths here); a large value lets each writer size columns
     # to their content.
-    # -raw_html: HTML tags written in the Markdown (by an author, or in a label, title or id that
-    # came from the data) are text, escaped in every output, never live markup; the renderer's
-    # own raw output uses explicit ```{=html}``` / {=typst} / {=openxml} blocks. _quarto.yml
-    # gives Quarto the same reader (`from: markdown-raw_html`).
-    common = [source.name, "-f", MARKDOWN_READER, "--resource-path", str(workdir),
+    # HTML tags, raw attributes and TeX written in the Markdown (by an author, or in a label,
+    # title or id that came from the data) are text, escaped in every output, never live markup;
+    # the renderer's own raw output is trusted.raw_block, keyed. _quarto.yml gives Quarto
+    # QUARTO_READER.
+    common = ["document.json", "-f", "json", "--resource-path", str(workdir),
               "--columns", "2000"]
     if bibliography is not None:
         common += ["--citeproc", "-M", "link-citations=true"]
@@ -173,11 +184,11 @@ def convert(
             common += ["--csl", str(bibliography.csl)]
     if _toc(front, fmt):
         common.append("--toc")
-    what = f"{name} ({fmt})"
     if fmt == "html":
         (workdir / "style.css").write_text(STYLE_CSS, encoding="utf-8")
+        (workdir / "csp.html").write_text(CSP_META + "\n", encoding="utf-8")
         args = [*common, "-t", "html5", "--standalone", "--embed-resources", "--mathml",
-                "--css", "style.css", "-o", str(out)]
+                "--css", "style.css", "--include-in-header", "csp.html", "-o", str(out)]
         if "title" not in front:
             args += ["--metadata", f"pagetitle={Path(name).stem}"]
         _run(args, cwd=workdir, what=what)
@@ -204,8 +215,17 @@ def convert(
     return out
 
 
-#: Pandoc's Markdown reader for every output (see the comment in :func:`convert`).
-MARKDOWN_READER = "markdown-raw_html"
+#: Pandoc's Markdown reader of the built-in engine: no raw markup (:mod:`.trusted`).
+MARKDOWN_READER = READER
+#: Quarto's reader (``from:`` in _quarto.yml): no raw HTML or TeX; raw attributes stay on for
+#: Quarto's own engine output, and text from the data cannot form one (every backtick and brace
+#: of it is escaped by :mod:`analysis.report.escape`).
+QUARTO_READER = "markdown-raw_html-raw_tex"
+#: Content-Security-Policy of every HTML report: no script at all, nothing loaded from anywhere
+#: (images, fonts and styles are embedded in the file).
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+       "base-uri 'none'; form-action 'none'")
+CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 
 _MD_ALT = re.compile(r'!\[[^\]]*\]\((?P<src>[^)\s]+)\)\{[^}]*?\balt="(?P<alt>(?:[^"\\]|\\.)*)"')
 
@@ -219,6 +239,6 @@ def _typst_alt_text(typ: Path, markdown: str) -> None:
 
     def repl(m: re.Match) -> str:
         alt = alts.get(m.group(1))
-        return m.group(0) if alt is None else f'image("{m.group(1)}", alt: {json.dumps(alt)}'
+        return m.group(0) if alt is None else f'image("{m.group(1)}", alt: {typst_string(alt)}'
 
     typ.write_text(re.sub(r'image\("([^"]+)"', repl, text), encoding="utf-8")

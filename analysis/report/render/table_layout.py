@@ -22,6 +22,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from analysis.report.render.trusted import raw_block
+
 __all__ = ["PipeTable", "find_tables", "layout_tables", "needs_landscape", "table_chars",
            "PDF_TEXT_WIDTH_PT", "PDF_LANDSCAPE_WIDTH_PT", "TABLE_FONT_PT"]
 
@@ -218,9 +220,9 @@ def layout_tables(text: str, fmt: str) -> tuple[str, list[bool]]:
 
 def landscape_open() -> str:
     """Raw Typst that starts a landscape page (a page break)."""
-    return "```{=typst}\n#set page(flipped: true)\n```"
+    return raw_block("typst", "#set page(flipped: true)")
 
 
 def landscape_close() -> str:
     """Raw Typst that returns to portrait pages (a page break)."""
-    return "```{=typst}\n#set page(flipped: false)\n```"
+    return raw_block("typst", "#set page(flipped: false)")
