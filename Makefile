@@ -18,8 +18,9 @@ $(STAMP): requirements.lock pyproject.toml
 report: $(STAMP)
 	$(BIN)/itb report --out $(OUT)
 
-## Install what the tests need and run them (slow report renders included).
+## Install what the tests need, check the code with ruff and run the tests (slow renders included).
 test: $(STAMP)
+	$(BIN)/ruff check analysis tests benchmarks
 	$(BIN)/python -m pytest
 
 ## Analyse the example case series only (no rendering).

@@ -160,16 +160,16 @@ def convert(
     # Read with no raw markup of any kind, check the AST (trusted.gate: the renderer's own raw
     # blocks by their key, images only from this render's folder, links only to anchors and
     # web addresses), then write the format from the checked AST.
-    _run([source.name, "-f", MARKDOWN_READER, "-t", "json", "-o", "document.json"],
-         cwd=workdir, what=what)
+    # --columns: pipe tables wider than this get relative column widths from the dashes of
+    # their separator line (equal widths here); a large value lets each writer size columns
+    # to their content. The reader applies it, so it is given here.
+    _run([source.name, "-f", MARKDOWN_READER, "--columns", "2000", "-t", "json",
+          "-o", "document.json"], cwd=workdir, what=what)
     ast = json.loads((workdir / "document.json").read_text(encoding="utf-8"))
     (workdir / "document.json").write_text(json.dumps(gate(ast, workdir=workdir, where=what)),
                                            encoding="utf-8")
     # Cross-references are resolved already; every remaining citation was checked against the
     # bibliography (assemble.check_citations), so citeproc finds them all.
-    # --columns: pipe tables wider than this get relative column widths from the dashes of
-    # their separator line (equal widths here); a large value lets each writer size columns
-    # to their content.
     # HTML tags, raw attributes and TeX written in the Markdown (by an author, or in a label,
     # title or id that came from the data) are text, escaped in every output, never live markup;
     # the renderer's own raw output is trusted.raw_block, keyed. _quarto.yml gives Quarto
