@@ -248,8 +248,11 @@ class _Tags(HTMLParser):
         for k, v in attrs:
             if k.startswith("on"):
                 self.events.append((tag, k))
-            if k in ("src", "href") and v and not v.startswith(("data:", "#")):
-                self.srcs.append(v)
+            loads = k in ("src", "srcset", "poster", "data") or (k == "href" and tag != "a")
+            if loads and v and not v.startswith("data:"):
+                self.srcs.append(v)  # a resource the browser would load
+            if k == "href" and tag == "a" and not re.match(r"^(#|https://|mailto:)", v or ""):
+                self.srcs.append(v)  # a link to a file or a script
 
     def handle_data(self, data):
         self.text.append(data)
@@ -269,7 +272,9 @@ def test_hostile_text_fields_render_as_text(tmp_path):
     shutil.copytree(analysis.EXAMPLES / "case_report", data, ignore=shutil.ignore_patterns("gait"))
     (data / "canary.txt").write_text(canary_text)
     corpus = payloads(str(canary))
-    long_payload = " | ".join(corpus)
+    # one line: the CSV reader refuses a quoted cell spanning lines (a stray quote, as a rule);
+    # line breaks in text are covered by the tests of the boundary above
+    long_payload = " | ".join(p.replace("\n", " ") for p in corpus)
     # visit codes and the patient id: payloads without path characters (issue 20 item 3
     # refuses separators and '..' in them)
     code_payload = "m3 ![x](canary.txt) `<b>x<b>`{=html} {{< env HOME >}} [@holm1979]"
