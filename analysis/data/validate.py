@@ -41,6 +41,7 @@ import pandas as pd
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.config import check_config, load_config
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.inputs import check_dataset
 from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
@@ -65,7 +66,7 @@ from analysis.data.table_rules import (
 )
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
-from analysis.paths import sha256_file
+from analysis.paths import OutsideDatasetError, sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
            "validate_observations", "validate_path", "write_derived"]
@@ -317,7 +318,7 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
 def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                  extra_codebook: str | Path | None = None,
                  redcap_dictionary: str | Path | None = None,
-                 strict: bool = False) -> Dataset:
+                 strict: bool = False, follow_links: bool = False) -> Dataset:
     """Read and validate a data file or a dataset directory.
 
     Parameters
@@ -335,6 +336,9 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
         ``DataDictionary`` in the dataset directory).
     strict : bool
         Plausibility warnings are errors.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (refused by default:
+        :mod:`analysis.data.inputs`).
 
     Returns
     -------
@@ -343,7 +347,9 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     Raises
     ------
     DataValidationError
-        Listing every problem of the observations and the patient table.
+        Listing every problem of the observations and the patient table;
+        :class:`~analysis.paths.OutsideDatasetError` (before anything is read) for inputs a
+        symbolic link leads out of the dataset folder.
 
     Examples
     --------
@@ -363,6 +369,8 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                             "(load_codebook(extra=...) builds a codebook with your measures)")
     cb = codebook if codebook is not None else load_codebook(extra=extra_codebook)
     path = Path(path)
+    check_dataset(path, extra=[redcap_dictionary] if redcap_dictionary else [],
+                  follow_links=follow_links)
     root = path if path.is_dir() else path.parent
     obs_path = _observations_file(path) if path.is_dir() else path
     files = {str(obs_path): sha256_file(obs_path)} if check_file(obs_path) is None else {}
@@ -402,13 +410,15 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
 def validate_path(path: str | Path, *, codebook: Codebook | None = None,
                   extra_codebook: str | Path | None = None,
                   redcap_dictionary: str | Path | None = None, strict: bool = False,
-                  check_study: bool = True) -> ValidationReport:
+                  check_study: bool = True, follow_links: bool = False) -> ValidationReport:
     """Validate a data file or dataset directory; DataValidationError lists every problem.
 
     For a directory, ``study.yaml`` (when present) is validated too: its shape
     (:func:`analysis.data.config.load_config`) always, and its measure keys and reference visit
     against the codebook and the data (:func:`analysis.data.config.check_config`) once the data
-    are valid; every configuration problem is reported with the data problems.
+    are valid; every configuration problem is reported with the data problems. Symbolic links
+    leading out of the dataset folder are refused unless ``follow_links``
+    (:mod:`analysis.data.inputs`).
 
     Examples
     --------
@@ -423,7 +433,10 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
     """
     try:
         ds = load_dataset(path, codebook=codebook, extra_codebook=extra_codebook,
-                          redcap_dictionary=redcap_dictionary, strict=strict)
+                          redcap_dictionary=redcap_dictionary, strict=strict,
+                          follow_links=follow_links)
+    except OutsideDatasetError:  # nothing was read, study.yaml included
+        raise
     except DataValidationError as exc:
         study = Path(path) / "study.yaml"
         if check_study and Path(path).is_dir() and study.is_file():

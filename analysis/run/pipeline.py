@@ -47,6 +47,7 @@ from analysis.data.config import (
     load_config,
     resolve_reference_visit,
 )
+from analysis.data.inputs import check_dataset
 from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
 from analysis.gait.results import dataset_gait_results, gait_input_files
@@ -110,6 +111,7 @@ def run_analysis(
     df_method: str | None = None,
     cache_dir: str | Path | None = "default",
     progress: bool = False,
+    follow_links: bool = False,
 ) -> AnalysisRun:
     """Validate a dataset, run every applicable analysis, and return the results.
 
@@ -132,6 +134,10 @@ def run_analysis(
         ``None`` disables the cache.
     progress : bool
         Show a progress bar over the measures.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (or, for ``data`` or
+        ``config`` given as a file, out of the folder holding it); refused by default, before
+        anything is read (:mod:`analysis.data.inputs`). Recorded in the manifest.
 
     Examples
     --------
@@ -149,22 +155,24 @@ def run_analysis(
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         return _run_analysis(data, config=config, codebook=codebook, df_method=df_method,
-                             cache_dir=cache_dir, progress=progress)
+                             cache_dir=cache_dir, progress=progress, follow_links=follow_links)
     finally:
         pa.set_memory_pool(previous_pool)
 
 
 def _run_analysis(data: str | Path, *, config: str | Path | None,
                   codebook: str | Path | None, df_method: str | None,
-                  cache_dir: str | Path | None, progress: bool) -> AnalysisRun:
+                  cache_dir: str | Path | None, progress: bool,
+                  follow_links: bool) -> AnalysisRun:
     data = Path(data)
+    check_dataset(data, extra=[config] if config is not None else [], follow_links=follow_links)
     config_path = Path(config) if config is not None else _default_config(data)
     codebook_path = Path(codebook) if codebook is not None else None
     cfg = load_config(config_path).with_df_method(df_method)
     if config_path is not None:  # recorded relative to the working directory, as the inputs are
         cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
-    dataset = load_dataset(data, codebook=book)
+    dataset = load_dataset(data, codebook=book, follow_links=follow_links)
     check_config(cfg, book, dataset.observations)
     cfg = resolve_reference_visit(cfg, dataset.observations)
     # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
@@ -182,12 +190,14 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         "config": None if config_path is None else _relative(config_path),
         "codebook": None if codebook_path is None else _relative(codebook_path),
         "df_method": cfg.df_method,
+        **({"follow_links": True} if follow_links else {}),
     }
     command = "itb analyze " + " ".join(
         shlex.quote(x) for x in [run_spec["data"]]
         + (["--config", run_spec["config"]] if run_spec["config"] else [])
         + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
         + ["--df-method", cfg.df_method]
+        + (["--follow-links"] if follow_links else [])
     )
     manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed,
                               command=command, root=Path.cwd())
