@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from analysis.errors import Problem
+from analysis.errors import DataValidationError, Problem
 from analysis.paths import OutsideDatasetError, check_inside
 
-__all__ = ["check_dataset", "dataset_inputs"]
+__all__ = ["check_dataset", "dataset_inputs", "dictionary_file", "observations_file"]
 
 #: Files of a dataset folder read besides the observations file.
 _BESIDE = ("patients.csv", "study.yaml")
 _GAIT_FILES = ("*.c3d", "norms.parquet")
+_OBS_EXT = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta", ".parquet", ".pq")
 
 
 def _present(path: Path) -> bool:
@@ -28,6 +29,48 @@ def _present(path: Path) -> bool:
 
 def _gait_files(folder: Path) -> list[Path]:
     return [p for pattern in _GAIT_FILES for p in sorted(folder.glob(pattern))]
+
+
+def observations_file(root: Path) -> Path:
+    """The one ``observations.*`` file of a dataset directory (DataValidationError otherwise).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "observations.xlsx").write_text("")
+    >>> observations_file(d).name
+    'observations.xlsx'
+    """
+    found = sorted(p for p in root.iterdir() if p.stem == "observations" and
+                   p.suffix.lower() in _OBS_EXT)
+    if len(found) != 1:
+        what = "no observations file" if not found else \
+            f"{len(found)} observations files ({', '.join(p.name for p in found)})"
+        raise DataValidationError([Problem(str(root), None, None, None, f"the dataset directory "
+                                           f"has {what}", fix="give exactly one file named "
+                                           "observations.csv (or .xlsx, .sav, .dta, .parquet)")])
+    return found[0]
+
+
+def _is_dictionary(path: Path) -> bool:
+    return path.suffix.lower() == ".csv" and "datadictionary" in path.stem.lower().replace(
+        "_", "").replace(" ", "")
+
+
+def dictionary_file(root: Path) -> Path | None:
+    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary').
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "ITB_DataDictionary_2024.csv").write_text("")
+    >>> dictionary_file(d).name
+    'ITB_DataDictionary_2024.csv'
+    """
+    found = sorted(p for p in Path(root).iterdir() if _is_dictionary(p))
+    return found[0] if found else None
 
 
 def dataset_inputs(root: str | Path) -> list[Path]:
@@ -48,9 +91,7 @@ def dataset_inputs(root: str | Path) -> list[Path]:
     ['observations.csv', 'study.yaml', 'gait/P01/bl_trial1.c3d']
     """
     root = Path(root)
-    found = [p for p in sorted(root.iterdir()) if p.stem == "observations"
-             or p.suffix.lower() == ".csv" and "datadictionary" in
-             p.stem.lower().replace("_", "").replace(" ", "")]
+    found = [p for p in sorted(root.iterdir()) if p.stem == "observations" or _is_dictionary(p)]
     found += [root / name for name in _BESIDE if _present(root / name)]
     gait = root / "gait"
     if gait.is_dir():
