@@ -32,6 +32,7 @@ __all__ = ["check_labels", "label_problem", "shown", "skeleton"]
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u2061\u2062\u2063\u2064")
 _WHAT = {"patient_id": "patient id", "visit": "visit code"}
+_LIKE = {"patient_id": "P01", "visit": "bl_m6"}
 
 # Python's standard library has no table of confusable characters, and the maintained PyPI
 # packages that carry Unicode's confusables.txt would be a new dependency for one check. This is
@@ -74,12 +75,16 @@ def label_problem(text: str) -> str | None:
     Examples
     --------
     >>> label_problem("../../tmp/x")
-    "holds a path separator ('/' or '\\\\') or '..'"
+    "holds a path separator ('/' or '\\\\'), which could lead out of a folder"
+    >>> label_problem("bl..m6")
+    "holds '..', which names the parent folder in a path"
     >>> label_problem("P\\u200b01"), label_problem("P01")
     ('holds an invisible (zero-width) character', None)
     """
-    if "/" in text or "\\" in text or ".." in text:
-        return "holds a path separator ('/' or '\\') or '..'"
+    if "/" in text or "\\" in text:
+        return "holds a path separator ('/' or '\\'), which could lead out of a folder"
+    if ".." in text:
+        return "holds '..', which names the parent folder in a path"
     if any(c in _BIDI for c in text):
         return "holds a bidirectional-text control character, which can reorder what is shown"
     if any(c in _ZERO_WIDTH or unicodedata.category(c) == "Cf" for c in text):
@@ -139,13 +144,11 @@ def check_labels(table: pd.DataFrame, col: Collector, *, rows: pd.Series | None 
     ('P' U+0050 and 'Р' U+0420): they would be taken for one patient
     """
     rows = table["_row"] if rows is None else rows
-    row_of = np.asarray(rows.tolist(), dtype=np.int64)
     for name in columns:
         if name not in table.columns:
             continue
-        codes, uniq = pd.factorize(table[name].astype(object).to_numpy(), use_na_sentinel=True)
-        first = _first_rows(codes, len(uniq), row_of)
-        texts = [str(u) for u in uniq]
+        codes, texts = _distinct(table[name])
+        first = np.asarray(rows)[_first_positions(codes)]
         normal = [unicodedata.normalize("NFC", t) for t in texts]
         _characters(name, normal, first, col)
         _twins(name, normal, first, col)
@@ -155,13 +158,26 @@ def check_labels(table: pd.DataFrame, col: Collector, *, rows: pd.Series | None 
     return table
 
 
-def _first_rows(codes: np.ndarray, n: int, row_of: np.ndarray) -> np.ndarray:
-    """The first spreadsheet row of each of ``n`` distinct values."""
-    ok = codes >= 0
-    idx = np.unique(codes[ok], return_index=True)[1]
-    first = np.zeros(n, dtype=np.int64)
-    first[np.unique(codes[ok])] = row_of[ok][idx]
-    return first
+def _distinct(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(code per row, -1 when missing; distinct values in order of first appearance)."""
+    values = (column.array if isinstance(column.dtype, pd.StringDtype)  # factorized by Arrow
+              else column.to_numpy(dtype=object))
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return codes, [str(u) for u in np.asarray(uniq, dtype=object)]
+
+
+def _first_positions(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears (codes are numbered by first appearance, -1 missing).
+
+    Examples
+    --------
+    >>> _first_positions(np.array([-1, 0, 0, 1, -1, 0, 2]))
+    array([1, 3, 6])
+    """
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(codes > np.concatenate(([-1], top[:-1])))
 
 
 def _characters(name: str, values: list[str], first: np.ndarray, col: Collector) -> None:
@@ -169,7 +185,8 @@ def _characters(name: str, values: list[str], first: np.ndarray, col: Collector)
         why = label_problem(v.strip())
         if why is not None:
             col.add(row, name, shown(v), f"the {_WHAT.get(name, name)} {why}",
-                    fix=f"use letters, digits, '_' or '-' only in {name} (e.g. P01, bl_m6)")
+                    fix=f"use letters, digits, '_' or '-' only in {name} (such as "
+                    f"{_LIKE.get(name, 'P01')})")
 
 
 def _twins(name: str, values: list[str], first: np.ndarray, col: Collector) -> None:
