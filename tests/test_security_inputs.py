@@ -420,3 +420,49 @@ def test_label_check_judges_distinct_values_only():
     out = check_labels(raw, c)
     assert time.perf_counter() - start < 1.0
     assert out is raw and c.problems == []
+
+
+# ---------------------------------------------------------------------- gait commands
+
+def test_gait_import_refuses_a_trial_linked_out_of_its_folder(tmp_path, capsys):
+    (tmp_path / "lab").mkdir()
+    link = tmp_path / "lab" / "bl_trial1.c3d"
+    link.symlink_to(_outside(tmp_path, "t.c3d", _trial().read_bytes()))
+    before = _hashes(tmp_path)
+    code, text = _main(capsys, "gait", "import", str(link), "--patient", "P01", "--visit",
+                       "baseline", "--out", str(tmp_path / "out"))
+    assert code == 1 and OUTSIDE in text and "bl_trial1.c3d" in text
+    assert "Traceback" not in text and not (tmp_path / "out").exists()
+    assert _hashes(tmp_path) == before
+    code, text = _main(capsys, "gait", "import", str(link), "--patient", "P01", "--visit",
+                       "baseline", "--out", str(tmp_path / "out"), "--follow-links")
+    assert code == 0, text
+
+
+def test_gait_norms_build_refuses_a_control_linked_out_of_the_folder(tmp_path):
+    from analysis.gait.importer import build_norms
+
+    controls = tmp_path / "controls"
+    controls.mkdir()
+    shutil.copy(_trial(), controls / "c1.c3d")
+    (controls / "c2.c3d").symlink_to(_outside(tmp_path, "c2.c3d", _trial().read_bytes()))
+    with pytest.raises(OutsideDatasetError, match="symbolic link 'c2.c3d'"):
+        build_norms(controls)
+    assert int(build_norms(controls, follow_links=True)["n"].max()) == 2
+
+
+def test_analyze_with_gait_trials_linked_out_follows_them_when_asked(tmp_path):
+    from analysis.run.pipeline import run_analysis
+
+    root = dataset(obs=HEADER + "P01,baseline,tug,15.2,baseline,-3,0,,s\n"
+                   "P01,post_m6,tug,11.8,post_implant,180,108,,s\n")(tmp_path)
+    (root / "gait").mkdir()
+    (root / "gait" / "baseline_trial1.c3d").symlink_to(
+        _outside(tmp_path, "t.c3d", _trial().read_bytes()))
+    with pytest.raises(OutsideDatasetError, match="baseline_trial1.c3d"):
+        run_analysis(root, cache_dir=None)
+    run = run_analysis(root, cache_dir=None, follow_links=True)
+    assert "gps" in set(run.results["analysis"])  # the gait rows were computed
+    # the manifest records the file that was read: where the link points
+    assert any(f["path"].endswith("elsewhere/t.c3d") for f in run.manifest["inputs"])
+    assert run.manifest["run"]["follow_links"] is True

@@ -177,13 +177,14 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
     cfg = resolve_reference_visit(cfg, dataset.observations)
     # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
     gait_dir = (data if data.is_dir() else data.parent) / "gait"
-    gait_inputs = gait_input_files(gait_dir, dataset.observations["patient_id"].unique())
+    gait_inputs = gait_input_files(gait_dir, dataset.observations["patient_id"].unique(),
+                                   follow_links=follow_links)
     inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p),
                      *gait_inputs})
 
     results, window, changes = _cached_analysis(
         dataset.observations, inputs=inputs, codebook=book, config=cfg, cache_dir=cache_dir,
-        progress=progress, gait_dir=gait_dir if gait_inputs else None)
+        progress=progress, gait_dir=gait_dir if gait_inputs else None, follow_links=follow_links)
     patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
     run_spec = {
         "data": _relative(data),
@@ -484,7 +485,7 @@ def _relative(path: Path) -> str:
 
 def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codebook,
                      config: StudyConfig, cache_dir: str | Path | None,
-                     progress: bool, gait_dir: Path | None = None
+                     progress: bool, gait_dir: Path | None = None, follow_links: bool = False
                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`analyze` (with the gait rows of ``gait_dir``, whose files are among ``inputs``),
     or its tables read from the cache (:mod:`analysis.run.cache`).
@@ -495,7 +496,8 @@ def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codeboo
         results, window, changes = analyze(obs, codebook=codebook, config=config,
                                            progress=progress)
         if gait_dir is not None:
-            results = combine([results, dataset_gait_results(gait_dir, obs, seed=config.seed)])
+            results = combine([results, dataset_gait_results(gait_dir, obs, seed=config.seed,
+                                                             follow_links=follow_links)])
         return results, window, changes
 
     directory = cache.resolve_cache_dir(cache_dir)
