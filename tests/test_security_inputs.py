@@ -466,3 +466,12 @@ def test_analyze_with_gait_trials_linked_out_follows_them_when_asked(tmp_path):
     # the manifest records the file that was read: where the link points
     assert any(f["path"].endswith("elsewhere/t.c3d") for f in run.manifest["inputs"])
     assert run.manifest["run"]["follow_links"] is True
+
+
+def test_missing_spellings_are_not_reported_as_case_twins(tmp_path):
+    f = tidy("NA,baseline" + ROW, "na,post_m6,tug,12,post_implant,180,108,,s")(tmp_path)
+    with pytest.raises(DataValidationError) as exc:
+        validate_path(f)
+    rules = [p.rule for p in exc.value.problems]
+    assert any("missing-value spelling" in r for r in rules)
+    assert not any("only in case" in r for r in rules)

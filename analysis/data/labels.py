@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.data.missing import NA_TOKENS
 from analysis.data.rules import Collector
 
 __all__ = ["check_labels", "label_problem", "shown", "skeleton"]
@@ -195,6 +196,8 @@ def _twins(name: str, values: list[str], first: np.ndarray, col: Collector) -> N
     what = _WHAT.get(name, name) + "s"
     for v, row in sorted(zip(values, first), key=lambda x: x[1]):
         text = v.strip()
+        if not text or text.lower() in NA_TOKENS:  # refused by the row rules already
+            continue
         key = skeleton(text)
         if key not in seen:
             seen[key] = (text, int(row))
