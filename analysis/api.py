@@ -46,7 +46,8 @@ EFFECT_SIZE_ANALYSES = ("cohens_dz", "cohens_dav", "hedges_gav", "rank_biserial"
 
 
 # ----------------------------------------------------------------------------- load, validate
-def load_dataset(path: str | Path, *, codebook: str | Path | None = None) -> Dataset:
+def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
+                 follow_links: bool = False) -> Dataset:
     """Read and validate a data file or dataset directory (what ``itb validate`` checks).
 
     Parameters
@@ -56,6 +57,9 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None) -> Dat
         directory holding ``observations.*``, optionally ``patients.csv`` and ``study.yaml``.
     codebook : str or Path, optional
         Your own codebook YAML, added to the built-in one.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (refused by default; a file
+        given alone is judged against the folder holding it).
 
     Returns
     -------
@@ -69,11 +73,15 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None) -> Dat
     >>> ds.observations["patient_id"].nunique()
     20
     """
-    return _load_dataset(path, extra_codebook=codebook)
+    return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links)
 
 
-def validate(path: str | Path, *, codebook: str | Path | None = None) -> ValidationReport:
+def validate(path: str | Path, *, codebook: str | Path | None = None,
+             follow_links: bool = False) -> ValidationReport:
     """Validate a data file or directory; raises ``DataValidationError`` listing every problem.
+
+    ``follow_links=True`` follows symbolic links that lead out of the dataset folder (refused by
+    default, as by ``itb validate`` without ``--follow-links``).
 
     Examples
     --------
@@ -82,12 +90,13 @@ def validate(path: str | Path, *, codebook: str | Path | None = None) -> Validat
     >>> report.observations["patient_id"].nunique()
     1
     """
-    return validate_path(path, extra_codebook=codebook)
+    return validate_path(path, extra_codebook=codebook, follow_links=follow_links)
 
 
 def analyze(data: str | Path, *, config: str | Path | None = None,
             codebook: str | Path | None = None,
-            df_method: DfMethod | None = None) -> tuple[pd.DataFrame, Any]:
+            df_method: DfMethod | None = None,
+            follow_links: bool = False) -> tuple[pd.DataFrame, Any]:
     """Run the whole pipeline, as ``itb analyze`` does, without writing files.
 
     Parameters
@@ -98,6 +107,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
         Study configuration and your own codebook.
     df_method : {"satterthwaite", "kenward-roger"}, optional
         Overrides the configuration's mixed-model df method.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (refused by default).
 
     Returns
     -------
@@ -116,7 +127,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
     """
     from analysis.run.pipeline import run_analysis  # the run layer: only needed here
 
-    run = run_analysis(data, config=config, codebook=codebook, df_method=df_method, cache_dir=None)
+    run = run_analysis(data, config=config, codebook=codebook, df_method=df_method, cache_dir=None,
+                       follow_links=follow_links)
     return run.results, run
 
 

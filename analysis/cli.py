@@ -160,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
                    help="REDCap data dictionary (CSV) mapping coded choices to labels "
                    "(default: *DataDictionary*.csv beside the data)")
+    _follow_links_option(p)
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("analyze", help="run every applicable analysis and write the results table",
@@ -229,6 +230,13 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="study configuration YAML (default: study.yaml beside the data)")
     p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
     p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
+    _follow_links_option(p)
+
+
+def _follow_links_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow-links", action="store_true",
+                   help="follow symbolic links that lead out of the dataset folder (a data file "
+                   "given alone: out of its folder); refused by default")
 
 
 def _cache_options(p: argparse.ArgumentParser) -> None:
@@ -251,7 +259,8 @@ def _validate(args: argparse.Namespace) -> int:
     book = load_codebook(extra=args.codebook)
     try:
         report = validate_path(args.path, codebook=book, strict=args.strict,
-                               redcap_dictionary=args.redcap_dictionary)
+                               redcap_dictionary=args.redcap_dictionary,
+                               follow_links=args.follow_links)
     except DataValidationError as exc:
         if args.format == "json":
             print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]},
@@ -278,7 +287,7 @@ def _analyze(args: argparse.Namespace) -> int:
     with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
         run = run_analysis(args.path, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=_cache_dir(args),
-                           progress=sys.stderr.isatty())
+                           progress=sys.stderr.isatty(), follow_links=args.follow_links)
         paths = write_run(run.results, run.manifest, args.out)
     for path in paths:
         print(path)
@@ -318,7 +327,8 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
 
     for name, data in jobs:
         run = run_analysis(data, config=args.config, codebook=args.codebook,
-                           df_method=args.df_method, cache_dir=cache_dir)
+                           df_method=args.df_method, cache_dir=cache_dir,
+                           follow_links=args.follow_links)
         write_run(run.results, run.manifest, out / name)
         params = {"data": str(Path(data).resolve())}
         if args.config:
@@ -327,6 +337,8 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
             params["codebook"] = str(args.codebook.resolve())
         if args.df_method:
             params["df_method"] = args.df_method
+        if args.follow_links:
+            params["follow_links"] = True
         if name == "case-report":
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
@@ -345,7 +357,8 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     from analysis.data.codebook import load_codebook
     from analysis.data.validate import validate_path
 
-    report = validate_path(args.data, codebook=load_codebook(extra=args.codebook))
+    report = validate_path(args.data, codebook=load_codebook(extra=args.codebook),
+                           follow_links=args.follow_links)
     n = report.observations["patient_id"].nunique()
     return [("case-report" if n == 1 else "case-series", args.data)]
 

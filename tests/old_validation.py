@@ -18,6 +18,7 @@ import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import normalise_name
+from analysis.data.labels import check_labels
 from analysis.data.plausibility import SENTINELS, Z_LIMIT
 from analysis.data.readers import REQUIRED_COLUMNS, TIDY_COLUMNS
 from analysis.data.rules import (
@@ -232,6 +233,7 @@ def old_validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: st
     rows: list[dict] = []
     extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
     if not missing and len(raw):
+        raw = check_labels(raw, col)  # ids and visit codes (issue 20): shared with the new path
         decimal = raw.attrs.get("decimal", ".")
         unknown: dict[str, list[int]] = {}
         rows = observations(raw, codebook, decimal, col, extras, unknown)

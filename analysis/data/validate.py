@@ -8,20 +8,22 @@ are kept in the :class:`ValidationReport`, and changed or excluded rows are logg
 
 Rules, in the order they are checked: the file is readable and not empty, and its structure is
 sound (quotes, header cells, encodings, Excel formulas, merged and date cells: the readers,
-:mod:`analysis.data.readers`); no column is a direct identifier
-(:mod:`analysis.data.identifiers`); required columns are present (case and spacing ignored, with
-a note); patient id and visit are filled and not a missing-value spelling
-(:mod:`analysis.data.missing`); every measure is a codebook key (nearest key suggested); side is
-L/R/empty and only for sided measures; the unit is the codebook unit or converts to it; the
-value is a number or an ordinal level (``n/a``/``NA``/empty = missing, noted and excluded;
-``12,5`` read as 12.5; ``>30`` refused as censored); the value lies in the codebook range (an
-ordinal value must be a level); duplicates that agree are dropped, those that disagree refused;
-phase, day and dose are valid; doubtful values are warned (:mod:`analysis.data.plausibility`;
-errors with ``strict=True``). Patients without a baseline observation of a measure are listed
-(``report.no_baseline``): they are kept, but paired and individual-change analyses skip them.
-For a dataset directory, ``study.yaml`` is checked too (:func:`validate_path`). The text report
-is written by :mod:`analysis.data.summary`; ``report.counts`` holds the data rows read
-(``rows_read``) beside the observations kept (``rows``).
+:mod:`analysis.data.readers`); no column is a direct identifier (:mod:`analysis.data.identifiers`);
+required columns are present (case and spacing ignored, with a note); patient id and visit are
+filled and not a missing-value spelling (:mod:`analysis.data.missing`), in NFC, free of path
+separators and invisible or bidi characters, and no two differ only in case or look-alike
+characters (:mod:`analysis.data.labels`); every measure is a codebook key (nearest key suggested);
+side is L/R/empty and only for sided measures; the unit is the codebook unit or converts to it; the
+value is a number or an ordinal level (``n/a``/``NA``/empty = missing, noted and excluded; ``12,5``
+read as 12.5; ``>30`` refused as censored); the value lies in the codebook range (an ordinal value
+must be a level); duplicates that agree are dropped, those that disagree refused; phase, day and
+dose are valid; doubtful values are warned (:mod:`analysis.data.plausibility`; errors with
+``strict=True``). Patients without a baseline observation of a measure are listed
+(``report.no_baseline``): they are kept, but paired and individual-change analyses skip them. For a
+dataset directory, ``study.yaml`` is checked too (:func:`validate_path`); before anything is read,
+inputs a symbolic link leads out of the dataset folder are refused (:mod:`analysis.data.inputs`).
+The text report is written by :mod:`analysis.data.summary`; ``report.counts`` holds the data rows
+read (``rows_read``) beside the observations kept (``rows``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ import pandas as pd
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.config import check_config, load_config
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.inputs import check_dataset, dictionary_file, observations_file
+from analysis.data.labels import check_labels
 from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
@@ -65,7 +69,7 @@ from analysis.data.table_rules import (
 )
 from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
-from analysis.paths import sha256_file
+from analysis.paths import OutsideDatasetError, sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
            "validate_observations", "validate_path", "write_derived"]
@@ -199,7 +203,7 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     rows: dict[str, np.ndarray] = {}  # the kept rows, column by column
     extras = [c for c in raw.columns if c not in TIDY_COLUMNS and not str(c).startswith("_")]
     if not missing and len(raw):
-        raw = r_missing_text(raw, col)
+        raw = check_labels(r_missing_text(raw, col), col)
         decimal = raw.attrs.get("decimal", ".")
         unknown: dict[str, list[int]] = {}
         rows = observations(raw, codebook, decimal, col, extras, unknown)
@@ -247,21 +251,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
 
 # ---------------------------------------------------------------------------- datasets
 
-_OBS_EXT = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta", ".parquet", ".pq")
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F", "v": "F",
         "vrouw": "F", "w": "F"}
-
-
-def _observations_file(root: Path) -> Path:
-    found = sorted(p for p in root.iterdir() if p.stem == "observations" and
-                   p.suffix.lower() in _OBS_EXT)
-    if len(found) != 1:
-        what = "no observations file" if not found else \
-            f"{len(found)} observations files ({', '.join(p.name for p in found)})"
-        raise DataValidationError([Problem(str(root), None, None, None, f"the dataset directory "
-                                           f"has {what}", fix="give exactly one file named "
-                                           "observations.csv (or .xlsx, .sav, .dta, .parquet)")])
-    return found[0]
 
 
 def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
@@ -277,6 +268,7 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
     if any(p.severity == "error" for p in read_problems):
         return table
     col.problems += find_identifiers(table, file=path.name, rows=rows)
+    table = check_labels(table, col, rows=rows, columns=("patient_id",))
     bad = lambda r, c, v, rule, fix: col.problems.append(  # noqa: E731
         Problem(path.name, r, c, v, rule, "error", fix))
     if "patient_id" not in table.columns:
@@ -317,7 +309,7 @@ def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
 def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                  extra_codebook: str | Path | None = None,
                  redcap_dictionary: str | Path | None = None,
-                 strict: bool = False) -> Dataset:
+                 strict: bool = False, follow_links: bool = False) -> Dataset:
     """Read and validate a data file or a dataset directory.
 
     Parameters
@@ -335,6 +327,9 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
         ``DataDictionary`` in the dataset directory).
     strict : bool
         Plausibility warnings are errors.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (refused by default:
+        :mod:`analysis.data.inputs`).
 
     Returns
     -------
@@ -343,7 +338,8 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     Raises
     ------
     DataValidationError
-        Listing every problem of the observations and the patient table.
+        Listing every problem of the observations and the patient table (inputs a symbolic
+        link leads out of the dataset folder: before anything is read).
 
     Examples
     --------
@@ -363,11 +359,13 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                             "(load_codebook(extra=...) builds a codebook with your measures)")
     cb = codebook if codebook is not None else load_codebook(extra=extra_codebook)
     path = Path(path)
+    check_dataset(path, extra=[redcap_dictionary] if redcap_dictionary else [],
+                  follow_links=follow_links)
     root = path if path.is_dir() else path.parent
-    obs_path = _observations_file(path) if path.is_dir() else path
+    obs_path = observations_file(path) if path.is_dir() else path
     files = {str(obs_path): sha256_file(obs_path)} if check_file(obs_path) is None else {}
     if redcap_dictionary is None and path.is_dir():
-        redcap_dictionary = _dictionary_file(path)
+        redcap_dictionary = dictionary_file(path)
     raw, problems = read_observations(obs_path, codebook=cb, redcap_dictionary=redcap_dictionary)
     if redcap_dictionary is not None and check_file(redcap_dictionary) is None:
         files[str(redcap_dictionary)] = sha256_file(redcap_dictionary)
@@ -402,13 +400,15 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
 def validate_path(path: str | Path, *, codebook: Codebook | None = None,
                   extra_codebook: str | Path | None = None,
                   redcap_dictionary: str | Path | None = None, strict: bool = False,
-                  check_study: bool = True) -> ValidationReport:
+                  check_study: bool = True, follow_links: bool = False) -> ValidationReport:
     """Validate a data file or dataset directory; DataValidationError lists every problem.
 
     For a directory, ``study.yaml`` (when present) is validated too: its shape
     (:func:`analysis.data.config.load_config`) always, and its measure keys and reference visit
     against the codebook and the data (:func:`analysis.data.config.check_config`) once the data
-    are valid; every configuration problem is reported with the data problems.
+    are valid; every configuration problem is reported with the data problems. Symbolic links
+    leading out of the dataset folder are refused unless ``follow_links``
+    (:mod:`analysis.data.inputs`).
 
     Examples
     --------
@@ -423,7 +423,10 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
     """
     try:
         ds = load_dataset(path, codebook=codebook, extra_codebook=extra_codebook,
-                          redcap_dictionary=redcap_dictionary, strict=strict)
+                          redcap_dictionary=redcap_dictionary, strict=strict,
+                          follow_links=follow_links)
+    except OutsideDatasetError:  # nothing was read, study.yaml included
+        raise
     except DataValidationError as exc:
         study = Path(path) / "study.yaml"
         if check_study and Path(path).is_dir() and study.is_file():
@@ -436,13 +439,6 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
         if extra:
             raise DataValidationError(extra + list(ds.report.problems))
     return ds.report
-
-
-def _dictionary_file(root: Path) -> Path | None:
-    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary')."""
-    found = sorted(p for p in root.iterdir() if p.suffix.lower() == ".csv" and
-                   "datadictionary" in p.stem.lower().replace("_", "").replace(" ", ""))
-    return found[0] if found else None
 
 
 def _study_problems(study: Path, codebook: Codebook | None,

@@ -48,6 +48,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", type=Path, default=Path("gait"), help="output directory (default gait)")
     p.add_argument("--seed", type=int, default=2015,
                    help="seed of the permutation statistics in gait_results.csv (default 2015)")
+    _follow_links(p)
     p.set_defaults(func=_import)
 
     norms = sub.add_parser("norms", help="normative references",
@@ -61,14 +62,24 @@ def add_commands(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="output file (.parquet or .csv)")
     p.add_argument("--speed-classes", default="", metavar="V1,V2",
                    help="walking-speed class limits in m/s, comma-separated (default: none)")
+    _follow_links(p)
     p.set_defaults(func=_norms_build)
+
+
+def _follow_links(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow-links", action="store_true",
+                   help="follow symbolic links that lead out of the folder holding the files "
+                   "(refused by default)")
 
 
 def _import(args: argparse.Namespace) -> int:
     from analysis.gait.importer import import_c3d, write_import
     from analysis.gait.norms import read_norms
     from analysis.gait.results import gait_results
+    from analysis.paths import check_file_inside
 
+    for f in [*args.files, *([args.norms] if args.norms else [])]:
+        check_file_inside(f, follow_links=args.follow_links)
     norms = read_norms(args.norms) if args.norms else None
     result = import_c3d(args.files, patient_id=args.patient, visit=args.visit, phase=args.phase,
                         day=args.day, norms=norms)
@@ -91,7 +102,7 @@ def _norms_build(args: argparse.Namespace) -> int:
                                 "list of speeds in m/s (e.g. 0.8,1.2)") from None
     if args.out.suffix.lower() not in (".parquet", ".csv"):
         raise InvalidInputError(f"--out: {args.out.name} must end in .parquet or .csv")
-    table = build_norms(args.controls, speed_bins=bins)
+    table = build_norms(args.controls, speed_bins=bins, follow_links=args.follow_links)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(f".{args.out.name}.tmp")
     if args.out.suffix.lower() == ".parquet":

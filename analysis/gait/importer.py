@@ -41,6 +41,7 @@ from analysis.gait.cycles import find_cycles, gait_cycles
 from analysis.gait.indices import movement_analysis_profile
 from analysis.gait.norms import norms_from_controls, select_norms
 from analysis.gait.scalars import SCALARS, SIDED, cycle_scalars
+from analysis.paths import check_inside
 from analysis.results import write_results_csv
 from analysis.vocabulary import PHASES, check_choice
 
@@ -190,11 +191,14 @@ def write_import(result: GaitImport, out_dir: str | Path, *,
     return [final for _, final in temps]
 
 
-def build_norms(controls_dir: str | Path, *, speed_bins: Sequence[float] = ()) -> pd.DataFrame:
+def build_norms(controls_dir: str | Path, *, speed_bins: Sequence[float] = (),
+                follow_links: bool = False) -> pd.DataFrame:
     """Normative table from a folder of control C3D files (format: :mod:`analysis.gait.norms`).
 
     Each sub-folder is one control (all its ``.c3d`` files); each ``.c3d`` file directly in the
-    folder is one control. Controls are numbered, never named.
+    folder is one control. Controls are numbered, never named. A file that a symbolic link leads
+    out of ``controls_dir`` is refused (:func:`analysis.paths.check_inside`) unless
+    ``follow_links``.
 
     Examples
     --------
@@ -213,6 +217,7 @@ def build_norms(controls_dir: str | Path, *, speed_bins: Sequence[float] = ()) -
     groups = [[p] for p in sorted(root.glob("*.c3d"), key=lambda p: p.name)]
     groups += [sorted(d.rglob("*.c3d")) for d in sorted(root.iterdir()) if d.is_dir()]
     groups = [g for g in groups if g]
+    check_inside([f for g in groups for f in g], root, follow_links=follow_links)
     if len(groups) < 2:
         raise InvalidInputError(f"{root}: normative data need at least 2 controls (C3D files or "
                                 f"sub-folders); found {len(groups)}")

@@ -44,6 +44,7 @@ from analysis.gait.importer import GaitImport, import_c3d
 from analysis.gait.indices import movement_analysis_profile
 from analysis.gait.norms import read_norms, select_norms
 from analysis.gait.spm import spm_ttest2
+from analysis.paths import check_inside
 from analysis.results import combine, result_frame
 from analysis.stats.single_case.controls import crawford_howell
 
@@ -200,13 +201,14 @@ def spm_rows(before: pd.DataFrame, after: pd.DataFrame, *, patient_id: str = "",
 
 
 def dataset_gait_results(gait_dir: str | Path, observations: pd.DataFrame, *,
-                         seed: int = 2015) -> pd.DataFrame:
+                         seed: int = 2015, follow_links: bool = False) -> pd.DataFrame:
     """Gait rows of every patient with C3D files in ``gait_dir`` (empty without any).
 
     Layout: ``gait/<visit>_trial<k>.c3d`` when the dataset has one patient, else
     ``gait/<patient_id>/<visit>_trial<k>.c3d``; norms in ``norms.parquet`` in the patient's
     folder, else in ``gait/``. Visits are ordered by their first day in ``observations``
-    (then by name).
+    (then by name). A file that a symbolic link leads out of the dataset folder (the folder
+    holding ``gait_dir``) is refused unless ``follow_links`` (:func:`gait_files`).
 
     Examples
     --------
@@ -218,7 +220,7 @@ def dataset_gait_results(gait_dir: str | Path, observations: pd.DataFrame, *,
     >>> len(dataset_gait_results(EXAMPLES / "case_report" / "no_such_folder", obs))
     0
     """
-    found = gait_files(gait_dir, observations["patient_id"].unique())
+    found = gait_files(gait_dir, observations["patient_id"].unique(), follow_links=follow_links)
     if not found:
         return result_frame([])
     days = observations.groupby("visit")["day"].min() if "day" in observations else pd.Series()
@@ -232,7 +234,8 @@ def dataset_gait_results(gait_dir: str | Path, observations: pd.DataFrame, *,
     return combine(frames)
 
 
-def gait_files(gait_dir: str | Path, patient_ids: Sequence[str]
+def gait_files(gait_dir: str | Path, patient_ids: Sequence[str], *,
+               follow_links: bool = False
                ) -> dict[str, tuple[dict[str, list[Path]], Path | None]]:
     """Patient -> ({visit: trial files}, norms file or None) found in ``gait_dir``.
 
@@ -241,6 +244,9 @@ def gait_files(gait_dir: str | Path, patient_ids: Sequence[str]
     InvalidInputError
         C3D files directly in the folder while the dataset has several patients, or a
         sub-folder named for no patient of the dataset.
+    analysis.paths.OutsideDatasetError
+        A file that a symbolic link leads out of the dataset folder (the folder holding
+        ``gait_dir``), unless ``follow_links``.
     """
     root = Path(gait_dir)
     if not root.is_dir():
@@ -265,13 +271,19 @@ def gait_files(gait_dir: str | Path, patient_ids: Sequence[str]
                 f"({', '.join(patients)}), or that patient's trials also lie in {root.name}/")
         own = sub / NORMS_FILE
         out[sub.name] = (_by_visit(files), own if own.is_file() else shared)
+    check_inside(_read_files(out), root.parent, follow_links=follow_links)
     return out
 
 
-def gait_input_files(gait_dir: str | Path, patient_ids: Sequence[str]) -> list[Path]:
+def gait_input_files(gait_dir: str | Path, patient_ids: Sequence[str], *,
+                     follow_links: bool = False) -> list[Path]:
     """Every file :func:`dataset_gait_results` reads (C3D trials and norms), for the manifest."""
+    return _read_files(gait_files(gait_dir, patient_ids, follow_links=follow_links))
+
+
+def _read_files(found: dict[str, tuple[dict[str, list[Path]], Path | None]]) -> list[Path]:
     files = []
-    for by_visit, norms in gait_files(gait_dir, patient_ids).values():
+    for by_visit, norms in found.values():
         files += [f for trials in by_visit.values() for f in trials]
         files += [norms] if norms is not None else []
     return sorted(set(files))

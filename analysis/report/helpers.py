@@ -69,7 +69,8 @@ def load(params: Mapping[str, Any] | None = None, **kwargs: Any):
     ----------
     params : mapping
         The document's parameters: ``data`` (dataset directory or file, required), and
-        optionally ``config``, ``codebook`` and ``df_method``; empty values are ignored.
+        optionally ``config``, ``codebook``, ``df_method`` and ``follow_links``; empty values
+        are ignored.
     **kwargs
         The same, as keywords (they override ``params``).
 
@@ -83,7 +84,8 @@ def load(params: Mapping[str, Any] | None = None, **kwargs: Any):
     data = given.get("data")
     if not data:
         raise RenderError("the report needs the parameter 'data' (a dataset directory or file)")
-    options = {k: given[k] for k in ("config", "codebook", "df_method") if given.get(k)}
+    options = {k: given[k] for k in ("config", "codebook", "df_method", "follow_links")
+               if given.get(k)}
     return run_analysis(Path(str(data)), cache_dir=given.get("cache_dir", "default"), **options)
 
 

@@ -47,6 +47,7 @@ from analysis.data.config import (
     load_config,
     resolve_reference_visit,
 )
+from analysis.data.inputs import check_dataset
 from analysis.data.validate import load_dataset
 from analysis.errors import ITBError
 from analysis.gait.results import dataset_gait_results, gait_input_files
@@ -110,6 +111,7 @@ def run_analysis(
     df_method: str | None = None,
     cache_dir: str | Path | None = "default",
     progress: bool = False,
+    follow_links: bool = False,
 ) -> AnalysisRun:
     """Validate a dataset, run every applicable analysis, and return the results.
 
@@ -132,6 +134,10 @@ def run_analysis(
         ``None`` disables the cache.
     progress : bool
         Show a progress bar over the measures.
+    follow_links : bool
+        Follow symbolic links that lead out of the dataset folder (or, for ``data`` or
+        ``config`` given as a file, out of the folder holding it); refused by default, before
+        anything is read (:mod:`analysis.data.inputs`). Recorded in the manifest.
 
     Examples
     --------
@@ -149,45 +155,50 @@ def run_analysis(
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         return _run_analysis(data, config=config, codebook=codebook, df_method=df_method,
-                             cache_dir=cache_dir, progress=progress)
+                             cache_dir=cache_dir, progress=progress, follow_links=follow_links)
     finally:
         pa.set_memory_pool(previous_pool)
 
 
 def _run_analysis(data: str | Path, *, config: str | Path | None,
                   codebook: str | Path | None, df_method: str | None,
-                  cache_dir: str | Path | None, progress: bool) -> AnalysisRun:
+                  cache_dir: str | Path | None, progress: bool,
+                  follow_links: bool) -> AnalysisRun:
     data = Path(data)
+    check_dataset(data, extra=[config] if config is not None else [], follow_links=follow_links)
     config_path = Path(config) if config is not None else _default_config(data)
     codebook_path = Path(codebook) if codebook is not None else None
     cfg = load_config(config_path).with_df_method(df_method)
     if config_path is not None:  # recorded relative to the working directory, as the inputs are
         cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
-    dataset = load_dataset(data, codebook=book)
+    dataset = load_dataset(data, codebook=book, follow_links=follow_links)
     check_config(cfg, book, dataset.observations)
     cfg = resolve_reference_visit(cfg, dataset.observations)
     # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
     gait_dir = (data if data.is_dir() else data.parent) / "gait"
-    gait_inputs = gait_input_files(gait_dir, dataset.observations["patient_id"].unique())
+    gait_inputs = gait_input_files(gait_dir, dataset.observations["patient_id"].unique(),
+                                   follow_links=follow_links)
     inputs = sorted({*map(Path, dataset.report.files), *(p for p in (config_path, codebook_path) if p),
                      *gait_inputs})
 
     results, window, changes = _cached_analysis(
         dataset.observations, inputs=inputs, codebook=book, config=cfg, cache_dir=cache_dir,
-        progress=progress, gait_dir=gait_dir if gait_inputs else None)
+        progress=progress, gait_dir=gait_dir if gait_inputs else None, follow_links=follow_links)
     patients = dataset.patients if dataset.patients is not None else pd.DataFrame({"patient_id": []})
     run_spec = {
         "data": _relative(data),
         "config": None if config_path is None else _relative(config_path),
         "codebook": None if codebook_path is None else _relative(codebook_path),
         "df_method": cfg.df_method,
+        **({"follow_links": True} if follow_links else {}),
     }
     command = "itb analyze " + " ".join(
         shlex.quote(x) for x in [run_spec["data"]]
         + (["--config", run_spec["config"]] if run_spec["config"] else [])
         + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
         + ["--df-method", cfg.df_method]
+        + (["--follow-links"] if follow_links else [])
     )
     manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed,
                               command=command, root=Path.cwd())
@@ -474,7 +485,7 @@ def _relative(path: Path) -> str:
 
 def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codebook,
                      config: StudyConfig, cache_dir: str | Path | None,
-                     progress: bool, gait_dir: Path | None = None
+                     progress: bool, gait_dir: Path | None = None, follow_links: bool = False
                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`analyze` (with the gait rows of ``gait_dir``, whose files are among ``inputs``),
     or its tables read from the cache (:mod:`analysis.run.cache`).
@@ -485,7 +496,8 @@ def _cached_analysis(obs: pd.DataFrame, *, inputs: list[Path], codebook: Codeboo
         results, window, changes = analyze(obs, codebook=codebook, config=config,
                                            progress=progress)
         if gait_dir is not None:
-            results = combine([results, dataset_gait_results(gait_dir, obs, seed=config.seed)])
+            results = combine([results, dataset_gait_results(gait_dir, obs, seed=config.seed,
+                                                             follow_links=follow_links)])
         return results, window, changes
 
     directory = cache.resolve_cache_dir(cache_dir)

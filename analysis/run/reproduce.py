@@ -394,6 +394,7 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
             codebook=None if run.get("codebook") is None else root / run["codebook"],
             df_method=run.get("df_method"),
             cache_dir=None,
+            follow_links=bool(run.get("follow_links", False)),
         ).results
         if version < 2:
             reproduced = result_numbers(rerun)
