@@ -270,7 +270,8 @@ def _subject_points(params: dict, subject: str | None, bad) -> tuple[dict[str, i
     if subject is None:
         if len(subjects) > 1:
             raise bad(f"the file holds {len(subjects)} subjects ({_listing(subjects)}): choose "
-                      "one with --subject NAME (subject= in Python)")
+                      "one with --subject NAME (itb gait import; subject= in Python) or export "
+                      "one subject per file")
         name, prefix = subjects[0] if subjects else ("", "")
     else:
         matches = [s for s in subjects if subject.strip() in s]
