@@ -213,7 +213,7 @@ def test_radians_declared_as_radians_are_converted(base, tmp_path):
 def test_degrees_declared_as_radians_are_refused(base, tmp_path):
     parts = _parts(base)
     path = _write(tmp_path / "deg_as_rad.c3d", parts, angle_units="rad")
-    with pytest.raises(InvalidInputError, match="degrees labelled as radians.*'rad'|'rad'.*degrees labelled as radians"):
+    with pytest.raises(InvalidInputError, match="'rad'.*degrees labelled as radians"):
         read_c3d(path)
 
 
@@ -260,8 +260,8 @@ def test_an_unknown_subject_is_refused_listing_the_subjects(base, tmp_path, caps
 def test_one_prefixed_subject_needs_no_choice(base, tmp_path):
     parts = _parts(base)
     labels = [f"Alice:{x}" for x in parts["labels"]]
-    path = _write(tmp_path / "alice.c3d", {**parts, "labels": labels}, subjects=[("Alice", "Alice")],
-                  event_subject=lambda k: "Alice")
+    path = _write(tmp_path / "alice.c3d", {**parts, "labels": labels},
+                  subjects=[("Alice", "Alice")], event_subject=lambda k: "Alice")
     ref = import_c3d([base], patient_id="P01", visit="bl")
     pd.testing.assert_frame_equal(import_c3d([path], patient_id="P01", visit="bl").curves,
                                   ref.curves, rtol=1e-6)
@@ -420,7 +420,7 @@ def test_cli_results_csv_unchanged_by_a_poisoned_cache(filled, tmp_path):
     for name, extra in (("poisoned", ["--cache-dir", str(directory)]), ("clean", ["--no-cache"])):
         proc = subprocess.run([sys.executable, "-m", "analysis", "analyze", str(SERIES),
                                "--out", str(tmp_path / name), *extra],
-                              capture_output=True, text=True, env=env, cwd=tmp_path)
+                              capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
         assert proc.returncode == 0, proc.stderr
         runs[name] = proc
     assert "discarded" in runs["poisoned"].stderr and "HMAC" in runs["poisoned"].stderr

@@ -40,6 +40,7 @@ Samples whose residual is negative (a gap in Vicon's convention) are NaN.
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from dataclasses import dataclass, field
@@ -439,7 +440,7 @@ def _check_duplicates(contexts: list[str], kinds: list[str], seconds, *, rate: f
             marked.setdefault((ctx, kind), []).append(float(t))
     for (ctx, kind), ts in marked.items():
         ts = sorted(ts)
-        for a, b in zip(ts, ts[1:]):
+        for a, b in itertools.pairwise(ts):
             if (b - a) * rate < 0.5:
                 copies = sum(abs(t - a) * rate < 0.5 for t in ts)
                 raise bad(f"duplicate event: {ctx.title()} {kind.title()} at {a:.3f} s "

@@ -255,8 +255,8 @@ def cache_secret(cache_dir: str | Path) -> bytes:
     >>> try:
     ...     cache_secret(d)
     ... except CacheSecretError as exc:
-    ...     print(str(exc).split(": ", 1)[1])
-    the cache key file is readable or writable by group or others (mode 0o644); delete it (a new key is made and the cached analyses are computed again)
+    ...     print(str(exc).split(": ", 1)[1].split(";")[0])
+    the cache key file is readable or writable by group or others (mode 0o644)
     """
     path, data = Path(cache_dir) / SECRET, b""
     for attempt in range(5):
