@@ -484,3 +484,17 @@ def test_the_key_is_never_replaced_once_made(tmp_path):
     first = cache.cache_secret(tmp_path)
     cache._create_secret(tmp_path / cache.SECRET)  # a second creator loses the O_EXCL race
     assert cache.cache_secret(tmp_path) == first
+
+
+def test_itb_analyze_refuses_a_two_subject_file_in_the_gait_folder(base, tmp_path, capsys):
+    data = tmp_path / "case_report"
+    shutil.copytree(ROOT / "data" / "example" / "case_report", data)
+    _two_subjects(base, data / "gait" / "bl_d5_trial1.c3d")
+    before = _tree_hashes(data)
+    status = main(["analyze", str(data), "--out", str(tmp_path / "out"), "--no-cache"])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "bl_d5_trial1.c3d: the file holds 2 subjects (Alice, Bob)" in err
+    assert _tree_hashes(data) == before
+    assert not (tmp_path / "out" / "results.csv").exists()

@@ -191,6 +191,14 @@ def write_entry(cache_dir: str | Path, key: str, tables: Mapping[str, pd.DataFra
     The entry is signed with the cache's key (:func:`cache_secret`). A table that would not
     read back identical is not cached, nor is anything when the key file is unsafe (returns
     None, with a warning).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> entry = write_entry(d, "k1", {n: pd.DataFrame({"x": [1.0]}) for n in TABLES}, meta={})
+    >>> sorted(p.name for p in entry.iterdir()), (d / SECRET).is_file()
+    (['changes.parquet', 'entry.json', 'results.parquet', 'window.parquet'], True)
     """
     root = Path(cache_dir)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
