@@ -498,3 +498,15 @@ def test_itb_analyze_refuses_a_two_subject_file_in_the_gait_folder(base, tmp_pat
     assert "bl_d5_trial1.c3d: the file holds 2 subjects (Alice, Bob)" in err
     assert _tree_hashes(data) == before
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_a_subject_without_events_is_named(base, tmp_path):
+    path = _two_subjects(base, tmp_path / "two.c3d")
+    parts = _parts(path)  # every event given to Alice
+    import ezc3d
+
+    c = ezc3d.c3d(str(path))
+    c["parameters"]["EVENT"]["SUBJECTS"]["value"] = ["Alice"] * len(parts["events"])
+    c.write(str(tmp_path / "alice_events.c3d"))
+    with pytest.raises(InvalidInputError, match="no event of subject 'Bob'"):
+        read_c3d(tmp_path / "alice_events.c3d", subject="Bob")

@@ -389,7 +389,7 @@ def _events(params: dict, *, rate: float, first_frame: int, n_frames: int, bad,
     if times.ndim != 2 or times.shape[1] < n or len(contexts) < n or len(kinds) < n:
         raise bad("the EVENT group is malformed (TIMES, CONTEXTS and LABELS do not match USED)")
     seconds = times[0, :n] * 60.0 + times[1, :n]  # row 0 minutes, row 1 seconds (C3D standard)
-    keep = _subject_events(params, subject, n, notes)
+    keep = _subject_events(params, subject, n, notes, bad)
     contexts, kinds, seconds = ([x for x, k in zip(seq, keep) if k]
                                 for seq in (contexts, kinds, seconds))
     _check_duplicates(contexts, kinds, seconds, rate=rate, bad=bad)
@@ -420,7 +420,8 @@ def _events(params: dict, *, rate: float, first_frame: int, n_frames: int, bad,
     return sorted(events, key=lambda e: (e.position, e.side, e.kind))
 
 
-def _subject_events(params: dict, subject: str | None, n: int, notes: list[str]) -> list[bool]:
+def _subject_events(params: dict, subject: str | None, n: int, notes: list[str],
+                    bad) -> list[bool]:
     """Which of the ``n`` events belong to ``subject`` (all when None or not recorded)."""
     if subject is None:
         return [True] * n
@@ -428,7 +429,11 @@ def _subject_events(params: dict, subject: str | None, n: int, notes: list[str])
     if len(owners) < n or not any(owners):
         notes.append("EVENT:SUBJECTS is missing: every event taken as the chosen subject's")
         return [True] * n
-    return [owner == subject for owner in owners]
+    keep = [owner == subject for owner in owners]
+    if not any(keep):
+        raise bad(f"no event of subject {subject!r}: EVENT:SUBJECTS names only "
+                  f"{', '.join(sorted(set(owners) - {''}))}; mark the subject's gait events")
+    return keep
 
 
 def _check_duplicates(contexts: list[str], kinds: list[str], seconds, *, rate: float,
