@@ -105,8 +105,9 @@ def test_case_report_window_is_around_the_settled_dose(case):
 
 def test_cache_returns_the_same_results(tmp_path):
     first = run_analysis(EXAMPLES / "case_report", cache_dir=tmp_path)
-    assert [sorted(p.name for p in e.iterdir()) for e in tmp_path.iterdir()] == [
+    assert [sorted(p.name for p in e.iterdir()) for e in tmp_path.iterdir() if e.is_dir()] == [
         ["changes.parquet", "entry.json", "results.parquet", "window.parquet"]]  # no pickle
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.is_dir()) == ["hmac.key"]
     second = run_analysis(EXAMPLES / "case_report", cache_dir=tmp_path)
     assert first.results.equals(second.results) and first.manifest == second.manifest
 

@@ -1,7 +1,7 @@
 """The ``itb gait`` commands (argparse wiring; :mod:`analysis.cli` calls :func:`add_commands`).
 
 ``itb gait import FILE.c3d ... --patient ID --visit VISIT [--phase PHASE] [--day DAY]
-[--norms NORMS] [--out DIR]`` and ``itb gait norms build CONTROLS_DIR --out norms.parquet
+[--norms NORMS] [--subject NAME] [--out DIR]`` and ``itb gait norms build CONTROLS_DIR --out norms.parquet
 [--speed-classes 0.8,1.2]``. Problems in the files raise :class:`~analysis.errors.ITBError`
 subclasses, which the command line prints without a traceback (exit status 1).
 """
@@ -45,6 +45,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--phase", choices=PHASES, help="phase of the visit")
     p.add_argument("--day", type=float, help="days relative to the start of the test infusion")
     p.add_argument("--norms", type=Path, help="normative table (adds GVS and GPS)")
+    p.add_argument("--subject", metavar="NAME",
+                   help="the subject to read from C3D files holding several (its SUBJECTS:NAMES "
+                   "entry or point-label prefix); never written to an output")
     p.add_argument("--out", type=Path, default=Path("gait"), help="output directory (default gait)")
     p.add_argument("--seed", type=int, default=2015,
                    help="seed of the permutation statistics in gait_results.csv (default 2015)")
@@ -82,7 +85,7 @@ def _import(args: argparse.Namespace) -> int:
         check_file_inside(f, follow_links=args.follow_links)
     norms = read_norms(args.norms) if args.norms else None
     result = import_c3d(args.files, patient_id=args.patient, visit=args.visit, phase=args.phase,
-                        day=args.day, norms=norms)
+                        day=args.day, norms=norms, subject=args.subject)
     rows = gait_results({args.visit: result}, norms, seed=args.seed,
                         norms_name=args.norms.name if args.norms else "--norms")
     for path in write_import(result, args.out, results=rows):

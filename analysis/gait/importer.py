@@ -63,7 +63,7 @@ class GaitImport:
 
 def import_c3d(files: Sequence[str | Path], *, patient_id: str, visit: str,
                phase: str | None = None, day: float | None = None,
-               norms: pd.DataFrame | None = None) -> GaitImport:
+               norms: pd.DataFrame | None = None, subject: str | None = None) -> GaitImport:
     """Read the C3D files of one visit and compute curves, cycle scalars and observations.
 
     Parameters
@@ -80,6 +80,9 @@ def import_c3d(files: Sequence[str | Path], *, patient_id: str, visit: str,
         Days relative to the start of the test infusion.
     norms : DataFrame, optional
         A normative table (:mod:`analysis.gait.norms`); adds GVS and GPS rows.
+    subject : str, optional
+        The subject to read from files holding several (``--subject``; see
+        :func:`analysis.gait.c3d.read_c3d`). It is never written to an output.
 
     Returns
     -------
@@ -105,7 +108,7 @@ def import_c3d(files: Sequence[str | Path], *, patient_id: str, visit: str,
         check_choice(phase, PHASES, name="--phase")
     curves, cycles, scalars, notes = [], [], [], []
     for trial_no, path in enumerate(files, start=1):
-        trial = read_c3d(path)
+        trial = read_c3d(path, subject=subject)
         notes += [f"trial {trial_no}: {n}" for n in trial.notes]
         found = find_cycles(trial)
         c, table = gait_cycles(trial)
