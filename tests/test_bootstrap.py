@@ -54,7 +54,8 @@ def test_seeded_and_degenerate():
     r = boot.bca_interval([1.0, 2.0], [0.0, 0.0], boot.mean_difference, seed=1)
     assert np.isnan(r.ci_low) and "at least 3" in r.note
     # n = 5: some resamples repeat one pair, so d_z is not finite there; they are counted
-    x = np.array([1.0, 2.0, 3.5, 4.0, 6.0]); y = np.zeros(5)
+    x = np.array([1.0, 2.0, 3.5, 4.0, 6.0])
+    y = np.zeros(5)
     r = boot.bca_interval(x, y, boot.cohens_dz, n_boot=2000, seed=3)
     assert r.n_used < 2000 and "non-finite" in r.note and np.isfinite(r.ci_low)
     r = boot.bca_interval([1.0, 1.0, 1.0], [0.0, 0.0, 0.0], boot.mean_difference, seed=1)

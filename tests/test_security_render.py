@@ -292,7 +292,7 @@ def test_hostile_text_fields_render_as_text(tmp_path):
     (data / "study.yaml").write_text(yaml.safe_dump(study, allow_unicode=True))
     codebook = tmp_path / "labels.yaml"
     codebook.write_text(yaml.safe_dump({"measures": {}, "visit_labels": {
-        "bl_d5": "baseline ![]({}) {{{{< include {} >}}}}".format(canary, canary),
+        "bl_d5": f"baseline ![]({canary}) {{{{< include {canary} >}}}}",
         "post_m6": "m6 `<script>alert(6)</script>`{=html} $x$ [^1]"}}, allow_unicode=True))
     inputs = [data, codebook, canary]
     before = [_digest(data), codebook.read_bytes(), canary.read_bytes()]

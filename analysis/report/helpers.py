@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import RenderError
+from analysis.report.escape import Markdown, markdown_literal, markdown_prose
 from analysis.report.formatting import (
     MISSING,
     digits_for,
@@ -25,7 +26,6 @@ from analysis.report.formatting import (
     fmt_p,
     fmt_stat,
 )
-from analysis.report.escape import Markdown, markdown_literal, markdown_prose
 from analysis.report.tables import to_markdown
 
 __all__ = ["out", "literal", "load", "row", "has", "terms", "latest_term", "num", "est_ci", "pval", "stat", "show_table",

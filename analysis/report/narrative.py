@@ -13,8 +13,8 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.report.context import ReportContext
-from analysis.report.escape import markdown_output
 from analysis.report.doses import dose_facts, window_text
+from analysis.report.escape import markdown_output
 from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
 from analysis.report.labels import grade_steps, with_unit
 from analysis.report.statements import (

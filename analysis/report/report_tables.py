@@ -14,9 +14,9 @@ import math
 import pandas as pd
 
 from analysis.report.context import ReportContext
+from analysis.report.escape import Markdown, markdown_prose
 from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
 from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
-from analysis.report.escape import Markdown, markdown_prose
 from analysis.report.statements import digits_of, first_clause
 from analysis.stats.individual_change import RCI_CRITICAL
 

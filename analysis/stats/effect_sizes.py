@@ -253,6 +253,6 @@ def rank_biserial(x, y, *, confidence: float = 0.95) -> EffectSize:
     lo, hi = np.tanh(zr - z * se), np.tanh(zr + z * se)
     note = ""
     if abs(r) == 1:
-        note = ("all non-zero differences have the same sign (r = {:+.0f}): the Fisher-z "
-                "interval collapses to that point (as effectsize returns)").format(r)
+        note = (f"all non-zero differences have the same sign (r = {r:+.0f}): the Fisher-z "
+                "interval collapses to that point (as effectsize returns)")
     return EffectSize("rank_biserial", float(r), float(lo), float(hi), n, method, note)

@@ -28,12 +28,12 @@ from analysis.report.render.assemble import (
 from analysis.report.render.citations import Bibliography
 from analysis.report.render.docx_fields import callout_reference_docx, caption_fields
 from analysis.report.render.markup import CrossrefWarning
-from analysis.report.render.trusted import READER, gate
 from analysis.report.render.supplement import (
     extract_supplement,
     supplement_path,
     write_supplement,
 )
+from analysis.report.render.trusted import READER, gate
 
 __all__ = ["CrossrefWarning", "Format", "assemble_markdown", "number_labels", "resolve_crossrefs",
            "convert", "pandoc_path", "STYLE_CSS"]
