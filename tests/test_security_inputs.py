@@ -209,6 +209,9 @@ LABEL_CASES = [
          tidy("P03,contr\u00f4le" + ROW, "P04,contro\u0302le" + ROW), "(NFC)", 0),
     Case("patients_id_zero_width", patients_file("P01,50\nP\u200b02,60\n"), "<U+200B>", 1),
     Case("patients_id_case_twin", patients_file("P01,50\np01,60\nP02,55\n"), "only in case", 1),
+    Case("id_formula", tidy('=HYPERLINK("http:x"),baseline' + ROW), "formula", 1),
+    Case("visit_formula_at", tidy("P03,@SUM(1)" + ROW), "formula", 1),
+    Case("visit_formula_minus", tidy("P03,-cmd" + ROW), "formula", 1),
     Case("wide_id_parent_path", csv_file("patient_id,tug_bl,tug_m6\n../x,15,12\n", "wide.csv"),
          "path separator", 1),
 ]

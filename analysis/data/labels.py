@@ -11,6 +11,8 @@ of :mod:`analysis.data.table_rules` are):
   (zero-width) character (U+200B-U+200D, U+2060, U+FEFF, a soft hyphen, ...) or a bidirectional
   text control (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C) is an error; the message
   writes such a character as ``<U+200B>``;
+* a value starting with ``=``, ``+``, ``@`` or ``-`` (but a negative number) is an error: a
+  spreadsheet program would run it as a formula when results.csv is opened;
 * two values that differ only in case (``P01``, ``p01``) or only in look-alike characters
   (Latin ``P01``, Cyrillic ``Р01``) are an error naming both, with their rows.
 
@@ -81,6 +83,8 @@ def label_problem(text: str) -> str | None:
     "holds '..', which names the parent folder in a path"
     >>> label_problem("P\\u200b01"), label_problem("P01")
     ('holds an invisible (zero-width) character', None)
+    >>> label_problem('=HYPERLINK("x")')[:15], label_problem("-3")
+    ("starts with '='", None)
     """
     if "/" in text or "\\" in text:
         return "holds a path separator ('/' or '\\'), which could lead out of a folder"
@@ -92,6 +96,9 @@ def label_problem(text: str) -> str | None:
         return "holds an invisible (zero-width) character"
     if any(_hidden(c) for c in text):
         return "holds a control character"
+    if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not text[1:2].isdigit()):
+        return (f"starts with '{text[0]}', which a spreadsheet program runs as a formula when "
+                "results.csv or the workbook is opened")
     return None
 
 
