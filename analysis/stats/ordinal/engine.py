@@ -131,11 +131,14 @@ class CLMMProblem:
         fix1 = pars[:, :k] @ self.B_upper.T
         fix2 = pars[:, :k] @ self.B_lower.T
         if not self.random:
-            return -self._log_prob(fix1, fix2).sum(axis=1)
+            out = -self._log_prob(fix1, fix2).sum(axis=1)
+            return np.where(np.isnan(out), np.inf, out)
         tau = np.exp(pars[:, k])[:, None]
         u, D, gval = self._modes(fix1, fix2, tau)
         if self.n_agq <= 1:
-            return (-gval + 0.5 * np.log(D)).sum(axis=1)
+            with np.errstate(invalid="ignore"):
+                out = (-gval + 0.5 * np.log(D)).sum(axis=1)
+            return np.where(np.isnan(out), np.inf, out)
         K = np.sqrt(2.0 / D)
         terms = []
         for x, lw in zip(self._nodes, self._log_w):
@@ -143,14 +146,18 @@ class CLMMProblem:
             shift = (tau * uh)[:, self.patient]
             lp = self._sum(self._log_prob(fix1 - shift, fix2 - shift))
             terms.append(lp + lw - 0.5 * uh * uh)
-        log_int = special.logsumexp(np.stack(terms), axis=0)
-        return (-(log_int + np.log(K)) + 0.5 * _LOG_2PI).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            log_int = special.logsumexp(np.stack(terms), axis=0)
+            out = (-(log_int + np.log(K)) + 0.5 * _LOG_2PI).sum(axis=1)
+        return np.where(np.isnan(out), np.inf, out)
 
     def _modes(self, fix1, fix2, tau):
         """Newton (with step halving) on each patient's mode; returns u, D and g(u)."""
         m = fix1.shape[0]
         u = np.broadcast_to(self._u, (m, self.n_groups)).copy()
         g, grad, hess = self._g(u, fix1, fix2, tau)
+        impossible = ~np.isfinite(g)  # crossing thresholds: p < 0 whatever u (nll = inf)
+        grad = np.where(impossible, 0.0, grad)
         for _ in range(_INNER_MAX):
             if np.max(np.abs(grad)) < _INNER_TOL:
                 break
@@ -159,13 +166,14 @@ class CLMMProblem:
             for _halving in range(40):
                 u_new = u - t * step
                 g_new, grad_new, hess_new = self._g(u_new, fix1, fix2, tau)
-                worse = ~(g_new >= g - 1e-12 * np.abs(g))
+                worse = ~(g_new >= g - 1e-12 * np.abs(g)) & ~impossible
                 if not worse.any():
                     break
                 t = np.where(worse, t / 2, t)
-            u, g, grad, hess = u_new, g_new, grad_new, hess_new
-        self._u = u[0].copy()
-        return u, hess, g
+            u, g, hess = u_new, g_new, hess_new
+            grad = np.where(impossible, 0.0, grad_new)
+        self._u = np.where(impossible[0], 0.0, u[0])
+        return u, hess, np.where(impossible, -np.inf, g)
 
     def _g(self, u, fix1, fix2, tau):
         """g(u) = sum log p - u^2/2 per patient, its gradient and -(second derivative)."""
@@ -183,7 +191,8 @@ class CLMMProblem:
         E = np.eye(len(par)) * h
         vals = self.nll(np.vstack([par + E, par - E]))
         n = len(par)
-        return (vals[:n] - vals[n:]) / (2 * h)
+        with np.errstate(invalid="ignore"):
+            return (vals[:n] - vals[n:]) / (2 * h)
 
     def hessian(self, par: np.ndarray, h: float = 1e-4) -> np.ndarray:
         """Central second differences of the negative log-likelihood (as ordinal's deriv12)."""

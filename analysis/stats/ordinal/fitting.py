@@ -40,16 +40,17 @@ class CLMMFit:
     notes: list[str] = field(default_factory=list)
 
 
-def fit_problem(problem: CLMMProblem, start: np.ndarray) -> CLMMFit:
-    """Minimise ``problem.nll`` from ``start``; see the module docstring."""
+def fit_problem(problem: CLMMProblem, start: np.ndarray, *, covariance: bool = True) -> CLMMFit:
+    """Minimise ``problem.nll`` from ``start``; see the module docstring. Without
+    ``covariance`` (a likelihood-ratio test needs only the optimum) no Hessian is computed."""
     notes: list[str] = []
 
     def fun(p):
         v = problem.nll(p)[0]
         return v if np.isfinite(v) else 1e300
 
-    def jac(p):
-        return problem.gradient(p)
+    def jac(p):  # non-finite where a step crosses thresholds: the line search backs off
+        return np.nan_to_num(problem.gradient(p), nan=0.0, posinf=1e10, neginf=-1e10)
 
     res = optimize.minimize(fun, start, jac=jac, method="BFGS",
                             options={"gtol": 1e-6, "maxiter": 500})
@@ -67,6 +68,12 @@ def fit_problem(problem: CLMMProblem, start: np.ndarray) -> CLMMFit:
         par = par.copy()
         par[k_sd] = _LOG_SD_FLOOR
     free = np.arange(len(par)) if not singular else np.arange(k_sd)
+    if not covariance:
+        grad = problem.gradient(par)
+        return CLMMFit(par=par, nll=float(problem.nll(par)[0]),
+                       vcov=np.full((len(par), len(par)), np.nan), gradient=grad,
+                       converged=bool(np.max(np.abs(grad[free])) < GRADIENT_TOL),
+                       singular=singular, n_iter=n_iter, notes=notes)
     par, H, grad = _polish(problem, par, free)
     nll = float(problem.nll(par)[0])
     vcov = np.full((len(par), len(par)), np.nan)

@@ -98,7 +98,7 @@ class CLMMResult:
 
     @property
     def aic(self) -> float:
-        return 2 * self.fit.nll + 2 * (len(self.fit.par) if self.random else len(self.fit.par))
+        return 2 * self.fit.nll + 2 * len(self.fit.par)
 
     @property
     def sd(self) -> float:
@@ -192,6 +192,27 @@ class CLMMResult:
         rand = f" + (1 | {self.group})" if self.random else ""
         return (f"CLMM {self.formula}{rand}, {self.link} link, ML by {approx} "
                 "(analysis.stats.ordinal, as ordinal::clmm)")
+
+    def tidy(self, measure: str = "", side: str = "") -> pd.DataFrame:
+        """Results-table rows of this model (see :func:`analysis.stats.ordinal.rows.clmm_rows`).
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(1)
+        >>> d = pd.DataFrame({"patient_id": np.repeat([f"P{i}" for i in range(10)], 3),
+        ...                   "visit": ["baseline", "m3", "m6"] * 10})
+        >>> latent = np.repeat(rng.normal(size=10), 3) - (d.visit != "baseline") * 1.5
+        >>> d["value"] = np.digitize(latent + rng.logistic(size=30), [-1, 0, 1]).astype(float)
+        >>> res = fit_clmm(d, levels=["0", "1", "2", "3"], codes=[0, 1, 2, 3])
+        >>> rows = res.tidy(measure="mrc_knee_ext")
+        >>> rows.query("analysis == 'clmm_fixed'")["term"].tolist()
+        ['visitm3', 'visitm6']
+        >>> rows.query("analysis == 'clmm_threshold'")["term"].tolist()
+        ['0|1', '1|2', '2|3']
+        """
+        from analysis.stats.ordinal.rows import clmm_rows  # rows import this module
+
+        return clmm_rows(self, measure, side)
 
     def with_note(self, note: str) -> CLMMResult:
         return replace(self, note="; ".join(x for x in (self.note, note) if x))
@@ -317,20 +338,24 @@ def _proportional_odds(res: CLMMResult) -> CLMMResult:
     try:
         if base is None:
             base_fit = fit_problem(d.problem(link=res.link, n_agq=1, random=res.random),
-                                   res.fit.par)
+                                   res.fit.par, covariance=False)
             base, base_nll = base_fit.par, base_fit.nll
         else:
             base_nll = res.fit.nll
         start = np.concatenate([np.column_stack([base[:k], np.tile(base[k:k + p], (k, 1))]
                                                 ).ravel(), base[k + p:]])
-        nominal = fit_problem(problem, start)
+        nominal = fit_problem(problem, start, covariance=False)
     except (ITBError, np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
         return res.with_note(f"proportional-odds check failed ({exc})")
     lr = max(2 * (base_nll - nominal.nll), 0.0)
     df = (k - 1) * p
     pv = float(stats.chi2.sf(lr, df))
-    caveat = "" if nominal.converged else " (nominal model not converged: unreliable)"
+    if not nominal.converged:
+        return replace(res, po_test=(lr, df, pv)).with_note(
+            "proportional odds not assessable: the model with nominal effects did not converge "
+            f"(sparse categories at some visit); its LR chi2 = {lr:.3g}, df = {df} is unreliable")
     verdict = "rejected" if pv < 0.05 else "not rejected"
+    caveat = ""
     return replace(res, po_test=(lr, df, pv)).with_note(
         f"proportional odds {verdict}: LR test against nominal effects of "
         f"{', '.join(d.fixed_names)} (Laplace), chi2 = {lr:.3g}, df = {df}, p = {pv:.3g}"
