@@ -59,8 +59,8 @@ from analysis.stats import descriptives, dose, paired
 from analysis.stats import individual_change as individual
 from analysis.stats.lmm import fit_lmm_safe
 from analysis.stats.multiplicity import holm
-from analysis.stats.ordinal import fit_clmm
 from analysis.stats.numerics import capture_warnings, noted
+from analysis.stats.ordinal import fit_clmm
 
 #: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
 FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")

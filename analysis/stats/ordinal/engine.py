@@ -141,7 +141,7 @@ class CLMMProblem:
             return np.where(np.isnan(out), np.inf, out)
         K = np.sqrt(2.0 / D)
         terms = []
-        for x, lw in zip(self._nodes, self._log_w):
+        for x, lw in zip(self._nodes, self._log_w, strict=True):
             uh = u + K * x
             shift = (tau * uh)[:, self.patient]
             lp = self._sum(self._log_prob(fix1 - shift, fix2 - shift))

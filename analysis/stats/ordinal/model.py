@@ -44,7 +44,7 @@ class Design:
 
     @property
     def thresholds(self) -> list[str]:
-        return [f"{a}|{b}" for a, b in zip(self.levels[:-1], self.levels[1:])]
+        return [f"{a}|{b}" for a, b in zip(self.levels[:-1], self.levels[1:], strict=True)]
 
     def problem(self, *, link: Link, n_agq: int, random: bool = True,
                 nominal: bool = False) -> CLMMProblem:
