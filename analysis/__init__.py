@@ -53,6 +53,7 @@ _API: dict[str, str] = {
     "paired_test": "analysis.api",
     "effect_sizes": "analysis.api",
     "mixed_model": "analysis.api",
+    "ordinal_model": "analysis.api",
     "individual_change": "analysis.api",
     "responders": "analysis.api",
     "dose_response": "analysis.api",

@@ -87,6 +87,25 @@ ANALYSES: dict[str, str] = {
     "lmm_icc": "Intraclass correlation: random-intercept variance / (that + residual variance).",
     "lmm_fit": "Fit status: `estimate` = REML deviance; `note` gives convergence, gradient "
     "norm, singular fit and any fallback.",
+    # ordinal mixed model (analysis.stats.ordinal, as ordinal::clmm)
+    "clmm_threshold": "Threshold of the cumulative link mixed model between two adjacent "
+    "levels (`term` `a|b` in level labels, e.g. `1|1+`), latent scale, Wald SE and CI.",
+    "clmm_fixed": "Coefficient of the cumulative link mixed model (`term` R's name, e.g. "
+    "`visitpost_m6`): log cumulative odds (logit link; probit: latent SD units) of a higher "
+    "category; Wald z test (`statistic`) and CI.",
+    "clmm_odds_ratio": "Cumulative odds ratio exp(coefficient) of a `clmm_fixed` row with its "
+    "Wald CI (logit link only); above 1: higher categories.",
+    "clmm_contrast": "Visit against the reference visit from the cumulative link mixed model "
+    "(`term` `post_m6 - baseline`), log cumulative odds, Holm-adjusted across the visits.",
+    "clmm_probability": "Probability of a level at a visit (`term` `visit: level`) for a "
+    "patient with random effect 0, delta-method SE.",
+    "clmm_random": "Patient random intercept of the cumulative link mixed model: `term` "
+    "`patient_id (Intercept)` is its variance, `patient_id (Intercept) SD` its SD (latent "
+    "scale).",
+    "clmm_fit": "Fit of the cumulative link mixed model: `term` `logLik` or `AIC` "
+    "(`estimate`), or `proportional odds LR test` (`statistic` chi-square, `df`, `p_value`, "
+    "against nominal visit effects); `note` gives convergence, singular fit, dropped levels and "
+    "any fallback.",
     # individual change
     "change": "Change from baseline of one patient (`term` = `visit - baseline`).",
     "rci": "Reliable Change Index of one patient: Jacobson & Truax (1991) in the pipeline; "

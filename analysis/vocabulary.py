@@ -31,6 +31,8 @@ Direction = Literal["lower", "higher", "towards_normal", "context"]
 Kind = Literal["continuous", "ordinal"]
 #: Denominator degrees of freedom of mixed-model tests.
 DfMethod = Literal["satterthwaite", "kenward-roger"]
+#: Link function of cumulative link (ordinal) models.
+Link = Literal["logit", "probit", "cloglog"]
 #: Baseline value of a patient and measure from several baseline observations.
 BaselineRule = Literal["last", "mean"]
 #: Alternative hypothesis of one-patient tests (a tail, or a clinical direction).
@@ -57,6 +59,7 @@ FigureFormat = Literal["png", "svg", "pdf"]
 Width = Literal["column", "page"]
 
 DF_METHODS = get_args(DfMethod)
+LINKS = get_args(Link)
 BASELINE_RULES = get_args(BaselineRule)
 DIRECTIONS = get_args(Direction)
 KINDS = get_args(Kind)

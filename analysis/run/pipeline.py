@@ -8,6 +8,7 @@ descriptives, missing data    always
 individual change, responders  every patient with a baseline
 paired comparisons            >= 2 patients with a baseline and a follow-up
 mixed model over visits       >= 4 patients (a warning in ``note`` below 6)
+ordinal mixed model (CLMM)    ordinal measures, >= 4 patients and >= 2 visits
 single-case set               exactly one patient: phase analysis (>= 3 points per
                               phase), one patient against controls (when the
                               configuration or the codebook gives normative data)
@@ -59,6 +60,7 @@ from analysis.stats import individual_change as individual
 from analysis.stats.lmm import fit_lmm_safe
 from analysis.stats.multiplicity import holm
 from analysis.stats.numerics import capture_warnings, noted
+from analysis.stats.ordinal import fit_clmm
 
 #: Analyses whose p-values are Holm-adjusted across the measures of a declared family.
 FAMILY_ANALYSES = ("paired_t", "wilcoxon", "wilcoxon_normal")
@@ -335,10 +337,35 @@ def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
                     + ("; see the single-case analyses" if n_m == 1 else
                        "; see the paired comparisons"),
         }]))
+    if measure.kind == "ordinal" and n_m >= MIN_LMM_PATIENTS and obs_m["visit"].nunique() >= 2:
+        frames += guarded(_ordinal_model, obs_m, measure, config)
     if n_patients == 1:
         from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += guarded(single_patient.single_case_results, obs_m, ch_m, measure, config)
     return frames
+
+
+def _ordinal_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> pd.DataFrame:
+    """Cumulative link mixed model ``value ~ visit + (1 | patient)``, logit link, Laplace."""
+    side = obs_m["side"].iloc[0]
+    n = obs_m["patient_id"].nunique()
+    try:
+        fit = fit_clmm(obs_m, levels=measure.levels, codes=measure.codes,
+                       formula="value ~ visit", reference=config.reference_visit)
+        rows = fit.tidy(measure=measure.key, side=side)
+    except ITBError as exc:
+        return result_frame([{
+            "measure": measure.key, "side": side, "analysis": "clmm_fit", "term": "logLik",
+            "n_patients": n, "n_obs": len(obs_m),
+            "method": "CLMM value ~ visit + (1 | patient_id), logit link, Laplace "
+                      "(analysis.stats.ordinal)",
+            "note": f"model not fitted: {exc}",
+        }])
+    if n < WARN_LMM_PATIENTS:
+        warning = (f"only {n} patients: mixed-model inference is fragile below "
+                   f"{WARN_LMM_PATIENTS}")
+        rows["note"] = [f"{warning}; {x}" if x else warning for x in rows["note"]]
+    return rows
 
 
 def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> pd.DataFrame:
