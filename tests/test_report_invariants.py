@@ -54,7 +54,7 @@ def tables(ctx) -> dict[str, pd.DataFrame]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.;])\s+(?=[A-Z@])", text) if len(s.strip()) > 25]
+    return [s.strip() for s in re.split(r"(?<=\.)\s+(?=[A-Z@])", text) if len(s.strip()) > 25]
 
 
 def problems(spec, run, ctx) -> list[str]:
@@ -115,7 +115,7 @@ def problems(spec, run, ctx) -> list[str]:
                 out.append(f"{pid} worsened on the primary outcome but is not named")
     # ordinal measures: no mean, t test, d or linear mixed model
     if ctx.is_ordinal(p):
-        for bad in ("mean change", "paired t(", "*d*~z~", "linear mixed model"):
+        for bad in ("mean change", "paired t(", "*d*~z~", "linear mixed model (REML)"):
             if bad in T["summary"] + T["model"]:
                 out.append(f"ordinal primary reported with {bad!r}")
         if len(tabs["contrasts"]) and not len(ctx.rows("clmm_fixed")):

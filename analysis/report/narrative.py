@@ -144,6 +144,12 @@ def mixed_model_sentence(ctx: ReportContext) -> str:
     from analysis.run.pipeline import MIN_LMM_PATIENTS
 
     m, s = ctx.primary.measure, ctx.primary.side
+    if ctx.is_ordinal(m):
+        if len(ctx.rows("clmm_fixed", measure=m, patient="")):
+            return ("The ordinal primary outcome was modelled by a cumulative link mixed model; "
+                    "no linear model of its level codes is reported.")
+        return ("No linear mixed model of the primary outcome is reported: it is an ordinal "
+                "scale, whose level codes are not interval measurements.")
     fit = ctx.rows("lmm_fit", measure=m, side=s, patient="")
     fit = fit[~fit["term"].str.startswith("dose model")]
     n = ctx.all_obs[(ctx.all_obs["measure"] == m)]["patient_id"].nunique()
@@ -225,8 +231,8 @@ def methods_paragraph(ctx: ReportContext) -> str:
         ("numpy", "NumPy"), ("scipy", "SciPy"), ("pandas", "pandas"),
         ("statsmodels", "statsmodels")) if key in v)
     out = [f"Analyses were run with itb-analysis {v.get('itb-analysis', '')} in Python "
-           f"{v.get('python', '')}" + (f" ({soft})" if soft else "") + ". "
-           + reference_sentence(ctx)]
+           f"{v.get('python', '')}" + (f" ({soft})" if soft else "") + ". Every change is "
+           "measured from the reference visit named in the summary."]
     present = set(ctx.results.loc[ctx.results["estimate"].notna()
                                   | ctx.results["p_value"].notna(), "analysis"])
     if "paired_t" in present:
@@ -237,7 +243,7 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "with noncentral-t intervals [@lakens2013].")
     if "wilcoxon" in present:
         w = ctx.rows("wilcoxon")
-        zeros = int(w["note"].str.contains("zero difference").sum())
+        zeros = int(w["note"].str.contains(r"\d+ zero difference\(s\) dropped").sum())
         ties = int(w["note"].str.contains("tied").sum())
         out.append("Ordinal and continuous measures were also compared with the Wilcoxon "
                    "signed-rank test (exact conditional p given mid-ranks), with the matched-pairs "
@@ -246,10 +252,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    f"mid-ranks in {ties}. Changes on ordinal scales are counted in steps of the "
                    "scale (MAS 1+ to 1 is one step).")
     lmm = ctx.rows("lmm_contrast")
+    lmm = lmm[~lmm["measure"].map(ctx.is_ordinal)] if len(lmm) else lmm
     if len(lmm):
         methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger [@kenward1997]").replace(
             "satterthwaite", "Satterthwaite [@satterthwaite1946]") for x in lmm["df_method"] if x})
-        out.append("Each measure with at least four patients was modelled over all visits by a "
+        out.append("Each measure on an interval scale with at least four patients was modelled "
+                   "over all visits by a "
                    "linear mixed model (REML) with a fixed effect of visit and a random intercept "
                    f"per patient, denominator degrees of freedom by {' and '.join(methods)}; "
                    "contrasts of each visit against the reference visit come from the estimated "

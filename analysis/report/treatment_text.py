@@ -62,7 +62,7 @@ def report_title(ctx) -> str:
     >>> from analysis.report.context import build_context
     >>> ctx = build_context(run_analysis(EXAMPLES / "case_report", cache_dir=None), patient="P01")
     >>> report_title(ctx)
-    'Continuous intrathecal baclofen test infusion and pump implantation in hereditary spastic paraplegia: a case report'
+    'Continuous ITB test infusion and pump implantation in HSP, illustrative case report'
     """
     f = ctx.facts
     if f.title:
