@@ -112,6 +112,12 @@ def patient_treatment(obs: pd.DataFrame, patient: str, *, order: list[str],
     if "administration" not in per:
         per["administration"] = ""
     per["administration"] = per["administration"].fillna("").astype(str).str.strip().str.lower()
+    bad = sorted(set(per["administration"]) - {"", *ADMINISTRATIONS})
+    if bad:
+        from analysis.errors import InvalidInputError
+
+        raise InvalidInputError(f"column 'administration' of patient {patient!r} holds {bad}; "
+                                f"use one of {', '.join(ADMINISTRATIONS)} (or leave it empty)")
     per = (per.groupby("visit", sort=False)
            .agg(phase=("phase", "first"), dose=("dose_ug_day", "first"),
                 how=("administration", lambda s: next((x for x in s if x), "")))
