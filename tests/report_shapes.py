@@ -113,3 +113,95 @@ def write_shape(name: str, directory: Path) -> Path:
     if study:
         (directory / "study.yaml").write_text(study, encoding="utf-8")
     return directory
+
+
+# ----------------------------------------------------------------- issue 21: one per defect
+
+def _obs(rows, sides=("",)):
+    import pandas as pd
+
+    out = []
+    for pid, visit, phase, day, dose, measure, values, *how in rows:
+        for s, v in zip(sides if measure.startswith("mas_") else ("",), values, strict=False):
+            out.append({"patient_id": pid, "visit": visit, "phase": phase, "day": day,
+                        "dose_ug_day": dose, "measure": measure, "side": s, "value": v,
+                        **({"administration": how[0]} if how else {})})
+    return pd.DataFrame(out)
+
+
+def _patients(obs):
+    import pandas as pd
+
+    return pd.DataFrame({"patient_id": sorted(obs["patient_id"].unique())})
+
+
+def one_test_visit_one_dose():
+    """Each patient had one test-infusion visit at one dose: no titration may be claimed."""
+    rows = []
+    for p in ("P01", "P02", "P03"):
+        rows += [(p, "baseline", "baseline", -7, 0, "tug", [14.0 + int(p[-1])]),
+                 (p, "ti_d1", "test_infusion", -3, 60, "tug", [13.0 + int(p[-1])]),
+                 (p, "post_m6", "post_implant", 180, 100, "tug", [11.0 + int(p[-1])])]
+    obs = _obs(rows)
+    return obs, _patients(obs), "primary_outcome: tug\n"
+
+
+def bolus_then_rising_doses():
+    """A 50 µg bolus then 40 -> 80 -> 120 µg/day: the bolus is an amount; no reduction."""
+    rows = []
+    for p in ("P01", "P02", "P03", "P04", "P05"):
+        k = int(p[-1])
+        rows += [(p, "baseline", "baseline", -10, 0, "tug", [15.0 + k], ""),
+                 (p, "ti_d1", "test_infusion", -6, 50, "tug", [14.5 + k], "bolus"),
+                 (p, "ti_d2", "test_infusion", -5, 40, "tug", [14.0 + k], "continuous"),
+                 (p, "ti_d3", "test_infusion", -4, 80, "tug", [13.0 + k], "continuous"),
+                 (p, "ti_d4", "test_infusion", -3, 120, "tug", [12.0 + k], "continuous")]
+    obs = _obs(rows)
+    return obs, _patients(obs), "primary_outcome: tug\n"
+
+
+def no_dose_column():
+    """Every patient had a test-infusion visit, and the data have no dose column."""
+    obs, pts = _series(4, measures=["tug", "gait_speed"])
+    return obs.drop(columns=["dose_ug_day"]), pts, "primary_outcome: tug\n"
+
+
+def one_normal_leg():
+    """The right leg spastic (MAS 2 -> 1), the left leg normal (0 -> 0): judged per side."""
+    rows = [("P01", "baseline", "baseline", -7, 0, "mas_knee_ext", [0.0, 2.0]),
+            ("P01", "post_m6", "post_implant", 180, 100, "mas_knee_ext", [0.0, 1.0])]
+    obs = _obs(rows, sides=("L", "R"))
+    return obs, _patients(obs), "primary_outcome: mas_knee_ext\n"
+
+
+def single_patient_worse():
+    """One patient whose TUG worsened and gait speed halved while MAS improved."""
+    rows = [("P01", "baseline", "baseline", -7, 0, "tug", [12.0]),
+            ("P01", "baseline", "baseline", -7, 0, "gait_speed", [1.0]),
+            ("P01", "baseline", "baseline", -7, 0, "mas_knee_ext", [2.0, 2.0]),
+            ("P01", "post_m6", "post_implant", 180, 100, "tug", [24.0]),
+            ("P01", "post_m6", "post_implant", 180, 100, "gait_speed", [0.5]),
+            ("P01", "post_m6", "post_implant", 180, 100, "mas_knee_ext", [1.0, 1.0])]
+    obs = _obs(rows, sides=("L", "R"))
+    return obs, _patients(obs), "primary_outcome: mas_knee_ext\n"
+
+
+def three_centres():
+    """A ``site`` column with three centres; a study title in study.yaml."""
+    obs, pts = _series(6, measures=["tug", "gait_speed"])
+    sites = {p: ("Groningen", "Nijmegen", "Leiden")[i % 3]
+             for i, p in enumerate(sorted(obs["patient_id"].unique()))}
+    obs = obs.assign(site=obs["patient_id"].map(sites))
+    return obs, pts, "title: ITB at three centres\nprimary_outcome: tug\n"
+
+
+def two_patients():
+    """Two patients: a paired t-test with df 1 is said not to support inference."""
+    obs, pts = _series(2, seed=5, measures=["tug", "gait_speed"])
+    return obs, pts, "primary_outcome: tug\n"
+
+
+ISSUE_21 = {f.__name__: f for f in (
+    one_test_visit_one_dose, bolus_then_rising_doses, no_dose_column, one_normal_leg,
+    single_patient_worse, three_centres, two_patients)}
+SHAPES.update(ISSUE_21)

@@ -195,3 +195,62 @@ def test_reports_render_on_shapes(name, tmp_path, monkeypatch):
         assert "?@" not in text
         found = set(CODE.findall(text))
         assert not found, f"{doc} on {name}: internal codes {sorted(found)}"
+
+
+# ----------------------------------------------------------------- issue 21: one per defect
+
+def test_one_dose_is_not_a_titration(runs):
+    ctx = _context(runs["one_test_visit_one_dose"])
+    text = say.dose_paragraph(ctx) + say.design_paragraph(ctx)
+    assert "titrated" not in text and "settled" not in text
+    assert "at one dose" in text and not len(window_table(ctx))
+
+
+def test_bolus_is_an_amount_and_rising_doses_are_not_reductions(runs):
+    ctx = _context(runs["bolus_then_rising_doses"])
+    text = say.dose_paragraph(ctx) + " " + say.tolerability_paragraph(ctx)
+    assert "50 µg/day" not in text.replace("\u00a0", " ")
+    assert "test bolus" in text and "never fell" in text
+    t = ctx.facts.treatments["P01"]
+    assert t.boluses == (50.0,) and t.continuous == (40.0, 80.0, 120.0) and not t.reductions
+
+
+def test_no_dose_column_keeps_the_test_infusion(runs):
+    ctx = _context(runs["no_dose_column"])
+    text = " ".join(_texts(ctx))
+    assert ctx.facts.tested and "No test infusion is in the data" not in text
+    assert "No dose is recorded outside the baseline phase" in text
+
+
+def test_a_normal_leg_is_not_averaged_with_the_spastic_one(runs):
+    ctx = _context(runs["one_normal_leg"])
+    text = say.case_summary(ctx)
+    assert "right" in text and "left" in text  # both sides of the primary outcome
+    assert ctx.facts.classified("mas_knee_ext", "R", "improved") == ["P01"]
+    assert ctx.facts.classified("mas_knee_ext", "L", "unchanged") == ["P01"]
+
+
+def test_a_single_patient_who_worsened_is_said_to_have_worsened(runs):
+    ctx = _context(runs["single_patient_worse"])
+    text = say.case_summary(ctx).replace("\\:", ":")
+    assert "Timed Up and Go: worsened" in text
+    assert "worsened" in text.split("Gait speed")[1]
+    table = rt.case_outcomes_table(ctx)
+    assert {"tug", "gait_speed"} <= set(ctx.facts.sides) and len(table) == 4
+
+
+def test_centres_and_study_title(runs):
+    ctx = _context(runs["three_centres"])
+    assert "3 centres" in say.design_paragraph(ctx)
+    assert say.report_title(ctx) == "ITB at three centres"
+
+
+def test_two_patients_said_not_to_support_inference(runs):
+    text = say.series_summary(_context(runs["two_patients"])).replace("\\", "")
+    assert "cannot support inference" in text and "df = 1" in text
+
+
+def test_ordinal_primary_has_no_linear_model(runs):
+    ctx = _context(runs["ordinal_only"])
+    assert not len(rt.contrasts_table(ctx))
+    assert "ordinal scale" in say.mixed_model_sentence(ctx)

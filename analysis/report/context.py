@@ -18,6 +18,7 @@ import pandas as pd
 from analysis.data.config import PrimaryOutcome, resolve_primary_outcome
 from analysis.data.derive import visit_order
 from analysis.errors import RenderError
+from analysis.report.facts import StudyFacts, study_facts
 from analysis.report.labels import VisitLabels, measure_label, visit_labels
 
 __all__ = ["ReportContext", "build_context"]
@@ -50,6 +51,19 @@ class ReportContext:
     measures: tuple[str, ...]
     spasticity: tuple[str, ...] = field(default=())
     strength: tuple[str, ...] = field(default=())
+    facts: StudyFacts | None = None
+    has_test: bool = False
+
+    @property
+    def changes(self) -> pd.DataFrame:
+        """The change table (of the patient, for a case report)."""
+        ch = self.run.changes
+        return ch if self.patient is None else ch[ch["patient_id"] == self.patient]
+
+    def is_ordinal(self, measure: str) -> bool:
+        """True for a measure on an ordinal scale (levels in the codebook)."""
+        info = self.measure_info(measure)
+        return bool(info is not None and (info.levels or info.kind == "ordinal"))
 
     # ------------------------------------------------------------------ lookups
     def rows(self, analysis: str | tuple[str, ...], *, measure: str | None = None,
@@ -127,22 +141,28 @@ def build_context(run: Any, *, patient: str | None = None) -> ReportContext:
     cfg = run.config
     phases = tuple(p for p in ("baseline", "test_infusion", "post_implant")
                    if "phase" in obs and (obs["phase"] == p).any())
-    dose = obs["dose_ug_day"] if "dose_ug_day" in obs else pd.Series(0.0, index=obs.index)
-    titration = ("phase" in obs) and bool(((obs["phase"] == cfg.treatment_phase)
-                                           & (dose.fillna(0) > 0)).any())
+    order = visit_order(all_obs)
+    reference = str(cfg.reference_visit)
+    changes = run.changes if patient is None else run.changes[
+        run.changes["patient_id"] == str(patient)]
+    facts = study_facts(obs, changes=changes, results=run.results, codebook=run.codebook,
+                        config=cfg, order=order, reference=reference)
     measures = tuple(sorted(obs["measure"].astype(str).unique()))
     book = run.codebook
     kinds = tuple(sorted({book.measure(m).kind for m in measures if m in book}))
-    spasticity = tuple(m for m in measures if m.startswith("mas_"))
-    strength = tuple(m for m in measures if m.startswith("mrc_"))
+    spasticity = tuple(m for m in measures if m in (cfg.window_spasticity or ())) or tuple(
+        m for m in measures if m.startswith("mas_"))
+    strength = tuple(m for m in measures if m in (cfg.window_strength or ())) or tuple(
+        m for m in measures if m.startswith("mrc_"))
     return ReportContext(
         run=run, results=run.results, obs=obs, all_obs=all_obs, codebook=book, config=cfg,
         labels=visit_labels(book), patient=None if patient is None else str(patient),
-        primary=resolve_primary_outcome(cfg, all_obs), order=visit_order(all_obs),
-        reference=str(cfg.reference_visit), reference_reason=cfg.reference_visit_reason,
+        primary=resolve_primary_outcome(cfg, all_obs), order=order,
+        reference=reference, reference_reason=cfg.reference_visit_reason,
         n_patients=len(ids), phases=phases,
         has_day="day" in obs and bool(obs["day"].notna().any()),
-        has_titration=titration, has_implant="post_implant" in phases,
+        has_titration=bool(facts.titrated), has_implant="post_implant" in phases,
+        has_test=bool(facts.tested), facts=facts,
         has_baseline_phase="baseline" in phases,
         sides=tuple(sorted(s for s in obs["side"].astype(str).unique() if s)) if "side" in obs else (),
         kinds=kinds, measures=measures, spasticity=spasticity, strength=strength,

@@ -10,22 +10,19 @@ Numbers are formatted by :mod:`analysis.report.formatting`; labels come from
 
 from __future__ import annotations
 
-import pandas as pd
-
 from analysis.report.context import ReportContext
-from analysis.report.doses import dose_facts, window_text
+from analysis.report.doses import window_text
 from analysis.report.escape import markdown_output
-from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
-from analysis.report.labels import grade_steps, with_unit
+from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_stat
+from analysis.report.outcome_text import balance_text, group_change_text, primary_sides
 from analysis.report.statements import (
-    adjustment_words,
     change_text,
-    digits_of,
     first_clause,
 )
+from analysis.report.treatment_text import design_text, patient_dose_text, report_title
 
-__all__ = ["reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
-           "case_summary", "clinical_message", "dose_paragraph", "tolerability_paragraph",
+__all__ = ["report_title", "reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
+           "case_summary", "dose_paragraph", "tolerability_paragraph",
            "flow_paragraph", "mixed_model_sentence", "single_case_paragraph", "pgic_sentence",
            "diagnosis_paragraph", "methods_paragraph"]
 
@@ -55,179 +52,62 @@ def primary_sentence(ctx: ReportContext) -> str:
 
 @markdown_output
 def design_paragraph(ctx: ReportContext) -> str:
-    """Patients, visits in clinical words, phases present."""
-    visits = [ctx.labels(v) for v in ctx.order]
-    phases = [p for p in ctx.phases]
-    words = {"baseline": "a baseline phase", "test_infusion": "a continuous intrathecal "
-             "baclofen test infusion with the dose titrated", "post_implant": "follow-up after "
-             "implantation of the pump"}
-    if not ctx.has_titration:
-        words["test_infusion"] = "a test-infusion phase without a recorded dose above zero"
-    who = ("one patient" if ctx.n_patients == 1 else f"{ctx.n_patients} patients")
-    text = (f"The data hold {who}, seen at {len(visits)} visit{'s' if len(visits) != 1 else ''} "
-            f"({'; '.join(visits)}).")
-    if phases:
-        text += " The phases recorded are " + ", ".join(words[p] for p in phases) + "."
+    """Patients, centres, visits in clinical words (with days), the phases present."""
+    text = design_text(ctx)
     if not ctx.has_day:
         text += (" The data give no study day, so visits are ordered as they appear in the data"
                  " and no figure over days is drawn.")
-    return text + " " + reference_sentence(ctx)
-
-
-def _primary_group_change(ctx: ReportContext) -> str:
-    m, s = ctx.primary.measure, ctx.primary.side
-    info = ctx.measure_info(m)
-    for analysis in ("mean_difference", "median_change"):
-        term = ctx.latest_term(analysis, m, s)
-        if term is None:
-            continue
-        r = ctx.rows(analysis, measure=m, side=s, patient="", term=term).iloc[0]
-        dg = digits_of(r, info)
-        what = "mean change" if analysis == "mean_difference" else "median change"
-        text = (f"{ctx.primary_label} changed {ctx.labels.span(term)} by a {what} of "
-                f"{with_unit(fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'], dg), info.unit if info else '')}"
-                f"{f' ({CI95})' if pd.notna(r['ci_low']) else ''}, in "
-                f"{int(r['n_patients'])} patients with both values")
-        t = ctx.rows("paired_t", measure=m, side=s, patient="", term=term)
-        if len(t) and pd.notna(t.iloc[0]["p_value"]):
-            t0 = t.iloc[0]
-            text += f"; paired {fmt_stat('t', t0['statistic'], t0['df'], t0['p_value'])}"
-            if pd.notna(t0["p_adjusted"]):
-                text += f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after "
-                text += f"{adjustment_words(t0['adjustment'])})"
-        d = ctx.rows("cohens_dz", measure=m, side=s, patient="", term=term)
-        if len(d) and pd.notna(d.iloc[0]["estimate"]):
-            d0 = d.iloc[0]
-            text += f"; Cohen's *d*~z~ {fmt_est_ci(d0['estimate'], d0['ci_low'], d0['ci_high'], 2)}"
-        return text + "."
-    n_ref = ctx.all_obs[(ctx.all_obs["measure"] == m) & (ctx.all_obs["side"] == s)
-                        & (ctx.all_obs["visit"] == ctx.reference)]["patient_id"].nunique()
-    if ctx.n_patients < 2:
-        return ("No paired comparison of the primary outcome was run: it needs at least two "
-                "patients.")
-    return (f"No paired comparison of the primary outcome was run: {n_ref} patient(s) have a "
-            f"value at the reference visit, and no follow-up visit has values of at least two of "
-            f"them paired with it.")
+    return text
 
 
 @markdown_output
 def series_summary(ctx: ReportContext) -> str:
-    """The summary of the case series: primary outcome, its change, the clinical message."""
-    parts = [primary_sentence(ctx), reference_sentence(ctx), _primary_group_change(ctx)]
-    message = clinical_message(ctx)
-    if message:
-        parts.append(message)
+    """The summary of the case series: primary outcome, its change per side, and who improved,
+    did not change or worsened on every measure."""
+    parts = [primary_sentence(ctx), reference_sentence(ctx), group_change_text(ctx)]
+    balance = balance_text(ctx)
+    if balance:
+        parts.append(balance)
     return " ".join(parts)
 
 
 @markdown_output
 def case_summary(ctx: ReportContext) -> str:
-    """The summary of a case report: the patient's primary-outcome change and the message."""
-    m, s = ctx.primary.measure, ctx.primary.side
+    """The summary of a case report: the patient's primary-outcome change (every side), the
+    settled dose of a titration, and every measure's verdict."""
+    m = ctx.primary.measure
     parts = [primary_sentence(ctx), reference_sentence(ctx)]
-    term = ctx.latest_term("change", m, s, patient=ctx.patient or "")
-    if term is None:
-        parts.append(f"The patient has no follow-up value of {ctx.primary_label} to compare with "
-                     "the reference visit.")
-    else:
-        parts.append(f"{ctx.primary_label} changed {change_text(ctx, m, s, term)}.")
-    facts = dose_facts(ctx, ctx.patient)
-    if facts and facts.settled is not None:
-        parts.append(f"The test infusion settled at {fmt_num(facts.settled, 0)} µg/day.")
-    message = clinical_message(ctx)
-    if message:
-        parts.append(message)
+    for s in primary_sides(ctx):
+        term = ctx.latest_term("change", m, s, patient=ctx.patient or "")
+        if term is None:
+            parts.append(f"The patient has no follow-up value of {ctx.label(m, s)} to compare "
+                         "with the reference visit.")
+        else:
+            parts.append(f"{ctx.label(m, s)} changed {change_text(ctx, m, s, term)}.")
+    t = ctx.facts.treatments.get(ctx.patient or "")
+    if t is not None and t.settled is not None:
+        parts.append(f"The titration of the continuous test infusion settled at "
+                     f"{fmt_num(t.settled, 0)} µg/day.")
+    balance = balance_text(ctx)
+    if balance:
+        parts.append(balance)
     return " ".join(parts)
-
-
-def _last_changes(ctx: ReportContext, measures: tuple[str, ...]) -> pd.DataFrame:
-    """The change rows of ``measures`` at each measure's latest visit against the reference."""
-    ch = ctx.run.changes
-    ch = ch[ch["measure"].isin(measures) & ch["change"].notna()]
-    if ctx.patient is not None:
-        ch = ch[ch["patient_id"] == ctx.patient]
-    if ch.empty:
-        return ch
-    ch = ch.assign(_rank=ch["visit"].map(ctx.visit_rank))
-    last = ch.groupby("measure")["_rank"].transform("max")
-    return ch[ch["_rank"] == last]
-
-
-@markdown_output
-def clinical_message(ctx: ReportContext) -> str:
-    """The study's message when the data show it: spasticity reduced with strength kept, and
-    the change of gait speed and knee flexion in loading response at the last follow-up.
-
-    Only what the data show is said: nothing when the measures are absent.
-    """
-    out = []
-    spas = _last_changes(ctx, ctx.spasticity)
-    stre = _last_changes(ctx, ctx.strength)
-    if len(spas):
-        steps = [grade_steps(ctx.measure_info(r.measure), r.baseline, r.value)
-                 for r in spas.itertuples()]
-        steps = [x for x in steps if x is not None]
-        if steps and pd.Series(steps).median() < 0:
-            visit = ctx.labels(ctx.order[int(spas["_rank"].max())])
-            text = (f"At {visit} the Modified Ashworth grades were lower than at the reference "
-                    f"visit in {sum(x < 0 for x in steps)} of {len(steps)} muscle-side "
-                    f"assessments (median change {fmt_num(pd.Series(steps).median(), 1)} grade steps)")
-            if len(stre):
-                ssteps = [grade_steps(ctx.measure_info(r.measure), r.baseline, r.value)
-                          for r in stre.itertuples()]
-                ssteps = [x for x in ssteps if x is not None]
-                lost = sum(x < 0 for x in ssteps)
-                text += (f", while MRC strength was kept in {len(ssteps) - lost} of {len(ssteps)} "
-                         "muscle-side assessments" if ssteps else "")
-            out.append(text + ".")
-    for key in ("gait_speed", "knee_flex_lr"):
-        rows = _last_changes(ctx, (key,))
-        if rows.empty:
-            continue
-        info = ctx.measure_info(key)
-        dg = digits_of(None, info)
-        for s, part in rows.groupby("side", sort=True):
-            visit = ctx.labels(ctx.order[int(part["_rank"].max())])
-            before, after = part["baseline"].median(), part["value"].median()
-            who = "" if ctx.patient else "a median of "
-            text = (f"{ctx.label(key, s)} went from {who}{with_unit(fmt_num(before, dg), info.unit)}"
-                    f" at the reference visit to {with_unit(fmt_num(after, dg), info.unit)} at {visit}")
-            if key == "gait_speed" and before > 0 and after / before >= 1.9:
-                text += " (about doubled)"
-            out.append(text + ".")
-    return " ".join(out)
 
 
 @markdown_output
 def dose_paragraph(ctx: ReportContext) -> str:
-    """Test-infusion doses, settled titration dose, implanted pump dose, therapeutic window."""
-    if not ctx.has_titration and not ctx.has_implant:
-        return "No intrathecal baclofen dose is recorded in the data."
-    if ctx.patient is not None:
-        f = dose_facts(ctx, ctx.patient)
-        parts = []
-        if f.test_doses:
-            parts.append("During the continuous test infusion the dose was "
-                         + ("raised " if f.test_doses == sorted(f.test_doses) else "changed ")
-                         + "through " + ", ".join(fmt_num(d, 0) for d in f.test_doses)
-                         + " µg/day (in the order given).")
-            parts.append(f"The titration settled at {fmt_num(f.settled, 0)} µg/day (the dose of "
-                         "the last test-infusion day).")
-        else:
-            parts.append("No test infusion with a recorded dose is in the data.")
-        if f.pump:
-            parts.append("After implantation the pump delivered "
-                         + "; ".join(f"{fmt_num(d, 0)} µg/day at {ctx.labels(v)}" for v, d in f.pump)
-                         + ".")
-        elif ctx.has_implant:
-            parts.append("No pump dose is recorded after implantation.")
-        win = window_text(ctx, ctx.patient)
-        if win:
-            parts.append(win)
-        return " ".join(parts)
-    from analysis.report.doses import series_dose_summary
+    """Test-phase doses (bolus amounts, continuous doses, titration), pump doses, therapeutic
+    window: only what the facts hold."""
+    if ctx.patient is None:
+        from analysis.report.doses import series_dose_summary
 
-    return series_dose_summary(ctx)
+        return series_dose_summary(ctx)
+    t = ctx.facts.treatments[ctx.patient]
+    if not t.has_test and "post_implant" not in t.phases:
+        return "No intrathecal baclofen dose is recorded in the data."
+    text = patient_dose_text(ctx, t)
+    win = window_text(ctx, ctx.patient)
+    return f"{text} {win}".strip()
 
 
 @markdown_output
@@ -264,6 +144,12 @@ def mixed_model_sentence(ctx: ReportContext) -> str:
     from analysis.run.pipeline import MIN_LMM_PATIENTS
 
     m, s = ctx.primary.measure, ctx.primary.side
+    if ctx.is_ordinal(m):
+        if len(ctx.rows("clmm_fixed", measure=m, patient="")):
+            return ("The ordinal primary outcome was modelled by a cumulative link mixed model; "
+                    "no linear model of its level codes is reported.")
+        return ("No linear mixed model of the primary outcome is reported: it is an ordinal "
+                "scale, whose level codes are not interval measurements.")
     fit = ctx.rows("lmm_fit", measure=m, side=s, patient="")
     fit = fit[~fit["term"].str.startswith("dose model")]
     n = ctx.all_obs[(ctx.all_obs["measure"] == m)]["patient_id"].nunique()
@@ -345,8 +231,8 @@ def methods_paragraph(ctx: ReportContext) -> str:
         ("numpy", "NumPy"), ("scipy", "SciPy"), ("pandas", "pandas"),
         ("statsmodels", "statsmodels")) if key in v)
     out = [f"Analyses were run with itb-analysis {v.get('itb-analysis', '')} in Python "
-           f"{v.get('python', '')}" + (f" ({soft})" if soft else "") + ". "
-           + reference_sentence(ctx)]
+           f"{v.get('python', '')}" + (f" ({soft})" if soft else "") + ". Every change is "
+           "measured from the reference visit named in the summary."]
     present = set(ctx.results.loc[ctx.results["estimate"].notna()
                                   | ctx.results["p_value"].notna(), "analysis"])
     if "paired_t" in present:
@@ -357,7 +243,7 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "with noncentral-t intervals [@lakens2013].")
     if "wilcoxon" in present:
         w = ctx.rows("wilcoxon")
-        zeros = int(w["note"].str.contains("zero difference").sum())
+        zeros = int(w["note"].str.contains(r"\d+ zero difference\(s\) dropped").sum())
         ties = int(w["note"].str.contains("tied").sum())
         out.append("Ordinal and continuous measures were also compared with the Wilcoxon "
                    "signed-rank test (exact conditional p given mid-ranks), with the matched-pairs "
@@ -366,10 +252,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    f"mid-ranks in {ties}. Changes on ordinal scales are counted in steps of the "
                    "scale (MAS 1+ to 1 is one step).")
     lmm = ctx.rows("lmm_contrast")
+    lmm = lmm[~lmm["measure"].map(ctx.is_ordinal)] if len(lmm) else lmm
     if len(lmm):
         methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger [@kenward1997]").replace(
             "satterthwaite", "Satterthwaite [@satterthwaite1946]") for x in lmm["df_method"] if x})
-        out.append("Each measure with at least four patients was modelled over all visits by a "
+        out.append("Each measure on an interval scale with at least four patients was modelled "
+                   "over all visits by a "
                    "linear mixed model (REML) with a fixed effect of visit and a random intercept "
                    f"per patient, denominator degrees of freedom by {' and '.join(methods)}; "
                    "contrasts of each visit against the reference visit come from the estimated "

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.report.context import ReportContext
 from analysis.report.escape import Markdown, markdown_prose
+from analysis.report.facts import ordinal_median
 from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
 from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
 from analysis.report.statements import digits_of, first_clause
@@ -117,9 +118,7 @@ def reference_values_table(ctx: ReportContext) -> pd.DataFrame:
         if ctx.patient is not None:
             text = _value(info, rows["value"].iloc[-1])
         elif info is not None and info.levels:
-            text = f"median {grade(info, rows['value'].median())}" if any(
-                math.isclose(rows["value"].median(), c) for c in info.codes) else \
-                f"median {fmt_num(rows['value'].median(), 1)}"
+            text = f"median {ordinal_median(info, rows['value'])[0]}"
         else:
             dg = digits_of(None, info)
             text = f"{fmt_num(rows['value'].mean(), dg)} ({fmt_num(rows['value'].std(), dg)})"
@@ -212,7 +211,7 @@ def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
     """Median change of an ordinal measure in steps of its scale (MAS 1+ -> 1 is one step)."""
     ch = ctx.run.changes
     ch = ch[(ch["measure"] == m) & (ch["side"] == s) & (ch["visit"] == visit) & ch["change"].notna()]
-    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"])]
+    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"], strict=False)]
     steps = pd.Series([x for x in steps if x is not None], dtype=float)
     if steps.empty:
         return MISSING
@@ -223,6 +222,13 @@ def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
 def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
     """Mixed-model contrasts of the primary outcome, visits in words."""
     m, s = ctx.primary.measure, ctx.primary.side
+    if ctx.is_ordinal(m):
+        # no linear model of level codes: the cumulative link model's rows when present
+        clmm = ctx.rows("clmm_fixed", measure=m, patient="")
+        return pd.DataFrame([{
+            "Term": ctx.words(str(r["term"])),
+            "Estimate [95% CI] (log odds)": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], 2),
+            "p": fmt_p(r["p_value"], prefix=False)} for _, r in clmm.iterrows()])
     rows = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
     info = ctx.measure_info(m)
     dg = digits_of(None, info)

@@ -1,0 +1,143 @@
+"""Sentences about the outcomes: the primary outcome's change per side (ordinal measures as
+levels and level steps, never as means), small samples said plainly, and the patients who
+improved, did not change or worsened on every measure, with the same weight.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.report.escape import markdown_output
+from analysis.report.facts import ordinal_median
+from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_stat
+from analysis.report.labels import grade_steps, with_unit
+from analysis.report.statements import adjustment_words, digits_of
+
+__all__ = ["SMALL_SAMPLE", "primary_sides", "group_change_text", "balance_text"]
+
+#: Up to this many complete pairs a paired test is said not to support inference.
+SMALL_SAMPLE = 3
+
+
+def primary_sides(ctx) -> list[str]:
+    """Every side of the primary outcome in the data (a sided measure is never narrowed)."""
+    sides = ctx.facts.sides.get(ctx.primary.measure, (ctx.primary.side,))
+    return list(sides) or [ctx.primary.side]
+
+
+def _small(n: int) -> str:
+    return (f"With {n} patient{'s' if n != 1 else ''} with both values (df = {n - 1}), this "
+            "paired test cannot support inference; it describes these patients only.")
+
+
+def _ordinal_change(ctx, m: str, s: str, term: str) -> str:
+    info = ctx.measure_info(m)
+    visit = term.split(" - ")[0]
+    ch = ctx.changes
+    ch = ch[(ch["measure"] == m) & (ch["side"] == s) & (ch["visit"] == visit)
+            & ch["change"].notna()]
+    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"], strict=False)]
+    steps = [x for x in steps if x is not None]
+    if not steps:
+        return ""
+    before, _ = ordinal_median(info, ch["baseline"])
+    after, _ = ordinal_median(info, ch["value"])
+    med = pd.Series(steps, dtype=float).median()
+    lower = sum(x < 0 for x in steps)
+    higher = sum(x > 0 for x in steps)
+    text = (f"{ctx.label(m, s)} went from a median grade {before} at the reference visit to "
+            f"{after} at {ctx.labels(visit)} (median change {fmt_num(med, 0 if med % 1 == 0 else 1)}"
+            f" level steps; at least one level lower in {lower}, higher in {higher} and "
+            f"unchanged in {len(steps) - lower - higher} of {len(steps)} patients)")
+    w = ctx.rows("wilcoxon", measure=m, side=s, patient="", term=term)
+    if len(w) and pd.notna(w.iloc[0]["p_value"]):
+        text += f"; Wilcoxon signed-rank on the level ranks {fmt_p(w.iloc[0]['p_value'])}"
+    text += "."
+    if len(steps) <= SMALL_SAMPLE and len(w) and pd.notna(w.iloc[0]["p_value"]):
+        text += " " + _small(len(steps))
+    return text
+
+
+def _continuous_change(ctx, m: str, s: str, term: str) -> str:
+    info = ctx.measure_info(m)
+    r = ctx.rows("mean_difference", measure=m, side=s, patient="", term=term).iloc[0]
+    dg = digits_of(r, info)
+    unit = info.unit if info else ""
+    text = (f"{ctx.label(m, s)} changed {ctx.labels.span(term)} by a mean change of "
+            f"{with_unit(fmt_est_ci(r['estimate'], r['ci_low'], r['ci_high'], dg), unit)}"
+            f"{f' ({CI95})' if pd.notna(r['ci_low']) else ''}, in "
+            f"{int(r['n_patients'])} patients with both values")
+    t = ctx.rows("paired_t", measure=m, side=s, patient="", term=term)
+    tested = len(t) and pd.notna(t.iloc[0]["p_value"])
+    if tested:
+        t0 = t.iloc[0]
+        text += f"; paired {fmt_stat('t', t0['statistic'], t0['df'], t0['p_value'])}"
+        if pd.notna(t0["p_adjusted"]):
+            text += (f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after "
+                     f"{adjustment_words(t0['adjustment'])})")
+    d = ctx.rows("cohens_dz", measure=m, side=s, patient="", term=term)
+    if len(d) and pd.notna(d.iloc[0]["estimate"]):
+        d0 = d.iloc[0]
+        text += f"; Cohen's *d*~z~ {fmt_est_ci(d0['estimate'], d0['ci_low'], d0['ci_high'], 2)}"
+    text += "."
+    if tested and int(r["n_patients"]) <= SMALL_SAMPLE:
+        text += " " + _small(int(r["n_patients"]))
+    return text
+
+
+@markdown_output
+def group_change_text(ctx) -> str:
+    """The primary outcome's change at its latest visit, per side: mean change and paired t for
+    a continuous measure, median levels and level steps for an ordinal one."""
+    m = ctx.primary.measure
+    out = []
+    for s in primary_sides(ctx):
+        ordinal = ctx.is_ordinal(m)
+        term = ctx.latest_term("median_change" if ordinal else "mean_difference", m, s)
+        if term is not None:
+            out.append(_ordinal_change(ctx, m, s, term) if ordinal else
+                       _continuous_change(ctx, m, s, term))
+    out = [x for x in out if x]
+    if out:
+        return " ".join(out)
+    if ctx.n_patients < 2:
+        return "No paired comparison of the primary outcome was run: it needs at least two patients."
+    n_ref = max((len(ctx.facts.with_reference.get((m, s), ())) for s in primary_sides(ctx)),
+                default=0)
+    return (f"No paired comparison of the primary outcome was run: {n_ref} patient(s) have a "
+            "value at the reference visit, and no follow-up visit has values of at least two of "
+            "them paired with it.")
+
+
+def _names(ids: list[str]) -> str:
+    return ", ".join(ids)
+
+
+@markdown_output
+def balance_text(ctx, *, primary_only: bool = False) -> str:
+    """Per measure and side, the patients who improved, did not change and worsened at their
+    own last visit (by the MCID, or a reliable change); worsened patients are named."""
+    f = ctx.facts
+    c = f.classes
+    c = c[c["cls"] != ""]
+    if primary_only:
+        c = c[c["measure"] == ctx.primary.measure]
+    if c.empty:
+        return ""
+    out = []
+    one = ctx.patient is not None
+    for (m, s), g in c.groupby(["measure", "side"], sort=True):
+        by = {k: sorted(g.loc[g["cls"] == k, "patient_id"]) for k in
+              ("improved", "unchanged", "worsened")}
+        label = ctx.label(m, s)
+        if one:
+            out.append(f"{label}: {next(k for k, v in by.items() if v)}")
+            continue
+        words = [f"improved in {len(by['improved'])}", f"unchanged in {len(by['unchanged'])}",
+                 f"worsened in {len(by['worsened'])}"
+                 + (f" ({_names(by['worsened'])})" if by["worsened"] else "")]
+        out.append(f"{label}: {', '.join(words)} of {len(g)}")
+    head = ("At the last visit of each measure, against the MCID or a reliable change (RCI), "
+            "the patient's measures were: " if one else
+            "At each patient's last visit, against the MCID or a reliable change (RCI): ")
+    return head + "; ".join(out) + "."

@@ -1,0 +1,170 @@
+"""Invariants of the report text on generated datasets (issue 21): the reports state only what
+the data hold.
+
+Each drawn dataset (:mod:`report_datasets`) is analysed without I/O; the sentences and tables of
+both reports are built from a context (no render) and checked against the facts and the drawn
+design. A fast draw runs in ``make test``; a large one (500 datasets, the mixed model fitted)
+under the ``slow`` marker.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_datasets import BOOK, datasets  # noqa: E402
+from report_datasets import build_run as _build_run  # noqa: E402
+
+from analysis.report import narrative as say  # noqa: E402
+from analysis.report import report_tables as rt  # noqa: E402
+from analysis.report.context import build_context  # noqa: E402
+from analysis.report.doses import window_table  # noqa: E402
+
+CODE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
+SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                phases=[Phase.explicit, Phase.generate])
+
+
+def texts(ctx) -> dict[str, str]:
+    """Every sentence function of the report of ``ctx`` (case report when it has a patient)."""
+    summary = say.case_summary if ctx.patient else say.series_summary
+    out = {"summary": summary(ctx), "design": say.design_paragraph(ctx),
+           "dose": say.dose_paragraph(ctx), "tolerability": say.tolerability_paragraph(ctx),
+           "flow": say.flow_paragraph(ctx), "model": say.mixed_model_sentence(ctx),
+           "methods": say.methods_paragraph(ctx), "title": say.report_title(ctx)}
+    if ctx.patient:
+        out["single"] = say.single_case_paragraph(ctx)
+    return out
+
+
+def tables(ctx) -> dict[str, pd.DataFrame]:
+    out = {"reference": rt.reference_values_table(ctx), "contrasts": rt.contrasts_table(ctx),
+           "window": window_table(ctx)}
+    if ctx.patient:
+        out["outcomes"] = rt.case_outcomes_table(ctx)
+    else:
+        out["outcomes"] = rt.series_outcomes_table(ctx)[0]
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=\.)\s+(?=[A-Z@])", text) if len(s.strip()) > 25]
+
+
+def problems(spec, run, ctx) -> list[str]:
+    """Every broken invariant of the report of ``ctx`` (empty when the report is truthful)."""
+    f = ctx.facts
+    T = texts(ctx)
+    text = " ".join(T.values())
+    tabs = tables(ctx)
+    cells = " ".join(" ".join(map(str, t.astype(str).to_numpy().ravel())) + " "
+                     + " ".join(map(str, t.columns)) for t in tabs.values() if len(t))
+    out = []
+    # treatment claims only when the facts hold them
+    if not f.titrated and re.search(r"titrat", text.replace("titration", "").lower()):
+        if re.search(r"dose (was )?titrated|were titrated|titrated patients", text):
+            out.append("titration claimed without two distinct continuous doses")
+    if not f.titrated and "settled at" in text:
+        out.append("settled dose without a titration")
+    if not f.reduced and re.search(r"dose was reduced(?! in 0)|reduced at least once in [1-9]",
+                                   text):
+        out.append("dose reduction claimed that the doses do not show")
+    for t in f.treatments.values():
+        for b in t.boluses:
+            amount = f"{b:g} µg/day"
+            cont = set(t.continuous) | {d for _, d in t.pump}
+            if amount in text.replace("\u00a0", " ") and b not in cont:
+                out.append(f"bolus of {b:g} µg written as a rate")
+    if f.tested and "No test infusion" in text:
+        out.append("test infusion present but said absent")
+    if not f.tested and re.search(r"had a (continuous )?test infusion", text):
+        out.append("test infusion claimed without one")
+    # counts equal the facts
+    m = re.search(r"The data hold (\w+) patient", T["design"])
+    n_word = {"one": 1}.get(m.group(1), None) if m else None
+    if m and (n_word or int(m.group(1))) != f.n:
+        out.append(f"design says {m.group(1)} patients, facts {f.n}")
+    ref = tabs["reference"]
+    if len(ref) and "n" in ref:
+        for r in ref.itertuples():
+            keys = [k for k in f.with_reference if ctx.label(*k) == r.Measure]
+            if keys and int(r.n) != len(f.with_reference[keys[0]]):
+                out.append(f"reference n {r.n} for {r.Measure}, facts "
+                           f"{len(f.with_reference[keys[0]])}")
+    # every measure with a paired comparison is in the outcomes table
+    if not ctx.patient:
+        R = ctx.results
+        have = R[R["analysis"].isin(["mean_difference", "median_change"]) & (R["patient_id"] == "")
+                 & R["estimate"].notna()][["measure", "side"]].drop_duplicates()
+        shown = set(tabs["outcomes"].get("Measure", []))
+        for mm, s in have.itertuples(index=False):
+            if ctx.label(mm, s, unit=True) not in shown:
+                out.append(f"{mm} {s} missing from the table of every measure")
+    # every patient who worsened on the primary outcome is named in the summary
+    p, ps = ctx.primary.measure, ctx.primary.side
+    sides = [ps] if ps or not f.sides.get(p) else list(f.sides.get(p, ("",)))
+    for s in sides:
+        for pid in f.classified(p, s, "worsened"):
+            if pid not in T["summary"] and not (ctx.patient and "worse" in T["summary"]):
+                out.append(f"{pid} worsened on the primary outcome but is not named")
+    # ordinal measures: no mean, t test, d or linear mixed model
+    if ctx.is_ordinal(p):
+        for bad in ("mean change", "paired t(", "*d*~z~", "linear mixed model (REML)"):
+            if bad in T["summary"] + T["model"]:
+                out.append(f"ordinal primary reported with {bad!r}")
+        if len(tabs["contrasts"]) and not len(ctx.rows("clmm_fixed")):
+            out.append("mixed-model contrasts of an ordinal primary outcome")
+    for r in tabs["reference"].itertuples():
+        key = next((k for k in f.with_reference if ctx.label(*k) == r.Measure), None)
+        if key and ctx.is_ordinal(key[0]):
+            v = str(r.Value).replace("median ", "")
+            if not (v in BOOK.measure(key[0]).levels or v.startswith("between ")):
+                out.append(f"ordinal value {r.Value!r} is not a level")
+    # no internal code, no sentence twice
+    found = set(CODE.findall(text + " " + cells)) - {"ti_d"}
+    if found:
+        out.append(f"internal codes {sorted(found)}")
+    seen = set()
+    for s in _sentences(text):
+        if s in seen:
+            out.append(f"sentence twice: {s[:80]}")
+        seen.add(s)
+    if f.title is None and "test infusion and pump" in T["title"] and not (
+            f.tested and "post_implant" in f.phases):
+        out.append("title names a treatment the data do not hold")
+    if f.title is not None and T["title"] != f.title:
+        out.append("study.yaml title ignored")
+    if len(f.centres) > 1 and "centre" not in T["design"]:
+        out.append("centres not mentioned")
+    return out
+
+
+def check(spec, *, lmm: bool) -> None:
+    run = _build_run(spec, lmm=lmm)
+    ctxs = [build_context(run)]
+    ids = sorted(run.observations["patient_id"].unique())
+    ctxs.append(build_context(run, patient=ids[-1]))
+    found = []
+    for ctx in ctxs:
+        found += [f"{'case' if ctx.patient else 'series'}: {x}" for x in problems(spec, run, ctx)]
+    assert not found, "\n".join(found)
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(datasets(max_patients=12))
+def test_reports_state_only_what_the_data_hold(spec):
+    check(spec, lmm=False)
+
+
+@pytest.mark.slow
+@settings(max_examples=500, **SETTINGS)
+@given(datasets(max_patients=60))
+def test_reports_state_only_what_the_data_hold_large(spec):
+    # the mixed model is fitted on the smaller series (its fits dominate the time on 2 cores)
+    check(spec, lmm=spec.obs["patient_id"].nunique() <= 8)
