@@ -69,8 +69,9 @@ def tau_bc(a, b, *, better: Better = "higher", pretest_trend: float | None = Non
     --------
     Tarlow (2017): a perfectly linear series has no effect beyond the baseline trend.
 
-    >>> float(tau_bc([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]).estimate.iloc[0])
-    0.0
+    >>> t = tau_bc([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
+    >>> t["estimate"].tolist()
+    [0.0, 1.0, 0.0]
     """
     a, b = oriented(a, b, better, min_a=2)
     m, n = a.size, b.size
@@ -113,9 +114,17 @@ def tau_bc(a, b, *, better: Better = "higher", pretest_trend: float | None = Non
                    "Tau_BC, Kendall = FALSE); p Mann-Whitney on the corrected values")
         if "tied" in r.note or "one point" in r.note:
             notes.append(r.note.split("; better")[0])
-    return _frame([dict(analysis="tau_bc", term=term, estimate=tau, se=se, p_value=p,
-                        ci_low=lo, ci_high=hi, n_obs=m + n, method=method,
-                        note=join_notes(*notes))], measure, patient_id, side)
+    rows = [dict(analysis="tau_bc", term=term, estimate=tau, se=se, p_value=p, ci_low=lo,
+                 ci_high=hi, n_obs=m + n, method=method, note=join_notes(*notes))]
+    how = ("Theil-Sen baseline trend of Tau-BC (Tarlow 2017): median of the pairwise slopes "
+           "of A over session numbers; intercept = median of A - slope x session")
+    used = "removed from both phases" if adjust else "not removed (pretest_trend)"
+    rows += [dict(analysis="baseline_trend", term=f"{what}: {term}", estimate=value, n_obs=m,
+                  method=how, note=join_notes(f"{used}; session 1 = first baseline point",
+                                              _dir(better)))
+             for what, value in (("Theil-Sen slope per session", slope),
+                                 ("Theil-Sen intercept", intercept))]
+    return _frame(rows, measure, patient_id, side)
 
 
 def pem(a, b, *, better: Better = "higher", term: str = "B vs A", measure: str = "",
