@@ -132,8 +132,9 @@ def tau_u_table(a, b, *, better: str = "higher", method: str = "parker",
         num = np.sign(s) * (abs(s) - 1) if method == "tarlow" else s
         z = num / np.sqrt(var_s) if var_s > 0 else np.nan
         p = float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan
-        if np.isfinite(tau) and abs(tau) < 1 and k > 3:
-            fz = np.arctanh(tau)
+        if np.isfinite(tau) and abs(tau) <= 1 and k > 3:  # |Tau| = 1: the limits are +/-1
+            with np.errstate(divide="ignore"):
+                fz = np.arctanh(tau)
             lo, hi = np.tanh(fz - zc / np.sqrt(k - 3)), np.tanh(fz + zc / np.sqrt(k - 3))
         else:
             lo = hi = np.nan
@@ -143,7 +144,7 @@ def tau_u_table(a, b, *, better: str = "higher", method: str = "parker",
         if np.isfinite(tau) and abs(tau) > 1:
             note.append("|Tau| > 1: Parker's denominator counts fewer pairs than S")
         if not np.isfinite(lo):
-            note.append("no CI: |Tau| >= 1 or fewer than 4 points (Fisher z undefined)")
+            note.append("no CI: |Tau| > 1 or fewer than 4 points (Fisher z undefined)")
         rows.append({"measure": measure, "patient_id": patient_id, "side": side,
                      "analysis": "tau_u", "term": variant, "estimate": tau,
                      "se": tau / z if np.isfinite(z) and z != 0 else np.nan,
