@@ -25,18 +25,15 @@ Examples
 ('mean_difference', 'post_m6 - baseline', 14)
 """
 
-from __future__ import annotations
-
-import importlib
-import logging
-from typing import Any
+import importlib as _importlib
+import logging as _logging
 
 __version__ = "0.1.0"
 
 # A library logs; the application decides what is shown. Without this, Python's last-resort
 # handler would print the fallback warnings of the model fits on stderr, although every one is
 # also in the `note` of the rows it concerns (the standard library's advice for libraries).
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 #: Public name -> module that defines it (imported lazily by :func:`__getattr__`).
 _API: dict[str, str] = {
@@ -70,7 +67,12 @@ _API: dict[str, str] = {
     "td_power": "analysis.stats.single_case.controls_power",
     "udt_power": "analysis.stats.single_case.controls_power",
     "rsdt_power": "analysis.stats.single_case.controls_power",
+    "nap": "analysis.stats.single_case.phase_rows",
+    "tau_u": "analysis.stats.single_case.phase_rows",
+    "pnd": "analysis.stats.single_case.phase_rows",
+    "piecewise": "analysis.stats.single_case.phase_rows",
     "rci": "analysis.stats.single_case.reliable_change",
+    "mdc": "analysis.stats.single_case.reliable_change",
     "cs_cutoffs": "analysis.stats.single_case.reliable_change",
     "tau_bc": "analysis.stats.single_case.phase_overlap",
     "smd": "analysis.stats.single_case.phase_effects",
@@ -100,13 +102,15 @@ _API: dict[str, str] = {
 __all__ = sorted(_API)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
+        value = getattr(_importlib.import_module(_API[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_API})
+    """The public API only (``__all__`` and ``__version__``): no imported helpers, no
+    subpackages (reach those as ``analysis.stats`` ...)."""
+    return [*__all__, "__version__"]

@@ -12,6 +12,7 @@ The functions are reached as ``analysis.<name>`` (imported lazily by ``analysis/
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -232,21 +233,26 @@ def mixed_model(data: pd.DataFrame, *, measure: str | None = None, side: str | N
     Returns
     -------
     LMMResult
-        ``.tidy()`` (results rows), ``.fixed()``, ``.emmeans()``, ``.contrasts()``.
+        ``.tidy()`` (results rows, with the measure and side), ``.fixed()``, ``.emmeans()``,
+        ``.contrasts()`` (with the results table's ``df_method``, ``adjustment``, ``method``,
+        ``note``).
 
     Examples
     --------
     >>> import analysis
     >>> ds = analysis.load_dataset(analysis.EXAMPLES / "case_series")
     >>> fit = analysis.mixed_model(ds.observations, measure="gait_speed")
-    >>> fit.contrasts()["term"].iloc[0]
-    'ti_d2 - baseline'
+    >>> fit.contrasts()[["term", "df_method"]].iloc[0].tolist()
+    ['ti_d2 - baseline', 'satterthwaite']
+    >>> fit.tidy()["measure"].unique().tolist()
+    ['gait_speed']
     """
     check_choice(df_method, DfMethod, name="df_method")
     obs = _observations(data, measure=measure, side=side)
     reference = _reference(obs, reference) if "visit" in formula else None
-    return fit_lmm_safe(obs, formula=formula, random=random, reference=reference,
-                        df_method=df_method, covariates=covariates)
+    fit = fit_lmm_safe(obs, formula=formula, random=random, reference=reference,
+                       df_method=df_method, covariates=covariates)
+    return replace(fit, measure=str(obs["measure"].iloc[0]), side=str(obs["side"].iloc[0]))
 
 
 def ordinal_model(data: pd.DataFrame, *, measure: str, side: str | None = None,
@@ -324,12 +330,31 @@ def ordinal_model(data: pd.DataFrame, *, measure: str, side: str | None = None,
 
 def individual_change(data: pd.DataFrame, *, measure: str | None = None,
                       side: str | None = None, reference: str | None = None,
-                      codebook: Codebook | None = None, **options: Any) -> pd.DataFrame:
+                      better: Better | None = None, mcid: float | None = None,
+                      mdc: float | None = None, sd: float | None = None,
+                      sem: float | None = None, reliability: float | None = None,
+                      codebook: Codebook | None = None) -> pd.DataFrame:
     """Change, Reliable Change Index and MCID class of every patient at every follow-up.
 
-    Thresholds (MCID, MDC, reliability, reference SD) come from the codebook unless given in
-    ``options`` (the keyword arguments of
-    :func:`analysis.stats.individual_change.individual_change`).
+    Parameters
+    ----------
+    data : DataFrame
+        Tidy observations.
+    measure, side : str, optional
+        Which measure and side (needed when the data hold several).
+    reference : str, optional
+        The reference visit (default as :func:`paired_test`).
+    better : {"lower", "higher"}, optional
+        Direction of improvement (default: the codebook's).
+    mcid, mdc : float, optional
+        Minimal clinically important difference and minimal detectable change (default: the
+        codebook's).
+    sd, sem, reliability : float, optional
+        Reference SD, standard error of measurement and test-retest reliability of the RCI
+        (default: the codebook's; a measure outside the codebook needs ``better`` and ``sd``
+        with ``reliability``, or ``sem``).
+    codebook : Codebook, optional
+        Default: the built-in codebook.
 
     Examples
     --------
@@ -342,9 +367,19 @@ def individual_change(data: pd.DataFrame, *, measure: str | None = None,
     obs = _observations(data, measure=measure, side=side)
     book = codebook or load_codebook()
     key = str(obs["measure"].iloc[0])
-    changes, reference = _changes(obs, reference, book)
-    return _individual.individual_change(changes, measure=book.measure(key), reference=reference,
-                                         **options)
+    given = {k: v for k, v in dict(better=better, mcid=mcid, mdc=mdc, sd=sd, sem=sem,
+                                   reliability=reliability).items() if v is not None}
+    if key not in book and better is None:
+        raise InvalidInputError(f"measure {key!r} is not in the codebook: give better= (and "
+                                "mcid=, sd= with reliability=, or sem=)")
+    info = book.measure(key) if key in book else None
+    for value, source in ((mcid, "mcid_source"), (mdc, "mdc_source"), (sd, "sd_source"),
+                          (reliability if reliability is not None else sem,
+                           "reliability_source")):
+        if value is not None:
+            given[source] = "given in the call"
+    changes, reference = _changes(obs, reference, book, better=better)
+    return _individual.individual_change(changes, measure=info, reference=reference, **given)
 
 
 def responders(data: pd.DataFrame, *, measure: str | None = None, side: str | None = None,
@@ -448,10 +483,12 @@ def bayes_single_case(x: float, controls: Sequence[float] | None = None, *,
 
 
 def rsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y: float,
-         r_xy: float, n: int, better_x: Better | None = None, better_y: Better | None = None,
-         label_x: str = "x", label_y: str = "y") -> pd.DataFrame:
+         r_xy: float, n: int, alternative: str = "two-sided", better_x: Better | None = None,
+         better_y: Better | None = None, label_x: str = "x",
+         label_y: str = "y") -> pd.DataFrame:
     """Revised Standardized Difference Test (Crawford & Garthwaite 2005) of a dissociation
-    between two measures in one patient.
+    between two measures in one patient: the test row (``p_value`` for ``alternative``), the
+    patient's z on each measure (``z_score``) and the percentage of controls more extreme.
 
     Examples
     --------
@@ -462,7 +499,8 @@ def rsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y:
     """
     return _dissociations.rsdt(x, y, mean_x=mean_x, sd_x=sd_x, mean_y=mean_y, sd_y=sd_y,
                                r_xy=r_xy, n=n, better_x=better_x, better_y=better_y,
-                               label_x=label_x, label_y=label_y).tidy()
+                               label_x=label_x, label_y=label_y,
+                               alternative=alternative).tidy()
 
 
 def phase_analysis(data: pd.DataFrame, *, measure: str | None = None, side: str | None = None,
@@ -510,7 +548,7 @@ def _observations(data: pd.DataFrame, *, measure: str | None, side: str | None,
     if side is not None:
         obs = obs[obs["side"] == side]
     if require_one:
-        pairs = sorted(set(zip(obs["measure"].astype(str), obs["side"])))
+        pairs = sorted(set(zip(obs["measure"].astype(str), obs["side"], strict=True)))
         if len(pairs) != 1:
             shown = ", ".join(f"{m} {s}".strip() for m, s in pairs) or "none"
             raise InvalidInputError(f"choose one measure and side with measure= and side= "
@@ -532,14 +570,14 @@ def _better(book: Codebook, key: str) -> Better:
     return better
 
 
-def _changes(obs: pd.DataFrame, reference: str | None,
-             book: Codebook) -> tuple[pd.DataFrame, str]:
+def _changes(obs: pd.DataFrame, reference: str | None, book: Codebook,
+             better: str | None = None) -> tuple[pd.DataFrame, str]:
     """Change table against the reference visit, by the pipeline's baseline rule (data without
     a ``phase`` column: the reference visit's observations are the baseline)."""
     reference = _reference(obs, reference)
     work = obs if "phase" in obs else obs.assign(phase="")
     key = str(obs["measure"].iloc[0])
-    direction = book.measure(key).better if key in book else "higher"
+    direction = better or (book.measure(key).better if key in book else "higher")
     return derive.change_table(work, better={key: direction}, reference=reference), reference
 
 

@@ -129,6 +129,11 @@ ANALYSES: dict[str, str] = {
     "`estimate` = percentage more extreme, credible interval.",
     "rsdt": "Revised Standardized Difference Test (Crawford & Garthwaite 2005) for a "
     "dissociation between two measures.",
+    "z_score": "The patient's score on one measure standardised on the controls, "
+    "(score - mean) / SD (`term` `z(<measure>)`), as the RSDT uses it.",
+    "measurement_error": "Standard error of measurement and what follows from it (`term` "
+    "`SEM`, `S_diff` = sqrt(2) SEM, `SE_pred`, `MDC95`, `r_dd` for the Hageman-Arrindell RCI), "
+    "in the unit of the measure.",
     "udt": "Unstandardised Difference Test (Crawford & Garthwaite 2005) for two measures on the "
     "same scale: the t test row, Z_DCC with its exact interval, and the percentage of controls "
     "more extreme.",
@@ -145,7 +150,11 @@ ANALYSES: dict[str, str] = {
     "rsdt_power": "Power of the RSDT by seeded Monte Carlo; `se` = simulation error.",
     # phase designs
     "nap": "Non-overlap of All Pairs (Parker & Vannest 2009) with its CI.",
-    "tau_u": "Tau-U; `term` names the variant (`A vs B`, `A vs B - trend A`).",
+    "tau_u": "Tau-U; `term` names the variant (`A vs B`, `A vs B - trend A`; "
+    "`analysis.tau_u(variant=..., method=...)` also gives `trend A`, `trend B`, "
+    "`A vs B + trend B` and the full `A vs B + trend B - trend A`, with scan's methods).",
+    "baseline_trend": "Theil-Sen baseline trend of Tau-BC (`term` `Theil-Sen slope per "
+    "session: ...` or `Theil-Sen intercept: ...`), oriented as the index.",
     "pnd": "Percentage of Non-overlapping Data.",
     "tau_bc": "Baseline-corrected Tau (Tarlow 2017): Theil-Sen baseline trend removed, then "
     "Tau = 2 NAP - 1 with NAP's SE and interval.",
@@ -387,7 +396,7 @@ def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
     sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
     if np.prod([float(s) for s in sizes]) < 2.0**62:  # one integer key per row (mixed radix)
         key = np.zeros(len(codes[0]), dtype=np.int64)
-        for c, size in zip(codes, sizes):
+        for c, size in zip(codes, sizes, strict=True):
             key = key * size + c
     else:  # too many distinct keys for one integer: the codes of each row, compared row-wise
         key = np.unique(np.column_stack(codes), axis=0, return_inverse=True)[1].ravel()

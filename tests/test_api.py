@@ -160,3 +160,94 @@ def test_effect_sizes_agree_with_pingouin():
 def test_bad_arguments_are_named(obs, call, message):
     with pytest.raises(InvalidInputError, match=message):
         call(obs)
+
+
+# ------------------------------------------------------------ one consistent API (issue 23)
+PUBLIC = [name for name in analysis.__all__ if callable(getattr(analysis, name))
+          and not isinstance(getattr(analysis, name), type)]
+#: old names of one concept that no public function may use any more
+RETIRED = {"r_ab", "mean_a", "mean_b", "sd_a", "sd_b", "case_a", "case_b", "sample_size",
+           "conf_level_pct", "options"}
+
+
+def test_dir_shows_only_the_api():
+    shown = set(dir(analysis))
+    assert shown == set(analysis.__all__) | {"__version__"}
+    assert not shown & {"Any", "importlib", "logging", "annotations"}
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_function_is_documented_keyword_only_and_named_alike(name):
+    import inspect
+
+    fn = getattr(analysis, name)
+    doc = inspect.getdoc(fn) or ""
+    assert "Examples" in doc and ">>>" in doc, f"{name}: no runnable example"
+    params = inspect.signature(fn).parameters
+    assert not RETIRED & set(params), f"{name} uses retired names {RETIRED & set(params)}"
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), f"{name} hides its options"
+    if "alternative" in params:
+        assert params["alternative"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+@pytest.mark.parametrize("name, call", [
+    ("crawford_howell", lambda alt: analysis.crawford_howell(-1.754857, mean=0, sd=1, n=28,
+                                                             alternative=alt)),
+    ("rsdt", lambda alt: analysis.rsdt(-1.7548574, -0.7836956, mean_x=0, sd_x=1, mean_y=0,
+                                       sd_y=1, r_xy=0.584065, n=28, alternative=alt)),
+    ("udt", lambda alt: analysis.udt(0.028149, 0.100127, mean_x=0.1646236, sd_x=0.0777695,
+                                     mean_y=0.1794426, sd_y=0.1012070, r_xy=0.5840643, n=28,
+                                     alternative=alt)),
+])
+def test_alternative_is_the_first_row(name, call):
+    two, less, greater = (float(call(a)["p_value"].iloc[0])
+                          for a in ("two-sided", "less", "greater"))
+    assert less < 0.5 < greater  # each patient is below the controls
+    assert two == pytest.approx(2 * less, rel=1e-9)
+    assert less + greater == pytest.approx(1, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["nap", "tau_u", "pnd", "pand", "pem", "piecewise"])
+def test_phase_statistics_take_two_arrays_and_equal_phase_analysis(name):
+    results, run = analysis.analyze(REPORT)
+    obs = run.observations
+    one = obs[(obs["measure"] == "gait_speed") & obs["phase"].isin(["baseline", "test_infusion"])]
+    one = one.sort_values("day")
+    a = one.loc[one["phase"] == "baseline", "value"].to_numpy()
+    b = one.loc[one["phase"] == "test_infusion", "value"].to_numpy()
+    rows = getattr(analysis, name)(a, b)
+    assert list(rows.columns) == list(analysis.phase_analysis(obs, measure="gait_speed").columns)
+    if name in ("nap", "tau_u", "pnd"):
+        ref = analysis.phase_analysis(obs, measure="gait_speed")
+        ref = ref[ref["analysis"] == name].iloc[0]
+        for col in ("estimate", "se", "p_value", "ci_low", "ci_high"):
+            assert rows[col].iloc[0] == pytest.approx(ref[col], rel=1e-12, nan_ok=True)
+
+
+def test_mixed_model_carries_measure_and_contrasts_have_results_columns(obs):
+    fit = analysis.mixed_model(obs, measure="gait_speed")
+    assert set(fit.tidy()["measure"]) == {"gait_speed"}
+    con = fit.contrasts()
+    assert {"df_method", "adjustment", "method", "note"} <= set(con.columns)
+    tidy = fit.tidy().query("analysis == 'lmm_contrast'").reset_index(drop=True)
+    for col in ("term", "adjustment", "method", "note", "df_method"):
+        assert con[col].tolist() == tidy[col].tolist(), col
+
+
+def test_numbers_are_rows_not_only_text():
+    r = analysis.rsdt(-3.0, -1.0, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.6, n=20)
+    assert r.set_index("term").loc["z(x)", "estimate"] == -3.0
+    assert "pct_more_extreme" in set(r["analysis"])
+    t = analysis.tau_bc([1, 3, 2, 4, 5], [9, 8, 10, 9, 11])
+    assert "baseline_trend" in set(t["analysis"])
+
+
+def test_individual_change_outside_the_codebook():
+    obs = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"],
+                        "visit": ["baseline", "post", "baseline", "post"],
+                        "measure": "my_score", "value": [10.0, 14.0, 12.0, 11.0]})
+    rows = analysis.individual_change(obs, better="higher", mcid=2, sd=3, reliability=0.9)
+    rci = rows[rows["analysis"] == "rci"]["statistic"].to_numpy()
+    assert rci == pytest.approx(np.array([4.0, -1.0]) / (np.sqrt(2) * 3 * np.sqrt(0.1)))
+    with pytest.raises(InvalidInputError, match="not in the codebook"):
+        analysis.individual_change(obs)

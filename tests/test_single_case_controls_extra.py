@@ -130,22 +130,31 @@ def test_bsdt_seeded_and_point_estimate(swi):
 
 
 def test_td_power_singcar_readme():
-    assert float(analysis.td_power(70, mean=100, sd=15, sample_size=10, alpha=0.1)
+    assert float(analysis.td_power(70, mean=100, sd=15, n=10, alpha=0.1)
                  .estimate[0]) == pytest.approx(0.7039033, abs=1e-7)
-    assert float(analysis.td_power(-2, sample_size=16, alternative="two-sided")
+    assert float(analysis.td_power(-2, n=16, alternative="two-sided")
                  .estimate[0]) == pytest.approx(0.4428042, abs=1e-7)
 
 
 def test_udt_power_equals_td_power_when_b_is_at_the_mean():
     # r = 0.5, sd 1: the UDT's denominator is 1, so the UDT reduces to the TD of case_a
-    u = analysis.udt_power(-2, 0, r_ab=0.5, sample_size=15, alternative="less")
-    t = analysis.td_power(-2, sample_size=15, alternative="less")
+    u = analysis.udt_power(-2, 0, r_xy=0.5, n=15, alternative="less")
+    t = analysis.td_power(-2, n=15, alternative="less")
     assert float(u.estimate[0]) == pytest.approx(float(t.estimate[0]), rel=1e-12)
+
+
+def test_power_old_parameter_names_still_work_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="r_ab=.* use r_xy="):
+        old = analysis.udt_power(-2, 0, r_ab=0.5, sample_size=15, alternative="less")
+    new = analysis.udt_power(-2, 0, r_xy=0.5, n=15, alternative="less")
+    assert old.equals(new)
+    with pytest.warns(DeprecationWarning, match="sample_size"):
+        analysis.td_power(70, mean=100, sd=15, sample_size=10)
 
 
 @pytest.mark.parametrize("alt", ["less", "two-sided"])
 def test_rsdt_power_close_to_td_power(alt):
-    r = analysis.rsdt_power(-2, 0, r_ab=0.5, sample_size=15, alternative=alt, n_sim=20_000)
-    t = analysis.td_power(-2, sample_size=15, alternative=alt)
+    r = analysis.rsdt_power(-2, 0, r_xy=0.5, n=15, alternative=alt, n_sim=20_000)
+    t = analysis.td_power(-2, n=15, alternative=alt)
     assert float(r.estimate[0]) == pytest.approx(float(t.estimate[0]), rel=0.06)
     assert float(r.se[0]) < 0.004

@@ -75,6 +75,8 @@ class LMMResult:
     n_groups: int
     note: str = ""
     calc: Satterthwaite | KenwardRoger | None = field(default=None, repr=False)
+    measure: str = ""
+    side: str = ""
 
     # ---- tables --------------------------------------------------------------------------
     def fixed(self) -> pd.DataFrame:
@@ -88,9 +90,24 @@ class LMMResult:
         return estimate_table(levels, L, self.beta, self.calc)
 
     def contrasts(self, factor: str = "visit") -> pd.DataFrame:
-        """Each level of ``factor`` minus its reference, Holm-adjusted (plus ``p_adjusted``)."""
+        """Each level of ``factor`` minus its reference, Holm-adjusted: ``term, estimate, se,
+        df, statistic, p_value, ci_low, ci_high, p_adjusted`` and, as in the results table,
+        ``df_method, adjustment, method, note``."""
         levels, L = grid_rows(self.terms, len(self.beta), factor)
-        return contrast_table(levels, L, self.beta, self.calc)
+        con = contrast_table(levels, L, self.beta, self.calc)
+        caveat = self.singular or not self.converged or bool(self.note)
+        return con.assign(
+            df_method=self.df_method,
+            adjustment=[f"holm: {len(con)} contrasts of {factor} against "
+                        f"{t.split(' - ')[-1]}" for t in con["term"]],
+            method=self._contrast_method(),
+            note=self.status_note() if caveat else "")
+
+    def _contrast_method(self) -> str:
+        engine = f"LMM REML {self.formula}, profiled engine (analysis.stats.lmm)"
+        return (f"{engine}, contrast of marginal means (as emmeans trt.vs.ctrl), "
+                f"{_DF_LABEL[self.df_method]}; CI unadjusted 95% t interval (emmeans would "
+                "give Bonferroni CIs with adjust='holm')")
 
     def variance_components(self) -> pd.DataFrame:
         """``term, estimate`` (variances and covariance of the random effects, residual)."""
@@ -104,8 +121,10 @@ class LMMResult:
         return pd.DataFrame(rows, columns=["term", "estimate"])
 
     # ---- results rows --------------------------------------------------------------------
-    def tidy(self, measure: str = "", side: str = "") -> pd.DataFrame:
+    def tidy(self, measure: str | None = None, side: str | None = None) -> pd.DataFrame:
         """Results-table rows (``analysis.results.result_frame``) of this model.
+
+        ``measure`` and ``side`` default to the model's (``analysis.mixed_model`` sets them).
 
         Rows: ``lmm_fixed`` per coefficient, ``lmm_emmean`` and ``lmm_contrast`` per level of
         the first factor (when there is one), ``lmm_variance``, ``lmm_icc`` and ``lmm_fit``.
@@ -122,6 +141,8 @@ class LMMResult:
         >>> rows.query("analysis == 'lmm_contrast'")["term"].tolist()
         ['post_m3 - baseline', 'post_m6 - baseline']
         """
+        measure = self.measure if measure is None else measure
+        side = self.side if side is None else side
         base = {"measure": measure, "side": side, "n_patients": self.n_groups,
                 "n_obs": self.n_obs}
         engine = f"LMM REML {self.formula}, profiled engine (analysis.stats.lmm)"
@@ -144,11 +165,7 @@ class LMMResult:
             for r in con.itertuples(index=False):
                 rows.append({**base, **_stat(r), "analysis": "lmm_contrast",
                              "df_method": self.df_method, "p_adjusted": r.p_adjusted,
-                             "adjustment": f"holm: {len(con)} contrasts of {factor} against "
-                                           f"{r.term.split(' - ')[-1]}",
-                             "method": f"{engine}, contrast of marginal means (as emmeans "
-                                       f"trt.vs.ctrl), {dfm}; CI unadjusted 95% t interval "
-                                       "(emmeans would give Bonferroni CIs with adjust='holm')"})
+                             "adjustment": r.adjustment, "method": r.method})
         vc = self.variance_components()
         sing = "singular fit (a random-effect variance on the boundary)" if self.singular else ""
         for r in vc.itertuples(index=False):

@@ -109,13 +109,21 @@ class CrawfordHowell:
     conf_level: float
 
     def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "") -> pd.DataFrame:
-        """Results rows ``crawford_howell`` (two-sided and one-sided), ``pct_more_extreme``
-        and ``z_cc``."""
+        """Results rows ``crawford_howell`` (the requested test first, then the other one:
+        two-sided and one-sided), ``pct_more_extreme`` and ``z_cc``.
+
+        Examples
+        --------
+        >>> r = crawford_howell(-1.754857, mean=0, sd=1, n=28, alternative="less")
+        >>> rows = r.tidy()
+        >>> rows["term"].iloc[0], round(float(rows["p_value"].iloc[0]), 5)
+        ('patient - controls: one-sided (less)', 0.04804)
+        """
         base = {"measure": measure, "patient_id": patient_id, "side": side,
                 "n_patients": 1.0, "n_obs": float(self.n + 1)}
         where = _tail_word(self.tail, self.better)
         ctrl = f"controls (mean {self.mean:g}, SD {self.sd:g}, n {self.n})"
-        rows = [
+        tests = [
             {**base, "analysis": "crawford_howell", "term": "patient - controls: two-sided",
              "estimate": self.x - self.mean, "se": self.se, "df": float(self.df),
              "df_method": "n-1", "statistic": self.t, "p_value": self.p_two_sided,
@@ -130,6 +138,11 @@ class CrawfordHowell:
              "method": f"Crawford-Howell (1998) modified t, one-sided ({self.tail}: patient "
              f"{where} controls), against {ctrl}; scipy.stats.t",
              "note": "interval: see z_cc and pct_more_extreme"},
+        ]
+        if self.alternative != "two-sided":  # the requested test first: ``p_value[0]`` is it
+            tests.reverse()
+        rows = [
+            *tests,
             {**base, "analysis": "pct_more_extreme", "term": f"controls {where} patient",
              "estimate": self.pct_more_extreme, "ci_low": self.pct_ci[0],
              "ci_high": self.pct_ci[1],

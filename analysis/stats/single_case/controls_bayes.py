@@ -233,6 +233,15 @@ def bsdt_cov(case_tasks, case_covar, control_tasks, control_covar, *,
         The patient's two task scores.
     control_tasks : array-like (n x 2)
         The controls' two task scores.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> covar = rng.normal(50, 10, 20)
+    >>> tasks = np.column_stack([covar, covar]) * 0.2 + rng.normal(0, 1, (20, 2))
+    >>> t = bsdt_cov([6.0, 12.0], 50, tasks, covar, n_sim=20_000, seed=1)
+    >>> t["analysis"].iloc[0], bool(t["p_value"].iloc[0] < 0.05)
+    ('bsdt_cov', True)
     """
     _check_alt(alternative)
     y_case = np.asarray(case_tasks, dtype=float).ravel()

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -22,6 +25,25 @@ from analysis.results import result_frame
 from analysis.stats.single_case.dissociations import rsdt_abs_t
 
 ALTS = ("two-sided", "less", "greater")
+
+
+def _renamed(**old_to_new: str):
+    """Accept the old keyword names (singcar's ``case_a``, ``mean_a``, ``r_ab``,
+    ``sample_size``) with a DeprecationWarning; the names are those of :func:`udt` and
+    :func:`crawford_howell` (``x``, ``mean_x``, ``r_xy``, ``n``)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise InvalidInputError(f"give {new}= only ({old}= is its old name)")
+                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated: use {new}=",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+        return inner
+    return wrap
 
 
 def _t_power(delta: float, df: int, alternative: str, alpha: float) -> float:
@@ -37,7 +59,7 @@ def _check(n: int, alpha: float, alternative: str) -> None:
     if alternative not in ALTS:
         raise InvalidInputError(f"alternative={alternative!r}; use one of {list(ALTS)}.")
     if int(n) != n or n < 2:
-        raise InvalidInputError(f"sample_size must be an integer >= 2, got {n!r}.")
+        raise InvalidInputError(f"n (control sample size) must be an integer >= 2, got {n!r}.")
     if not 0 < alpha < 1:
         raise InvalidInputError(f"alpha must lie in (0, 1), got {alpha!r}.")
 
@@ -49,47 +71,56 @@ def _row(analysis: str, power: float, n: int, alternative: str, alpha: float, me
                           "n_obs": float(n), "method": method, "note": note}])
 
 
-def td_power(case: float, *, mean: float = 0.0, sd: float = 1.0, sample_size: int,
+@_renamed(case="x", sample_size="n")
+def td_power(x: float, *, mean: float = 0.0, sd: float = 1.0, n: int,
              alternative: str = "less", alpha: float = 0.05) -> pd.DataFrame:
     """Power of the Crawford-Howell test of deficit (closed form, as singcar ``TD_power``).
 
     Examples
     --------
     singcar README: ``TD_power(case = 70, sample_size = 10, mean = 100, sd = 15,
-    alternative = "less", alpha = 0.1)`` = 0.7039033.
+    alternative = "less", alpha = 0.1)`` = 0.7039033 (singcar's ``case``, ``sample_size`` are
+    ``x``, ``n`` here, as in :func:`crawford_howell`; the old names still work with a
+    DeprecationWarning).
 
-    >>> round(float(td_power(70, mean=100, sd=15, sample_size=10, alpha=0.1).estimate[0]), 7)
+    >>> round(float(td_power(70, mean=100, sd=15, n=10, alpha=0.1).estimate[0]), 7)
     0.7039033
     """
-    _check(sample_size, alpha, alternative)
-    n = int(sample_size)
-    delta = (case - mean) / (sd * np.sqrt((n + 1) / n))
+    _check(n, alpha, alternative)
+    n = int(n)
+    delta = (x - mean) / (sd * np.sqrt((n + 1) / n))
     return _row("td_power", _t_power(delta, n - 1, alternative, alpha), n, alternative, alpha,
                 f"power of the Crawford-Howell t, closed form: noncentral t on {n - 1} df, "
                 f"ncp {delta:.4g} (scipy.stats.nct; as singcar TD_power)")
 
 
-def udt_power(case_a: float, case_b: float, *, mean_a: float = 0.0, mean_b: float = 0.0,
-              sd_a: float = 1.0, sd_b: float = 1.0, r_ab: float = 0.5, sample_size: int,
+_XY = dict(case_a="x", case_b="y", mean_a="mean_x", mean_b="mean_y", sd_a="sd_x",
+           sd_b="sd_y", r_ab="r_xy", sample_size="n")
+
+
+@_renamed(**_XY)
+def udt_power(x: float, y: float, *, mean_x: float = 0.0, mean_y: float = 0.0,
+              sd_x: float = 1.0, sd_y: float = 1.0, r_xy: float = 0.5, n: int,
               alternative: str = "two-sided", alpha: float = 0.05) -> pd.DataFrame:
     """Power of the Unstandardised Difference Test (closed form, as singcar ``UDT_power``).
 
     Examples
     --------
-    >>> round(float(udt_power(-3, -1, sample_size=20).estimate[0]), 4)
+    >>> round(float(udt_power(-3, -1, n=20).estimate[0]), 4)
     0.4575
     """
-    _check(sample_size, alpha, alternative)
-    n = int(sample_size)
-    delta = ((case_a - mean_a) - (case_b - mean_b)) / np.sqrt(
-        (sd_a**2 + sd_b**2 - 2 * sd_a * sd_b * r_ab) * (n + 1) / n)
+    _check(n, alpha, alternative)
+    n = int(n)
+    delta = ((x - mean_x) - (y - mean_y)) / np.sqrt(
+        (sd_x**2 + sd_y**2 - 2 * sd_x * sd_y * r_xy) * (n + 1) / n)
     return _row("udt_power", _t_power(delta, n - 1, alternative, alpha), n, alternative, alpha,
                 f"power of the UDT, closed form: noncentral t on {n - 1} df, ncp {delta:.4g} "
                 "(scipy.stats.nct; as singcar UDT_power)")
 
 
-def rsdt_power(case_a: float, case_b: float, *, mean_a: float = 0.0, mean_b: float = 0.0,
-               sd_a: float = 1.0, sd_b: float = 1.0, r_ab: float = 0.5, sample_size: int,
+@_renamed(**_XY)
+def rsdt_power(x: float, y: float, *, mean_x: float = 0.0, mean_y: float = 0.0,
+               sd_x: float = 1.0, sd_y: float = 1.0, r_xy: float = 0.5, n: int,
                alternative: str = "two-sided", alpha: float = 0.05, n_sim: int = 10_000,
                seed: int = 20050101) -> pd.DataFrame:
     """Power of the RSDT by seeded Monte Carlo (as singcar ``RSDT_power``).
@@ -105,18 +136,18 @@ def rsdt_power(case_a: float, case_b: float, *, mean_a: float = 0.0, mean_b: flo
 
     Examples
     --------
-    >>> r = rsdt_power(-2, 0, r_ab=0.5, sample_size=15, alternative="less")
-    >>> round(float(r.estimate[0]), 2), round(float(td_power(-2, sample_size=15).estimate[0]), 2)
+    >>> r = rsdt_power(-2, 0, r_xy=0.5, n=15, alternative="less")
+    >>> round(float(r.estimate[0]), 2), round(float(td_power(-2, n=15).estimate[0]), 2)
     (0.55, 0.58)
     """
-    _check(sample_size, alpha, alternative)
-    if not -1 < r_ab < 1:
-        raise InvalidInputError(f"r_ab must lie strictly between -1 and 1, got {r_ab!r}.")
-    n, n_sim = int(sample_size), int(n_sim)
+    _check(n, alpha, alternative)
+    if not -1 < r_xy < 1:
+        raise InvalidInputError(f"r_xy must lie strictly between -1 and 1, got {r_xy!r}.")
+    n, n_sim = int(n), int(n_sim)
     rng = np.random.default_rng(seed)
-    cov = np.array([[sd_a**2, r_ab * sd_a * sd_b], [r_ab * sd_a * sd_b, sd_b**2]])
-    draws = rng.multivariate_normal([mean_a, mean_b], cov, size=(n_sim, n + 1))
-    case = draws[:, 0, :] + np.array([case_a - mean_a, case_b - mean_b])
+    cov = np.array([[sd_x**2, r_xy * sd_x * sd_y], [r_xy * sd_x * sd_y, sd_y**2]])
+    draws = rng.multivariate_normal([mean_x, mean_y], cov, size=(n_sim, n + 1))
+    case = draws[:, 0, :] + np.array([x - mean_x, y - mean_y])
     controls = draws[:, 1:, :]
     m = controls.mean(axis=1)
     s = controls.std(axis=1, ddof=1)

@@ -26,7 +26,8 @@ from analysis.vocabulary import Better
 @dataclass(frozen=True)
 class RSDT:
     """Result of :func:`rsdt`. ``t`` carries the sign of ``z_dcc`` (the published statistic
-    is its absolute value); ``pct_more_extreme`` = one-sided p * 100."""
+    is its absolute value); ``pct_more_extreme`` = one-sided p * 100 on the side of the
+    patient's difference; ``p_value`` is for ``alternative``."""
 
     z_x: float
     z_y: float
@@ -40,23 +41,39 @@ class RSDT:
     oriented: bool
     label_x: str
     label_y: str
+    alternative: str = "two-sided"
 
     def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "") -> pd.DataFrame:
-        """One results row ``rsdt`` (estimate = Z_DCC, statistic = signed t)."""
+        """Results rows: ``rsdt`` (estimate = Z_DCC, statistic = signed t, p for
+        ``alternative``), then ``z_score`` for each measure and ``pct_more_extreme``."""
         how = "z oriented so positive = better" if self.oriented else "z = (score - mean)/SD"
+        ids = {"measure": measure, "patient_id": patient_id, "side": side, "n_patients": 1.0,
+               "n_obs": float(self.n + 1)}
         row = {
             "measure": measure, "patient_id": patient_id, "side": side, "analysis": "rsdt",
             "term": f"z({self.label_x}) - z({self.label_y})", "estimate": self.z_dcc,
             "df": float(self.df), "df_method": "n-1", "statistic": self.t,
             "p_value": self.p_value, "n_patients": 1.0, "n_obs": float(self.n + 1),
             "method": "Revised Standardized Difference Test (Crawford & Garthwaite 2005), "
-            f"two-sided, exact root of psi = c; estimate = Z_DCC; {how}; "
+            f"{self.alternative}, exact root of psi = c; estimate = Z_DCC; {how}; "
             f"r = {self.r_xy:g}; scipy.stats.t",
             "note": f"z_x = {self.z_x:.4f}, z_y = {self.z_y:.4f}; percentage of controls with "
             f"a more extreme difference = {self.pct_more_extreme:.2f}; no interval (the RSDT "
             "is only approximately t-distributed)",
         }
-        return result_frame([row])
+        tail = "below" if self.t < 0 else "above"
+        parts = [
+            {**ids, "analysis": "z_score", "term": f"z({label})", "estimate": z,
+             "method": f"patient's score standardised on the controls; {how}", "note": ""}
+            for label, z in ((self.label_x, self.z_x), (self.label_y, self.z_y))]
+        parts.append({**ids, "analysis": "pct_more_extreme",
+                      "term": f"controls {tail} the patient's difference "
+                      f"z({self.label_x}) - z({self.label_y})",
+                      "estimate": self.pct_more_extreme,
+                      "method": "one-sided RSDT p x 100 on the side of the patient's difference "
+                      "(Crawford & Garthwaite 2005)",
+                      "note": "no interval (the RSDT is only approximately t-distributed)"})
+        return result_frame([row, *parts])
 
 
 def rsdt_abs_t(diff, r, n: int):
@@ -90,6 +107,7 @@ def rsdt(
     better_y: Better | None = None,
     label_x: str = "x",
     label_y: str = "y",
+    alternative: str = "two-sided",
 ) -> RSDT:
     """Revised Standardized Difference Test for a dissociation (Crawford & Garthwaite 2005).
 
@@ -114,6 +132,8 @@ def rsdt(
         Z_DCC then means the patient is relatively better on x than on y).
     label_x, label_y : str
         Names used in ``term`` (e.g. the codebook keys).
+    alternative : {"two-sided", "less", "greater"}
+        Tail of the test of ``z_x - z_y`` (as singcar ``RSDT``'s ``alternative``).
 
     Returns
     -------
@@ -138,6 +158,9 @@ def rsdt(
     for b in (better_x, better_y):
         if b not in (None, "lower", "higher"):
             raise InvalidInputError(f"better_x/better_y must be 'lower' or 'higher', got {b!r}.")
+    if alternative not in ("two-sided", "less", "greater"):
+        raise InvalidInputError(f"alternative={alternative!r}; use 'two-sided', 'less' or "
+                                "'greater' (a dissociation has no better tail).")
     n, r = int(n), float(r_xy)
     z_x = (x - mean_x) / sd_x
     z_y = (y - mean_y) / sd_y
@@ -150,10 +173,13 @@ def rsdt(
     t_abs = float(rsdt_abs_t(diff, r, n))
     df = n - 1
     p_one = float(stats.t.sf(t_abs, df))
+    t = float(math.copysign(t_abs, diff))
+    p = {"two-sided": min(1.0, 2 * p_one), "less": float(stats.t.cdf(t, df)),
+         "greater": float(stats.t.sf(t, df))}[alternative]
     return RSDT(
-        z_x=float(z_x), z_y=float(z_y), z_dcc=float(z_dcc), r_xy=r, n=n,
-        t=float(math.copysign(t_abs, diff)), df=df, p_value=min(1.0, 2 * p_one),
-        pct_more_extreme=100 * p_one, oriented=oriented, label_x=label_x, label_y=label_y,
+        z_x=float(z_x), z_y=float(z_y), z_dcc=float(z_dcc), r_xy=r, n=n, t=t, df=df,
+        p_value=p, pct_more_extreme=100 * p_one, oriented=oriented, label_x=label_x,
+        label_y=label_y, alternative=alternative,
     )
 
 

@@ -151,7 +151,12 @@ def _newcombe5(nap_: float, m: int, n: int, confidence: float) -> tuple[float, f
     return optimize.brentq(f, 0.0, nap_, **kw), optimize.brentq(f, nap_, 1.0, **kw)
 
 
-def nap(a, b, *, better: Better = "higher", confidence: float = 0.95) -> NonOverlap:
+#: NAP standard errors (SingleCaseES ``NAP(SE = ...)``).
+NAP_SE = ("unbiased", "hanley", "null")
+
+
+def nap(a, b, *, better: Better = "higher", confidence: float = 0.95,
+        se: str = "unbiased") -> NonOverlap:
     """Non-overlap of All Pairs (Parker & Vannest 2009) with its Newcombe interval.
 
     Parameters
@@ -162,6 +167,11 @@ def nap(a, b, *, better: Better = "higher", confidence: float = 0.95) -> NonOver
         Direction of improvement (``"lower"`` for MAS, TUG).
     confidence : float
         Confidence level of the interval.
+    se : {"unbiased", "hanley", "null"}
+        Standard error: the exactly unbiased estimator (Sen 1967; Mee 1990), Hanley & McNeil's
+        (1982) ``(NAP(1 - NAP) + (nB - 1) Q1 + (nA - 1) Q2) / (nA nB)``, or the variance under
+        the null of no effect ``(nA + nB + 1) / (12 nA nB)`` (SingleCaseES ``SE = "unbiased"``,
+        ``"Hanley"``, ``"null"``; the first two truncate NAP to [0.5/(nA nB), 1 - 0.5/(nA nB)]).
 
     Returns
     -------
@@ -180,18 +190,25 @@ def nap(a, b, *, better: Better = "higher", confidence: float = 0.95) -> NonOver
     >>> r.estimate, round(r.ci_low, 4), r.ci_high
     (1.0, 0.6115, 1.0)
     """
+    if se not in NAP_SE:
+        raise InvalidInputError(f"se={se!r}; use one of {list(NAP_SE)}.")
+    se_kind = se
     a, b = _phases(a, b, better)
     m, n = a.size, b.size
     q = (b[None, :] > a[:, None]) + 0.5 * (b[None, :] == a[:, None])  # m x n
     est = float(q.mean())
-    if m > 1 and n > 1:
-        trunc = 0.5 / (m * n)
-        nap_t = min(max(est, trunc), 1.0 - trunc)
-        q1 = np.sum(np.sum(q - est, axis=1) ** 2) / (m * n**2)
-        q2 = np.sum(np.sum(q - est, axis=0) ** 2) / (m**2 * n)
+    trunc = 0.5 / (m * n)
+    nap_t = min(max(est, trunc), 1.0 - trunc)
+    q1 = np.sum(np.sum(q - est, axis=1) ** 2) / (m * n**2)
+    q2 = np.sum(np.sum(q - est, axis=0) ** 2) / (m**2 * n)
+    note = ""
+    if se_kind == "null":
+        se = float(np.sqrt((m + n + 1) / (12 * m * n)))
+    elif se_kind == "hanley":
+        se = float(np.sqrt((nap_t * (1 - nap_t) + (n - 1) * q1 + (m - 1) * q2) / (m * n)))
+    elif m > 1 and n > 1:
         x = np.sum((q - est) ** 2) / (m * n)
         se = float(np.sqrt((nap_t * (1 - nap_t) + n * q1 + m * q2 - 2 * x) / ((m - 1) * (n - 1))))
-        note = ""
     else:
         se = np.nan
         note = "SE not estimable with one point in a phase (unbiased estimator needs >= 2 each)"
@@ -206,9 +223,13 @@ def nap(a, b, *, better: Better = "higher", confidence: float = 0.95) -> NonOver
         test = stats.mannwhitneyu(b, a, alternative="two-sided",
                                   method="exact" if exact else "asymptotic", use_continuity=True)
         stat, p_value = float(test.statistic), float(test.pvalue)
+    se_name = {"unbiased": "unbiased (Sen 1967; Mee 1990, as SingleCaseES)",
+               "hanley": "Hanley & McNeil (1982) (as SingleCaseES SE = 'Hanley')",
+               "null": "under the null, sqrt((nA + nB + 1)/(12 nA nB)) (as SingleCaseES "
+               "SE = 'null')"}[se_kind]
     method = (
-        "NAP (Parker & Vannest 2009), ties count 0.5; SE unbiased (Sen 1967; Mee 1990, as "
-        "SingleCaseES); CI Newcombe (2006) method 5 score inversion; p Mann-Whitney "
+        f"NAP (Parker & Vannest 2009), ties count 0.5; SE {se_name}; CI Newcombe (2006) "
+        "method 5 score inversion; p Mann-Whitney "
         + ("exact" if exact else "normal approximation with continuity correction") + " (scipy)"
     )
     note = "; ".join(s for s in (note, _direction_note(better)) if s)

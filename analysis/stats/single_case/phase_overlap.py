@@ -19,7 +19,8 @@ Every index counts improvement as positive after the direction of improvement is
   B points beyond both the baseline mean line and the baseline OLS trend line, each shifted
   0.25 baseline SD in the direction of improvement; one-sided binomial test against 1/2.
 - :func:`rand_test`: randomisation test for a randomly chosen phase start (Edgington 1975;
-  as scan ``rand_test`` with statistic "Mean B-A"): every admissible start with at least
+  as scan ``rand_test``, statistics "Mean B-A", "Median B-A", "NAP", "Slope B-A", "SMD glass",
+  "SMD hedges", "T-test"): every admissible start with at least
   ``min_points`` points per phase, exact enumeration, p = share of starts whose statistic is at
   least the observed one.
 
@@ -69,8 +70,9 @@ def tau_bc(a, b, *, better: Better = "higher", pretest_trend: float | None = Non
     --------
     Tarlow (2017): a perfectly linear series has no effect beyond the baseline trend.
 
-    >>> float(tau_bc([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]).estimate.iloc[0])
-    0.0
+    >>> t = tau_bc([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
+    >>> t["estimate"].tolist()
+    [0.0, 1.0, 0.0]
     """
     a, b = oriented(a, b, better, min_a=2)
     m, n = a.size, b.size
@@ -113,9 +115,17 @@ def tau_bc(a, b, *, better: Better = "higher", pretest_trend: float | None = Non
                    "Tau_BC, Kendall = FALSE); p Mann-Whitney on the corrected values")
         if "tied" in r.note or "one point" in r.note:
             notes.append(r.note.split("; better")[0])
-    return _frame([dict(analysis="tau_bc", term=term, estimate=tau, se=se, p_value=p,
-                        ci_low=lo, ci_high=hi, n_obs=m + n, method=method,
-                        note=join_notes(*notes))], measure, patient_id, side)
+    rows = [dict(analysis="tau_bc", term=term, estimate=tau, se=se, p_value=p, ci_low=lo,
+                 ci_high=hi, n_obs=m + n, method=method, note=join_notes(*notes))]
+    how = ("Theil-Sen baseline trend of Tau-BC (Tarlow 2017): median of the pairwise slopes "
+           "of A over session numbers; intercept = median of A - slope x session")
+    used = "removed from both phases" if adjust else "not removed (pretest_trend)"
+    rows += [dict(analysis="baseline_trend", term=f"{what}: {term}", estimate=value, n_obs=m,
+                  method=how, note=join_notes(f"{used}; session 1 = first baseline point",
+                                              _dir(better)))
+             for what, value in (("Theil-Sen slope per session", slope),
+                                 ("Theil-Sen intercept", intercept))]
+    return _frame(rows, measure, patient_id, side)
 
 
 def pem(a, b, *, better: Better = "higher", term: str = "B vs A", measure: str = "",
@@ -248,9 +258,35 @@ def cdc(a, b, *, better: Better = "higher", times_a=None, times_b=None,
                   measure, patient_id, side)
 
 
+#: Statistics of :func:`rand_test`, each oriented so that larger = improvement (scan's name).
+RAND_STATISTICS = {
+    "mean": "Mean B-A", "median": "Median B-A", "nap": "NAP (0-1)", "slope": "Slope B-A",
+    "smd_glass": "SMD glass", "smd_hedges": "SMD hedges", "t": "T-test",
+}
+
+
+def _rand_statistic(a: np.ndarray, b: np.ndarray, statistic: str) -> float:
+    if statistic == "mean":
+        return float(b.mean() - a.mean())
+    if statistic == "median":
+        return float(np.median(b) - np.median(a))
+    if statistic == "nap":
+        return float(np.mean((b[None, :] > a[:, None]) + 0.5 * (b[None, :] == a[:, None])))
+    if statistic == "slope":
+        return float(np.polyfit(np.arange(b.size), b, 1)[0] - np.polyfit(np.arange(a.size), a, 1)[0])
+    if statistic == "smd_glass":
+        return float((b.mean() - a.mean()) / a.std(ddof=1))
+    if statistic == "smd_hedges":
+        k = a.size + b.size
+        pooled = np.sqrt(((a.size - 1) * a.var(ddof=1) + (b.size - 1) * b.var(ddof=1)) / (k - 2))
+        return float((b.mean() - a.mean()) / pooled * ((k - 3) / (k - 2.25))
+                     * np.sqrt((k - 2) / k))
+    return float(stats.ttest_ind(b, a, equal_var=False).statistic)  # "t"
+
+
 def rand_test(values, start: int, *, better: Better = "higher", min_points: int = 3,
-              term: str = "B vs A", measure: str = "", patient_id: str = "",
-              side: str = "") -> pd.DataFrame:
+              statistic: str = "mean", term: str = "B vs A", measure: str = "",
+              patient_id: str = "", side: str = "") -> pd.DataFrame:
     """Randomisation test of an AB design whose phase start was drawn at random.
 
     Parameters
@@ -260,7 +296,13 @@ def rand_test(values, start: int, *, better: Better = "higher", min_points: int 
     start : int
         Index (0-based) of the first treatment point actually used.
     better : {"higher", "lower"}
-        The statistic is mean(B) - mean(A), multiplied by -1 when lower is better.
+        Values are multiplied by -1 when lower is better, so every statistic counts
+        improvement as positive (scan's "A-B" and "NAP decreasing" statistics).
+    statistic : {"mean", "median", "nap", "slope", "smd_glass", "smd_hedges", "t"}
+        mean(B) - mean(A); median(B) - median(A); NAP (0-1); OLS slope of B minus slope of A
+        over sessions; Glass's delta (baseline SD); Hedges' g with scan's (Durlak) correction;
+        Welch's t of B against A (scan's "Mean B-A", "Median B-A", "NAP", "Slope B-A",
+        "SMD glass", "SMD hedges", "T-test").
     min_points : int
         Fewest points per phase of an admissible start (scan's ``limit``; the randomisation
         scheme of the study must have used the same set of starts).
@@ -271,20 +313,23 @@ def rand_test(values, start: int, *, better: Better = "higher", min_points: int 
     >>> float(r.p_value), float(r.n_obs)
     (0.14285714285714285, 10.0)
     """
+    if statistic not in RAND_STATISTICS:
+        raise InvalidInputError(f"statistic={statistic!r}; use one of {list(RAND_STATISTICS)}.")
     y, _ = oriented(values, [0.0], better)
     n = y.size
     starts = np.arange(min_points, n - min_points + 1)
     base = dict(analysis="rand_test", term=term, n_obs=n,
                 method="randomisation test of a random phase start (Edgington 1975; as scan "
-                f"rand_test, statistic 'Mean B-A'): all {starts.size} starts with >= "
+                f"rand_test, statistic '{RAND_STATISTICS[statistic]}'): all {starts.size} "
+                f"starts with >= "
                 f"{min_points} points per phase, exact enumeration, p = share of starts with a "
                 "statistic >= the observed")
     if not min_points <= start <= n - min_points:
         raise InvalidInputError(
             f"start={start} is not an admissible start of a series of {n} points with "
             f">= {min_points} per phase (admissible: {min_points}..{n - min_points}).")
-    dist = np.array([y[s:].mean() - y[:s].mean() for s in starts])
-    obs = y[start:].mean() - y[:start].mean()
+    dist = np.array([_rand_statistic(y[:s], y[s:], statistic) for s in starts])
+    obs = _rand_statistic(y[:start], y[start:], statistic)
     p = float(np.mean(dist >= obs - 1e-12 * max(np.max(np.abs(dist)), 1e-300)))
     note = join_notes(f"{starts.size} admissible starts; the smallest possible p is "
                       f"1/{starts.size} = {1 / starts.size:.4g}",

@@ -72,7 +72,8 @@ def rci(pre, post, *, method: str = "JT", reliability: float, sd_pre: float | No
     pandas.DataFrame
         One row ``rci`` per patient, term ``<method>: post - pre``; ``statistic`` = the index,
         ``note`` starts with the class (reliable improvement / deterioration / no reliable
-        change).
+        change); then rows ``measurement_error`` (:func:`mdc`: ``SEM``, ``S_diff``,
+        ``SE_pred``, ``MDC95``, and ``r_dd`` for ``HA``) as numbers.
 
     Examples
     --------
@@ -136,9 +137,10 @@ def rci(pre, post, *, method: str = "JT", reliability: float, sd_pre: float | No
         denom, crit = f"r_dd = {r_dd:.4g}", stats.norm.ppf(1 - alpha)
         extra = f"; pre-post correlation {rho:.4g}"
     index = snap(index)
+    r_dd_value = r_dd if method == "HA" else None
     sign = 1.0 if better == "higher" else -1.0
     rows = []
-    for pid, a, b, z in zip(ids, pre, post, index):
+    for pid, a, b, z in zip(ids, pre, post, index, strict=True):
         cls = ("reliable improvement" if sign * z > crit else
                "reliable deterioration" if sign * z < -crit else "no reliable change")
         rows.append({"measure": measure, "side": side, "patient_id": pid, "analysis": "rci",
@@ -147,6 +149,82 @@ def rci(pre, post, *, method: str = "JT", reliability: float, sd_pre: float | No
                      "method": f"RCI {_NAMES[method]}; {denom}; reliability {r:g}; critical "
                      f"|z| {crit:.3f}{extra}",
                      "note": f"{cls}; better = {better}; estimate = raw change"})
+    errors = mdc(sd=float(sd_pre), reliability=r, measure=measure, side=side,
+                 confidence=1 - alpha)
+    if r_dd_value is not None:
+        errors = pd.concat([errors, result_frame([{
+            "measure": measure, "side": side, "analysis": "measurement_error", "term": "r_dd",
+            "estimate": float(r_dd_value), "n_obs": float(pre.size),
+            "method": "reliability of the differences (Hageman & Arrindell 1999) from the pre "
+            "and post SDs, their correlation and the SEM", "note": ""}])], ignore_index=True)
+    return pd.concat([result_frame(rows), errors], ignore_index=True)
+
+
+def mdc(*, sd: float | None = None, reliability: float | None = None,
+        sem: float | None = None, confidence: float = 0.95, measure: str = "",
+        side: str = "") -> pd.DataFrame:
+    """Standard error of measurement and the minimal detectable change (MDC).
+
+    ``SEM = sd sqrt(1 - reliability)`` (or given), ``S_diff = sqrt(2) SEM`` (the SE of a
+    difference of two measurements, Jacobson & Truax 1991), ``SE_pred = sd sqrt(1 -
+    reliability^2)`` (SE of prediction, Hsu 1989) and ``MDC = z_(1 - alpha/2) S_diff``
+    (MDC95 = 1.96 sqrt(2) SEM; Stratford et al. 1996; Haley & Fragala-Pinkham 2006).
+
+    Parameters
+    ----------
+    sd : float, optional
+        SD of the measure in the reference sample (needed unless ``sem`` is given).
+    reliability : float, optional
+        Test-retest reliability (ICC) r_xx (needed unless ``sem`` is given).
+    sem : float, optional
+        A published standard error of measurement (then ``sd`` and ``reliability`` are only
+        used for ``SE_pred``).
+    confidence : float
+        Level of the MDC (0.95: MDC95).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``measurement_error``, terms ``SEM``, ``S_diff``, ``SE_pred`` (with ``sd`` and
+        ``reliability``) and ``MDC95`` (``MDC90`` ...), in the unit of the measure.
+
+    Examples
+    --------
+    Jacobson & Truax (1991): SD 7.5, reliability .80 -> SEM 3.354, S_diff 4.743, MDC95 = 1.96 x 4.743 = 9.30.
+
+    >>> t = mdc(sd=7.5, reliability=0.8)
+    >>> dict(zip(t["term"], t["estimate"].round(3)))
+    {'SEM': 3.354, 'S_diff': 4.743, 'SE_pred': 4.5, 'MDC95': 9.297}
+    """
+    if not 0 < confidence < 1:
+        raise InvalidInputError(f"confidence must lie in (0, 1), got {confidence!r}.")
+    if reliability is not None and not 0 < reliability < 1:
+        raise InvalidInputError(f"reliability must lie in (0, 1), got {reliability!r}.")
+    if sd is not None and not (np.isfinite(sd) and sd > 0):
+        raise InvalidInputError(f"sd must be a positive number, got {sd!r}.")
+    if sem is None:
+        if sd is None or reliability is None:
+            raise InvalidInputError("give sem, or sd and reliability (SEM = sd sqrt(1 - r)).")
+        sem = sd * np.sqrt(1 - reliability)
+        how = f"SEM = SD sqrt(1 - r_xx), SD {sd:g}, r_xx {reliability:g}"
+    elif not (np.isfinite(sem) and sem > 0):
+        raise InvalidInputError(f"sem must be a positive number, got {sem!r}.")
+    else:
+        how = "SEM given"
+    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+    level = f"{100 * confidence:g}"
+    base = {"measure": measure, "side": side, "analysis": "measurement_error", "note": ""}
+    rows = [{**base, "term": "SEM", "estimate": float(sem),
+             "method": f"standard error of measurement; {how}"},
+            {**base, "term": "S_diff", "estimate": float(np.sqrt(2) * sem),
+             "method": "SE of the difference of two measurements, sqrt(2) SEM (Jacobson & "
+             f"Truax 1991); {how}"}]
+    if sd is not None and reliability is not None:
+        rows.append({**base, "term": "SE_pred", "estimate": float(sd * np.sqrt(1 - reliability**2)),
+                     "method": "SE of prediction, SD sqrt(1 - r_xx^2) (Hsu 1989)"})
+    rows.append({**base, "term": f"MDC{level}", "estimate": float(z * np.sqrt(2) * sem),
+                 "method": f"minimal detectable change, z {z:.4f} x sqrt(2) x SEM (Stratford et "
+                 f"al. 1996); {how}"})
     return result_frame(rows)
 
 
