@@ -31,7 +31,7 @@ import pandas as pd
 from analysis.data.binary_files import read_excel, read_parquet, read_spss, read_stata
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
-from analysis.data.input_limits import check_size, check_table, check_xlsx
+from analysis.data.input_limits import check_size
 from analysis.data.text_files import decode, read_text
 from analysis.errors import DataValidationError, Problem
 from analysis.limits import LimitError

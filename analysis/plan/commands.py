@@ -38,11 +38,10 @@ def add_commands(subparsers) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     from analysis.plan.design import load_design
+    from analysis.plan.estimate import describe, estimate_seconds
     from analysis.plan.figure import save_power_curve
     from analysis.plan.protocol import sample_size_paragraph
     from analysis.plan.runner import power_simulation
-
-    from analysis.plan.estimate import describe, estimate_seconds
     from analysis.plan.scheduler import scheduler_target
 
     if args.scheduler:
