@@ -39,14 +39,15 @@ def add_commands(subparsers) -> None:
 def _plan(args: argparse.Namespace) -> int:
     from analysis.plan.design import load_design
     from analysis.plan.estimate import describe, estimate_seconds
-    from analysis.plan.figure import save_power_curve
-    from analysis.plan.protocol import sample_size_paragraph
-    from analysis.plan.runner import power_simulation
     from analysis.plan.scheduler import scheduler_target
 
     if args.scheduler:
         scheduler_target(args.scheduler)  # refused up front, before the design is read
-    design = load_design(args.design, seed=args.seed)
+    design = load_design(args.design, seed=args.seed)  # limits checked before the imports
+    from analysis.plan.figure import save_power_curve
+    from analysis.plan.protocol import sample_size_paragraph
+    from analysis.plan.runner import power_simulation
+
     analyses = design.n_sim * sum(len(s.params["tests"]) for s in design.scenarios
                                   if s.design != "controls")
     workers = ("one worker (divide by the cluster's workers)" if args.scheduler
