@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import analysis
+from analysis import limits
 from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
 from analysis.paths import REPORTS
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _stop_on_sigterm()
     try:
         _check_out(args)
-        return int(args.func(args) or 0)
+        with limits.overridden(dict(getattr(args, "limits", None) or [])):
+            return int(args.func(args) or 0)
     except DataValidationError as exc:
         from analysis.data.summary import render
 
@@ -68,18 +70,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecursionError:
         print("error: the input is nested too deeply to be read", file=sys.stderr)
         return 1
-    except MemoryError:
-        print("error: not enough memory for this input", file=sys.stderr)
+    except MemoryError:  # also pyarrow's ArrowMemoryError (a native std::bad_alloc)
+        print(f"error: {_MEMORY}", file=sys.stderr)
         return 1
     except Exception as exc:  # last resort: no traceback for users, unless they ask
         if os.environ.get("ITB_DEBUG"):
             raise
+        if "bad_alloc" in str(exc) or "out of memory" in str(exc).lower():
+            print(f"error: {_MEMORY} ({type(exc).__name__})", file=sys.stderr)
+            return 1
         print(f"error: unexpected internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); "
               "please report it, with ITB_DEBUG=1 set to show the traceback", file=sys.stderr)
         return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+_MEMORY = ("not enough memory for this input; check its size, or lower the limits that "
+           "bound it (--limit max_cells=N, max_file_mb, max_plan_analyses: README, 'Limits')")
+
+
+def _limit_option(text: str) -> tuple[str, float]:
+    try:
+        return limits.parse_option(text)
+    except limits.LimitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_limit_option(parser: argparse.ArgumentParser) -> None:
+    """``--limit NAME=VALUE`` on ``parser`` and every subcommand below it."""
+    parser.add_argument("--limit", action="append", dest="limits", type=_limit_option,
+                        default=argparse.SUPPRESS, metavar="NAME=VALUE",
+                        help="raise (or lower) a limit on the work an input may cause, for "
+                        "this run; repeatable (names and defaults: README, 'Limits'; also "
+                        "ITB_<NAME> in the environment)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _add_limit_option(sub)
 
 
 def _stop_on_sigterm():
@@ -223,6 +252,7 @@ def _parser() -> argparse.ArgumentParser:
 
     gait_commands.add_commands(sub)
     add_plan_commands(sub)
+    _add_limit_option(parser)
     return parser
 
 

@@ -11,6 +11,11 @@ above the header are skipped with a warning.
 SPSS/Stata: declared user-missing codes (SPSS missing values and ranges, Stata ``.a``-``.z``)
 become empty cells with a note naming the code and the rows; value labels are applied
 (``2`` -> ``"1+"``), so a label such as ``"not done"`` is read as a missing-value spelling.
+
+Limits (:mod:`analysis.limits`): a workbook's zip directory is checked (``max_xlsx_mb``,
+``max_xlsx_ratio``) before openpyxl parses it; the columns and cells of every table
+(``max_columns``, ``max_cells``) from the file's metadata (SPSS, Stata, Parquet) or the grid
+read (Excel) before the cells are converted.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.data.identifiers import identifier_kind
+from analysis.data.input_limits import check_table, check_xlsx
 from analysis.data.tables import column_letter, excel_error_cells, table_from_records
 from analysis.errors import Problem
 
@@ -53,6 +59,7 @@ def read_excel(path: Path, file: str, problems: list[Problem]):
     """Read the data sheet of a workbook (see the module docstring)."""
     import openpyxl
 
+    check_xlsx(path, file)  # the zip directory's sizes, before any XML is parsed
     # two passes: formulas and merged ranges (full mode), then the saved values
     wb_f = openpyxl.load_workbook(path, read_only=False, data_only=False)
     try:
@@ -74,6 +81,7 @@ def read_excel(path: Path, file: str, problems: list[Problem]):
         grid = [list(r) for r in wb[title].iter_rows(values_only=True)]
     finally:
         wb.close()
+    check_table(len(grid), max(map(len, grid), default=0), file)
     # merged ranges: fill from the top-left cell (below the header; see module docstring)
     header_index = None
     texts = [[cell_text(v) if not isinstance(v, (dt.date, dt.time, dt.timedelta)) else "date"
@@ -176,6 +184,8 @@ def read_spss(path: Path, file: str, problems: list[Problem]):
     """Read an SPSS ``.sav``/``.zsav`` file (user-missing codes and value labels applied)."""
     import pyreadstat
 
+    _, head = pyreadstat.read_sav(str(path), metadataonly=True)
+    check_table(head.number_rows or 0, head.number_columns or 0, file)
     df, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, user_missing=True)
     return _labelled(df, meta, file, problems, "SPSS"), {"decimal": "."}
 
@@ -184,12 +194,18 @@ def read_stata(path: Path, file: str, problems: list[Problem]):
     """Read a Stata ``.dta`` file (extended missing values and value labels applied)."""
     import pyreadstat
 
+    _, head = pyreadstat.read_dta(str(path), metadataonly=True)
+    check_table(head.number_rows or 0, head.number_columns or 0, file)
     df, meta = pyreadstat.read_dta(str(path), apply_value_formats=False, user_missing=True)
     return _labelled(df, meta, file, problems, "Stata"), {"decimal": "."}
 
 
 def read_parquet(path: Path, file: str, problems: list[Problem]):
     """Read a Parquet file (every column as text, floats at full precision)."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    check_table(meta.num_rows, meta.num_columns, file)
     df = pd.read_parquet(path)
     table = pd.DataFrame({str(c).strip(): [cell_text(v) for v in df[c]] for c in df.columns},
                          dtype="str")

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.data.yaml_safe import load_yaml
+from analysis.data.yaml_text import yaml_name
 from analysis.errors import CodebookError
 from analysis.vocabulary import DIRECTIONS as BETTER
 from analysis.vocabulary import KINDS
@@ -217,10 +218,21 @@ def load_codebook(extra: str | Path | None = None) -> Codebook:
                 "built-in codebook. Use another key, or add `replaces: true` to replace it."
             )
         measures[key] = m
-    aliases = {**base.visit_aliases, **(doc.get("visit_aliases") or {})}
+    aliases = {**base.visit_aliases, **_visit_aliases(doc, path)}
     columns = {**base.columns, **(doc.get("columns") or {})}
     return Codebook(measures, columns=columns, visit_aliases=aliases,
                     files=base.files + (str(path),))
+
+
+def _visit_aliases(doc: dict, path: Path) -> dict[str, str]:
+    """The ``visit_aliases`` of a codebook: visit names are text (never None, True, 1000.0)."""
+    aliases = doc.get("visit_aliases") or {}
+    if not isinstance(aliases, dict):
+        raise CodebookError(f"codebook {path}: visit_aliases must be a mapping of visit names")
+    where = f"codebook {path}"
+    return {yaml_name(k, where=where, key=f"visit_aliases ({k!r})", error=CodebookError):
+            yaml_name(v, where=where, key=f"visit_aliases.{k}", error=CodebookError)
+            for k, v in aliases.items()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -257,7 +269,8 @@ def _parse_measures(doc: dict, file: str, vocab: Mapping[str, Mapping[str, str]]
                     origin: str | None = None) -> dict:
     out: dict[str, Measure] = {}
     for template, entry in doc["measures"].items():
-        template = str(template)
+        template = yaml_name(template, where=f"codebook {file}", key=f"measures ({template!r})",
+                             error=CodebookError)
 
         def bad(fld: str, why: str, template: str = template) -> CodebookError:
             return CodebookError(f"codebook {file}, entry '{template}', field '{fld}': {why}")

@@ -56,6 +56,7 @@ import pandas as pd
 from analysis.data.codebook import Codebook
 from analysis.data.derive import visit_order
 from analysis.data.yaml_safe import load_yaml
+from analysis.data.yaml_text import yaml_name
 from analysis.errors import ConfigError
 from analysis.vocabulary import (
     BASELINE_RULES,
@@ -151,20 +152,25 @@ class StudyConfig:
                            "baseline")
         for key in ("baseline_phase", "treatment_phase"):
             if key in single:
-                _choice(str(single[key]), PHASES, source, f"single_case.{key}")
+                _choice(yaml_name(single[key], where=source, key=f"single_case.{key}"), PHASES,
+                        source, f"single_case.{key}")
         if not isinstance(raw.get("families") or {}, Mapping):
             raise ConfigError(f"{source}: families must be a mapping of family names to lists of "
                               f"measure keys (got {raw.get('families')!r})")
 
         families = {}
         for name, members in (raw.get("families") or {}).items():
-            families[str(name)] = _str_tuple(members, source, f"families.{name}")
+            name = yaml_name(name, where=source, key=f"families ({name!r})")
+            families[name] = _str_tuple(members, source, f"families.{name}")
         primary = raw.get("primary_outcome")
+        if primary is not None:
+            primary = yaml_name(primary, where=source, key="primary_outcome")
         if primary is not None and not any(primary in m for m in families.values()):
             families = {"primary": (str(primary),), **families}
 
         controls = {}
         for measure, spec in (single.get("controls") or {}).items():
+            measure = yaml_name(measure, where=source, key=f"single_case.controls ({measure!r})")
             spec = dict(spec or {})
             _check_keys(spec, {"mean", "sd", "n", "source"}, source, f"single_case.controls.{measure}.")
             try:
@@ -192,9 +198,10 @@ class StudyConfig:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: seed and bootstrap.n_boot must be integers ({exc})") from exc
         return cls(
-            title=str(raw.get("title", "ITB study")),
+            title=yaml_name(raw.get("title", "ITB study"), where=source, key="title"),
             reference_visit=(None if raw.get("reference_visit") is None
-                             else str(raw["reference_visit"])),
+                             else yaml_name(raw["reference_visit"], where=source,
+                                            key="reference_visit")),
             baseline=baseline,  # type: ignore[arg-type]
             primary_outcome=None if primary is None else str(primary),
             families=families,
@@ -211,8 +218,8 @@ class StudyConfig:
                                                         "therapeutic_window.spasticity_threshold"),
             window_strength_mdc=_optional_float(window.get("strength_mdc"), source,
                                                 "therapeutic_window.strength_mdc"),
-            baseline_phase=str(single.get("baseline_phase", "baseline")),
-            treatment_phase=str(single.get("treatment_phase", "test_infusion")),
+            baseline_phase=single.get("baseline_phase", "baseline"),
+            treatment_phase=single.get("treatment_phase", "test_infusion"),
             controls=controls,
             dissociations=dissociations,
             source=source,
@@ -478,4 +485,4 @@ def _str_tuple(value: Any, source: str, key: str) -> tuple[str, ...]:
         return (value,)
     if not isinstance(value, (list, tuple)):
         raise ConfigError(f"{source}: {key} must be a list of measure keys (got {value!r})")
-    return tuple(str(v) for v in value)
+    return tuple(yaml_name(v, where=source, key=key) for v in value)

@@ -31,8 +31,10 @@ import pandas as pd
 from analysis.data.binary_files import read_excel, read_parquet, read_spss, read_stata
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.input_limits import check_size
 from analysis.data.text_files import decode, read_text
 from analysis.errors import DataValidationError, Problem
+from analysis.limits import LimitError
 
 __all__ = ["REQUIRED_COLUMNS", "TIDY_COLUMNS", "check_file", "decode", "read_observations"]
 
@@ -42,7 +44,6 @@ TIDY_COLUMNS = ["patient_id", "visit", "measure", "value", "phase", "day", "dose
 REQUIRED_COLUMNS = ["patient_id", "visit", "measure", "value"]
 _EXCEL = {".xlsx", ".xlsm"}
 _TEXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
-_MAX_BYTES = 500_000_000
 
 
 def check_file(path: str | Path) -> str | None:
@@ -60,7 +61,7 @@ def check_file(path: str | Path) -> str | None:
     """
     path = Path(path)
     try:
-        st = path.stat()
+        path.stat()
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "the path is a symbolic link that points to itself (a link loop)"
@@ -77,9 +78,16 @@ def check_file(path: str | Path) -> str | None:
         return "the path is not a regular file (a device or pipe?)"
     if not os.access(path, os.R_OK):
         return "permission denied: the file cannot be read"
-    if st.st_size > _MAX_BYTES:
-        return f"the file is larger than {_MAX_BYTES // 1_000_000} MB"
+    try:
+        check_size(path)
+    except LimitError as exc:
+        return _rule(exc, path.name)
     return None
+
+
+def _rule(exc: LimitError, file: str) -> str:
+    """A limit's refusal without the file name that starts it (a Problem names the file)."""
+    return str(exc).removeprefix(f"{file}: ")
 
 
 def read_observations(path: str | Path, *, codebook: Codebook,
@@ -134,6 +142,9 @@ def read_observations(path: str | Path, *, codebook: Codebook,
     try:
         fmt = _format(path)
         table, attrs = _READERS[fmt](path, file, problems)
+    except LimitError as exc:  # bounded work: refused before the parser (analysis.limits)
+        return _empty(), problems + [Problem(file, None, None, None, _rule(exc, file),
+                                             fix="Check the file, or raise the limit")]
     except MemoryError:
         return _empty(), [Problem(file, None, None, None, "the file is too large to read",
                                   fix="Split it or remove unused columns")]

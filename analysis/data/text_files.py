@@ -8,6 +8,9 @@ Quotes: a quote opened and never closed makes a CSV parser swallow every followi
 one cell; such a record is refused, naming the row where the quote opens and the rows it joined.
 Row numbers are the physical line numbers a text editor (and a spreadsheet) shows.
 
+Limits (:mod:`analysis.limits`, checked before any parsing): file size ``max_file_mb``,
+longest line ``max_line_bytes``, cells in a line ``max_columns`` and in the file ``max_cells``.
+
 A plain UTF-8 file (header in row 1, every row as wide as the header, no quotes but around
 whole cells, no blank rows) is read in one vectorised pass (:mod:`analysis.data.plain_text`);
 any other file record by record with Python's csv module. Both give the same table.
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.input_limits import check_lines, check_shape, check_size
 from analysis.data.plain_text import read_plain
 from analysis.data.tables import table_from_records
 from analysis.errors import Problem
@@ -172,8 +176,10 @@ def read_text(path: Path, file: str, problems: list[Problem], *, fast: bool = Tr
     >>> len(t), t.attrs["rows_read"], probs[0].row
     (0, 2, 2)
     """
+    check_size(path, file)  # limits (analysis.limits) before the parser: size, lines, cells
     with path.open("rb") as fh:  # read-only
         data = fh.read()
+    check_lines(data, file)
     if b"\x00" in data[:4000] and _utf16_without_bom(data) is None and not data.startswith(
             (b"\xff\xfe", b"\xfe\xff")):
         problems.append(Problem(file, None, None, None, "the file is not text (it holds binary "
@@ -194,6 +200,8 @@ def read_text(path: Path, file: str, problems: list[Problem], *, fast: bool = Tr
                                 fix="Save it as UTF-8 to be sure accented letters are kept"))
     text = text.replace("\x00", "")
     delim = delimiter(text, path.suffix.lower())
+    check_shape(data if encoding in ("utf-8", "utf-8-sig", "cp1252", "latin-1", "mixed")
+                else text.encode("utf-8"), delim, file)
     table = read_plain(text, delim) if fast and encoding in ("utf-8", "utf-8-sig") else None
     if table is not None:
         return table, {"encoding": encoding, "delimiter": delim,

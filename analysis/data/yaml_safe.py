@@ -7,15 +7,19 @@ hang the process), accepts recursive aliases, unbounded nesting and typed scalar
 nodes first (linear in the file size, nothing is expanded), checks the node graph, and only then
 constructs Python objects:
 
-* at most :data:`MAX_ALIASES` alias uses, no recursive alias, and at most :data:`MAX_NODES`
+* at most ``max_yaml_aliases`` alias uses, no recursive alias, and at most ``max_yaml_nodes``
   nodes once aliases are expanded;
-* at most :data:`MAX_DEPTH` levels of nesting;
+* at most ``max_yaml_depth`` levels of nesting;
 * only plain mappings (string, number or boolean keys), lists and scalars (text, numbers,
   booleans, null): any other tag is refused, and so are merge keys (``<<``);
-* at most :data:`MAX_BYTES` bytes, UTF-8 text.
+* at most ``max_yaml_mb`` megabytes, UTF-8 text.
 
-Every refusal raises the error class the caller names (``ConfigError`` for a study file,
-``CodebookError`` for a codebook) with one line naming the file and the rule.
+The limits (defaults :data:`MAX_ALIASES`, :data:`MAX_NODES`, :data:`MAX_DEPTH`,
+:data:`MAX_BYTES`) are those of :mod:`analysis.limits`, raised with ``--limit NAME=VALUE`` or
+``ITB_<NAME>``; each refusal names its limit.
+
+Every refusal raises the error class the caller names (``ConfigError`` for a study file or
+a plan design, ``CodebookError`` for a codebook) with one line naming the file and the rule.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from typing import Any
 
 import yaml
 
+from analysis import limits
 from analysis.errors import ITBError
 
-MAX_ALIASES = 100
-MAX_NODES = 100_000
-MAX_DEPTH = 30
-MAX_BYTES = 2_000_000
+MAX_ALIASES = int(limits.LIMITS["max_yaml_aliases"].default)
+MAX_NODES = int(limits.LIMITS["max_yaml_nodes"].default)
+MAX_DEPTH = int(limits.LIMITS["max_yaml_depth"].default)
+MAX_BYTES = int(limits.LIMITS["max_yaml_mb"].default * 1_000_000)
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
@@ -68,15 +73,17 @@ def load_yaml_text(text: str, *, source: str = "YAML", error: type[ITBError] = I
     >>> load_yaml_text(bomb, source="bomb.yaml")
     Traceback (most recent call last):
     ...
-    analysis.errors.ITBError: bomb.yaml: too many YAML aliases (more than 100); write the values out instead of using anchors and aliases (&name / *name)
+    analysis.errors.ITBError: bomb.yaml: too many YAML aliases (more than 100); write the values out instead of using anchors and aliases (&name / *name) (limit max_yaml_aliases = 100; raise it with --limit max_yaml_aliases=N or ITB_MAX_YAML_ALIASES=N)
     >>> load_yaml_text("x: !!python/object:os.system ls", source="evil.yaml")
     Traceback (most recent call last):
     ...
     analysis.errors.ITBError: evil.yaml, line 1: YAML tag '!!python/object:os.system' is not allowed; use only plain mappings, lists, text, numbers, true/false and null
     """
-    if len(text) > MAX_BYTES:
-        raise error(f"{source}: the file is larger than {MAX_BYTES // 1_000_000} MB; a "
-                    "configuration or codebook is much smaller: check the file")
+    max_bytes = limits.get("max_yaml_mb") * 1_000_000
+    if len(text) > max_bytes:
+        raise error(f"{source}: the file is larger than {_mb(max_bytes)} MB; a configuration, "
+                    f"codebook or design is much smaller: check the file "
+                    f"({limits.hint('max_yaml_mb')})")
     loader = _Loader(text)
     try:
         try:
@@ -84,8 +91,9 @@ def load_yaml_text(text: str, *, source: str = "YAML", error: type[ITBError] = I
         except yaml.YAMLError as exc:
             raise error(f"{source}: not valid YAML ({_one_line(exc)})") from None
         except RecursionError:
-            raise error(f"{source}: the YAML is nested too deeply (more than {MAX_DEPTH} "
-                        "levels)") from None
+            raise error(f"{source}: the YAML is nested too deeply (more than "
+                        f"{limits.get('max_yaml_depth')} levels; "
+                        f"{limits.hint('max_yaml_depth')})") from None
         if node is None:
             return None
         _check(node, source, error)
@@ -113,9 +121,10 @@ def load_yaml(path: str | Path, *, error: type[ITBError] = ITBError, what: str =
         size = path.stat().st_size
         if not path.is_file():
             raise error(f"{path}: the {what} is not a regular file")
-        if size > MAX_BYTES:
-            raise error(f"{path}: the {what} is larger than {MAX_BYTES // 1_000_000} MB; check "
-                        "the file")
+        max_bytes = limits.get("max_yaml_mb") * 1_000_000
+        if size > max_bytes:
+            raise error(f"{path}: the {what} is larger than {_mb(max_bytes)} MB; check the "
+                        f"file ({limits.hint('max_yaml_mb')})")
         data = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
@@ -131,6 +140,10 @@ def load_yaml(path: str | Path, *, error: type[ITBError] = ITBError, what: str =
     return load_yaml_text(text, source=str(path), error=error)
 
 
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 1_000_000:g}"
+
+
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
@@ -140,6 +153,9 @@ def _check(root: yaml.Node, source: str, error: type[ITBError]) -> None:
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
     aliases = 0
+    max_aliases = limits.get("max_yaml_aliases")
+    max_depth = limits.get("max_yaml_depth")
+    max_nodes = limits.get("max_yaml_nodes")
 
     def where(node: yaml.Node) -> str:
         return f"{source}, line {node.start_mark.line + 1}"
@@ -151,12 +167,14 @@ def _check(root: yaml.Node, source: str, error: type[ITBError]) -> None:
             raise error(f"{where(node)}: a YAML alias refers to itself (recursive anchor)")
         if key in sizes:  # a second reference to the same node: an alias use
             aliases += 1
-            if aliases > MAX_ALIASES:
-                raise error(f"{source}: too many YAML aliases (more than {MAX_ALIASES}); write "
-                            "the values out instead of using anchors and aliases (&name / *name)")
+            if aliases > max_aliases:
+                raise error(f"{source}: too many YAML aliases (more than {max_aliases}); write "
+                            "the values out instead of using anchors and aliases (&name / *name)"
+                            f" ({limits.hint('max_yaml_aliases')})")
             return sizes[key]
-        if depth > MAX_DEPTH:
-            raise error(f"{where(node)}: the YAML is nested more than {MAX_DEPTH} levels deep")
+        if depth > max_depth:
+            raise error(f"{where(node)}: the YAML is nested more than {max_depth} levels deep "
+                        f"({limits.hint('max_yaml_depth')})")
         if node.tag not in _PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise error(f"{where(node)}: YAML tag '{tag}' is not allowed; use only plain "
@@ -177,9 +195,9 @@ def _check(root: yaml.Node, source: str, error: type[ITBError]) -> None:
                 size += walk(v, depth + 1)
         on_path.discard(key)
         sizes[key] = size
-        if size > MAX_NODES:
-            raise error(f"{source}: the YAML expands to more than {MAX_NODES} values (aliases "
-                        "expanded); check the file")
+        if size > max_nodes:
+            raise error(f"{source}: the YAML expands to more than {max_nodes} values (aliases "
+                        f"expanded); check the file ({limits.hint('max_yaml_nodes')})")
         return size
 
     walk(root, 0)

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.errors import InvalidInputError
+from analysis.gait.c3d_limits import check_c3d_counts
 
 #: Gait variable -> (Plug-in Gait output without the side letter, component 0/1/2).
 #: Sign conventions are Plug-in Gait's (flexion, adduction, internal rotation, dorsiflexion,
@@ -152,6 +153,7 @@ def read_c3d(path: str | Path, *, subject: str | None = None) -> Trial:
         return InvalidInputError(f"{name}: {problem}")
 
     _check_header(path, bad)
+    check_c3d_counts(path, name)  # declared points and frames bounded (analysis.limits)
     _check_frames(path, bad)
     import ezc3d  # imported here: the rest of the package does not need it
 

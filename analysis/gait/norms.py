@@ -111,10 +111,14 @@ def read_norms(path: str | Path) -> pd.DataFrame:
     ------
     InvalidInputError
         Missing file or column, SD negative, n below 2, or % cycle outside 0-100.
+    analysis.limits.LimitError
+        The file exceeds ``max_file_mb``, ``max_line_bytes``, ``max_columns`` or ``max_cells``
+        (checked before it is parsed).
     """
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"{path.name}: normative file not found")
+    _check_limits(path)
     try:
         table = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # pyarrow/pandas wording varies
@@ -164,3 +168,27 @@ def select_norms(norms: pd.DataFrame, *, speed: float | None = None) -> tuple[pd
     if rows.empty:
         raise InvalidInputError("the normative table has no rows of speed class 'all'")
     return rows, note
+
+
+def _check_limits(path: Path) -> None:
+    """Size, line length, columns and cells of a normative file, before it is parsed."""
+    from analysis.data.input_limits import (
+        check_lines,
+        check_shape,
+        check_size,
+        check_table,
+    )
+
+    check_size(path)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:  # not Parquet: the reader says so
+            return
+        check_table(meta.num_rows, meta.num_columns, path.name)
+        return
+    data = path.read_bytes()
+    check_lines(data, path.name)
+    check_shape(data, ",", path.name)

@@ -30,18 +30,33 @@ def add_commands(subparsers) -> None:
                        help="local worker processes (joblib; default 1)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="address of a running dask.distributed scheduler, e.g. "
-                       "tcp://10.0.0.5:8786")
+                       "tcp://10.0.0.5:8786 (or tls://HOST:PORT, HOST:PORT, or a scheduler "
+                       "file)")
     p.add_argument("--seed", type=int, help="seed (overrides the design's `seed`)")
     p.set_defaults(func=_plan)
 
 
 def _plan(args: argparse.Namespace) -> int:
     from analysis.plan.design import load_design
+    from analysis.plan.estimate import describe, estimate_seconds
+    from analysis.plan.scheduler import scheduler_target
+
+    if args.scheduler:
+        scheduler_target(args.scheduler)  # refused up front, before the design is read
+    design = load_design(args.design, seed=args.seed)  # limits checked before the imports
     from analysis.plan.figure import save_power_curve
     from analysis.plan.protocol import sample_size_paragraph
     from analysis.plan.runner import power_simulation
 
-    design = load_design(args.design, seed=args.seed)
+    analyses = design.n_sim * sum(len(s.params["tests"]) for s in design.scenarios
+                                  if s.design != "controls")
+    workers = ("one worker (divide by the cluster's workers)" if args.scheduler
+               else f"{args.workers} worker(s)")
+    seconds = estimate_seconds(design, workers=1 if args.scheduler else args.workers)
+    print(f"plan: {len(design.scenarios)} scenario(s), {analyses} simulated analyses; estimated "
+          f"run time {describe(seconds)} on {workers} (from per-analysis cost constants, "
+          "analysis/plan/estimate.py; a factor of 2 either way; finished scenarios are "
+          "skipped)", file=sys.stderr, flush=True)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     table = power_simulation(design, out=out, workers=args.workers, scheduler=args.scheduler,

@@ -41,7 +41,13 @@ A design lists one or more *studies*; every study key given as a list (except ``
 
 Keys of a study that do not belong to its design, unknown designs, tests and alternatives are
 refused with a :class:`~analysis.errors.ConfigError` naming the file, the study and a
-did-you-mean; nothing is simulated until the whole file is valid.
+did-you-mean; nothing is simulated until the whole file is valid. Names (``name``, ``visits``,
+``visit``) are text: an unquoted ``null``, ``yes`` or ``1e3`` is refused.
+
+The work is bounded before anything is simulated (:mod:`analysis.limits`, each raised with
+``--limit NAME=VALUE``): at most ``max_plan_scenarios`` scenarios (counted before the grid is
+expanded), ``max_plan_n`` patients, days or controls in one dataset, and
+``max_plan_analyses`` simulated analyses (``n_sim`` x scenarios x tests).
 
 Examples
 --------
@@ -66,8 +72,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
-
+from analysis import limits
+from analysis.data.yaml_safe import load_yaml
+from analysis.data.yaml_text import yaml_name
 from analysis.errors import ConfigError
 from analysis.vocabulary import TAU_VARIANTS, check_choice, did_you_mean
 
@@ -209,8 +216,9 @@ def _check_scalar(design: str, p: dict, where: str) -> dict:
                 or len(set(map(str, visits))) != len(visits)):
             raise _fail(where, f"visits: {visits!r} must list at least 2 distinct visits, "
                         "the reference (baseline) first")
-        p["visits"] = [str(v) for v in visits]
-        p["visit"] = p["visits"][-1] if p["visit"] is None else str(p["visit"])
+        p["visits"] = [yaml_name(v, where=where, key="visits") for v in visits]
+        p["visit"] = (p["visits"][-1] if p["visit"] is None
+                      else yaml_name(p["visit"], where=where, key="visit"))
         check_choice(p["visit"], tuple(p["visits"][1:]), name="visit", source=where,
                      error=ConfigError)
         by_sd = p["sd_between"] is not None or p["sd_within"] is not None
@@ -271,7 +279,8 @@ def parse_design(raw: Any, *, source: str = "design", seed: int | None = None) -
     Parameters
     ----------
     raw : mapping
-        The design, as :func:`yaml.safe_load` gives it (keys in the module docstring).
+        The design, as :func:`analysis.data.yaml_safe.load_yaml` gives it (keys in the module
+        docstring).
     source : str
         Name of the file, put before every error message.
     seed : int, optional
@@ -301,8 +310,10 @@ def parse_design(raw: Any, *, source: str = "design", seed: int | None = None) -
     scenarios: list[Scenario] = []
     varying: dict[str, list[str]] = {}
     names: set[str] = set()
+    _check_grid_size(studies, source)
     for i, study in enumerate(studies):
-        name = str(study.get("name", f"study {i + 1}")) if isinstance(study, Mapping) else ""
+        name = (yaml_name(study.get("name", f"study {i + 1}"), where=f"{source}: studies[{i}]",
+                          key="name") if isinstance(study, Mapping) else "")
         where = f"{source}: studies[{i}] ({name})" if name else f"{source}: studies[{i}]"
         if name in names:
             raise _fail(where, f"name {name!r} is used twice; give each study its own name")
@@ -316,10 +327,35 @@ def parse_design(raw: Any, *, source: str = "design", seed: int | None = None) -
         varying[name] = list(grid)
         for combo in itertools.product(*grid.values()):
             p = _check_scalar(design, {**spec, **dict(zip(grid, combo))}, where)
+            _check_n(design, p, where)
             key = scenario_key(name, design, p, seed=seed, n_sim=n_sim)
             scenarios.append(Scenario(name, design, p, key))
+    analyses = n_sim * sum(len(sc.params["tests"]) for sc in scenarios
+                           if sc.design != "controls")
+    limits.check("max_plan_analyses", analyses, source,
+                 f"the plan runs {analyses} simulated analyses (n_sim {n_sim} x scenarios x "
+                 "tests)")
     return PlanDesign(seed=seed, n_sim=n_sim, alpha=alpha, target_power=target,
                       scenarios=tuple(scenarios), source=source, varying=varying)
+
+
+def _check_grid_size(studies: list, source: str) -> None:
+    """Refuse more than ``max_plan_scenarios`` scenarios before the grids are expanded."""
+    total = 0
+    for study in studies:
+        if isinstance(study, Mapping):
+            total += math.prod(len(v) for k, v in study.items()
+                               if isinstance(v, list) and k not in _LIST_KEYS)
+    limits.check("max_plan_scenarios", total, source,
+                 f"the design's grids make {total} scenarios")
+
+
+def _check_n(design: str, p: Mapping, where: str) -> None:
+    """Refuse a dataset of more than ``max_plan_n`` patients, days or controls."""
+    n = (p["n_baseline"] + p["n_treatment"] if design in ("ab", "titration")
+         else p[N_KEY[design]])
+    what = {"case_series": "patients", "controls": "controls"}.get(design, "days")
+    limits.check("max_plan_n", n, where, f"one simulated dataset has {n} {what}")
 
 
 def load_design(path: str | Path, *, seed: int | None = None) -> PlanDesign:
@@ -335,8 +371,7 @@ def load_design(path: str | Path, *, seed: int | None = None) -> PlanDesign:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such design file")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    # size, nesting, aliases and tags bounded (analysis.data.yaml_safe): a billion-laughs
+    # design is refused before anything is expanded
+    raw = load_yaml(path, error=ConfigError, what="design file")
     return parse_design(raw, source=str(path), seed=seed)

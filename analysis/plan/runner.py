@@ -37,6 +37,7 @@ import pandas as pd
 from analysis.errors import ITBError
 from analysis.plan.closed_form import crawford_howell_power
 from analysis.plan.design import N_KEY, PlanDesign, Scenario, load_design
+from analysis.plan.scheduler import scheduler_target
 from analysis.plan.simulate import TALLY, simulate_chunk
 
 #: Simulated datasets per task (a constant: the tasks, and so the numbers, do not depend
@@ -178,17 +179,32 @@ def _dask(tasks: list[tuple], scheduler: str) -> Iterator[tuple]:
     except ImportError as exc:  # pragma: no cover - dask is a dependency
         raise ITBError(f"--scheduler needs dask.distributed ({exc})") from None
     try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+        client = Client(**scheduler_target(scheduler), timeout="20s", set_as_default=False)
+    except ITBError:
+        raise
+    except Exception as exc:  # OSError, TimeoutError, ValueError, a bad scheduler file ...
         raise ITBError(f"--scheduler {scheduler}: cannot connect to the dask scheduler "
-                       f"({exc}); start one with `dask scheduler` and `dask worker`") from None
+                       f"({type(exc).__name__}: {_one_line(exc)}); start one with `dask "
+                       "scheduler` and `dask worker`") from None
     try:
         futures = client.map(_run_task, tasks, pure=False)
         with client.as_current():
             for fut in as_completed(futures):
-                yield fut.result()
+                try:
+                    result = fut.result()
+                except ITBError:
+                    raise
+                except (OSError, TimeoutError) as exc:  # the scheduler or a worker went away
+                    raise ITBError(f"--scheduler {scheduler}: the dask cluster failed "
+                                   f"({type(exc).__name__}: {_one_line(exc)}); finished "
+                                   "scenarios are kept, run the command again") from None
+                yield result
     finally:
         client.close()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _write_atomic(table: pd.DataFrame, path: Path) -> None:
@@ -213,8 +229,8 @@ def power_simulation(design: PlanDesign | str | Path, *, out: str | Path | None 
     workers : int
         Worker processes (joblib, loky backend); 1 runs in this process.
     scheduler : str, optional
-        Address of a running dask.distributed scheduler (``tcp://host:8786``); overrides
-        ``workers``.
+        Address of a running dask.distributed scheduler (``tcp://host:8786``, or a scheduler
+        file: :mod:`analysis.plan.scheduler`); overrides ``workers``.
     seed : int, optional
         Overrides the design's seed (only with a path).
     progress : bool, optional
@@ -244,6 +260,8 @@ def power_simulation(design: PlanDesign | str | Path, *, out: str | Path | None 
         design = load_design(design, seed=seed)
     if workers < 1:
         raise ITBError(f"--workers must be at least 1 (got {workers})")
+    if scheduler:
+        scheduler_target(scheduler)  # a bad address is refused before anything is written
     store = Path(out) / STORE if out is not None else None
     done: dict[str, pd.DataFrame] = {}
     if store is not None:

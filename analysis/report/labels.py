@@ -16,11 +16,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from analysis.data.yaml_safe import load_yaml
+from analysis.errors import ITBError
 from analysis.report.formatting import fmt_num
 
 __all__ = ["UNIT_SYMBOLS", "unit_symbol", "with_unit", "default_visit_label", "visit_labels",
@@ -122,8 +121,8 @@ def _file_labels(files: tuple[str, ...]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for name in files:
         try:
-            doc = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            doc = load_yaml(name) or {}  # bounded (analysis.data.yaml_safe)
+        except ITBError:
             continue
         found = doc.get("visit_labels") if isinstance(doc, Mapping) else None
         if isinstance(found, Mapping):

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from analysis.data.yaml_safe import load_yaml, load_yaml_text
 from analysis.errors import RenderError
 
 __all__ = [
@@ -171,8 +170,8 @@ def _parse_options(lines: list[str], *, where: str) -> dict[str, Any]:
     if not lines:
         return {}
     try:
-        options = yaml.safe_load("\n".join(lines)) or {}
-    except yaml.YAMLError as exc:
+        options = load_yaml_text("\n".join(lines), source=where, error=RenderError) or {}
+    except RenderError as exc:
         raise RenderError(f"{where}: the '#|' cell options are not valid YAML: {exc}") from None
     if not isinstance(options, dict):
         raise RenderError(f"{where}: '#|' cell options must be 'key: value' lines")
@@ -219,8 +218,8 @@ def parse_qmd(text: str, *, path: Path | None = None) -> QmdDocument:
     match = _FRONT.match(text)
     if match:
         try:
-            front = yaml.safe_load(match.group(1)) or {}
-        except yaml.YAMLError as exc:
+            front = load_yaml_text(match.group(1), source=name, error=RenderError) or {}
+        except RenderError as exc:
             raise RenderError(f"{name}: the YAML front matter is not valid: {exc}") from None
         if not isinstance(front, dict):
             raise RenderError(f"{name}: the YAML front matter must be a mapping of key: value")
@@ -399,8 +398,8 @@ def with_project(doc: QmdDocument, project_yml: Path | None) -> QmdDocument:
     if project_yml is None or not Path(project_yml).is_file():
         return doc
     try:
-        project = yaml.safe_load(Path(project_yml).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+        project = load_yaml(project_yml, error=RenderError, what="Quarto project file") or {}
+    except RenderError as exc:
         raise RenderError(f"{project_yml}: not valid YAML: {exc}") from None
     if not isinstance(project, dict):
         raise RenderError(f"{project_yml}: must be a mapping of key: value")
