@@ -13,9 +13,13 @@ Every function that returns a share therefore takes ``share="proportion"`` (the 
 
 **The rows ``itb analyze`` writes keep percentages** (:data:`RESULTS_SHARE`): the reports print
 the ``pnd`` and ``pct_more_extreme`` rows (and the Bayesian percentage of controls) as
-percentages and their code is owned elsewhere, so results.csv stays as it was until the report
-reads proportions (then set :data:`RESULTS_SHARE` to ``"proportion"``; the report lines to change
-are listed in the history of this module's commit).
+percentages, so results.csv stays as it was until the report reads proportions. To switch, set
+:data:`RESULTS_SHARE` to ``"proportion"`` and, in ``analysis/report/report_tables.py``:
+
+- ``BOUNDS``: ``"pct_more_extreme": (0.0, 1.0)`` and ``"pnd": (0.0, 1.0)``;
+- :func:`single_case_rows`: multiply ``est, lo, hi`` by 100 for the ``pnd`` and
+  ``pct_more_extreme`` rows and the ``bayes_single_case`` row whose term says "of controls"
+  (the printed "PND (%)" and "% of controls more extreme" stay as they are).
 """
 
 from __future__ import annotations
