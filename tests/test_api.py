@@ -299,3 +299,23 @@ def test_nap_and_pnd_share_a_scale_in_phase_analysis():
     _, run = analysis.analyze(REPORT)
     rows = analysis.phase_analysis(run.observations, measure="gait_speed").set_index("analysis")
     assert 0 <= rows.loc["nap", "estimate"] <= 1 and 0 <= rows.loc["pnd", "estimate"] <= 1
+
+
+# ------------------------------------------------------------------------------ figures
+def test_plot_functions_return_figures_and_name_bad_arguments(obs):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = analysis.plot_changes(obs, measure="tug", style="slope")
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+    with pytest.raises(InvalidInputError, match="patient_id="):
+        analysis.plot_timeline(obs)
+    with pytest.raises(InvalidInputError, match="style="):
+        analysis.plot_changes(obs, measure="tug", style="bars")
+    with pytest.raises(InvalidInputError, match="no change"):
+        analysis.plot_changes(obs, measure="tug", visit="m99")
+    one = analysis.plot_timeline(obs, patient_id=str(obs["patient_id"].iloc[0]),
+                                 measures=["tug"])
+    assert isinstance(one, Figure)
+    plt.close(one)
