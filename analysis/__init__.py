@@ -13,7 +13,9 @@ The package reads as its pipeline, one subpackage per stage:
 
 For notebooks, the functions in ``__all__`` are one call each (pingouin's spirit): they take a
 tidy DataFrame (or arrays) and return rows with the results table's columns, or a result
-object with ``.tidy()``. They are imported on first use, so ``import analysis`` is fast.
+object with ``.tidy()``; the ``plot_*`` functions return the reports' figures as matplotlib
+Figures. Shares (PND, PEM, PAND, NAP, the proportion of controls beyond a patient) are
+proportions (0-1); ``share="percent"`` gives the 0-100 that results.csv holds. They are imported on first use, so ``import analysis`` is fast.
 
 Examples
 --------
@@ -64,6 +66,7 @@ _API: dict[str, str] = {
     "bsdt": "analysis.stats.single_case.controls_bayes",
     "btd_cov": "analysis.stats.single_case.controls_bayes",
     "bsdt_cov": "analysis.stats.single_case.controls_bayes",
+    "mtd": "analysis.stats.single_case.multivariate",
     "td_power": "analysis.stats.single_case.controls_power",
     "udt_power": "analysis.stats.single_case.controls_power",
     "rsdt_power": "analysis.stats.single_case.controls_power",
@@ -85,6 +88,16 @@ _API: dict[str, str] = {
     "ird": "analysis.stats.single_case.phase_overlap",
     "cdc": "analysis.stats.single_case.phase_overlap",
     "rand_test": "analysis.stats.single_case.phase_overlap",
+    # figures (matplotlib Figures, the reports' theme)
+    "plot_timeline": "analysis.plots",
+    "plot_phases": "analysis.plots",
+    "plot_changes": "analysis.plots",
+    "plot_trajectories": "analysis.plots",
+    "plot_effect_sizes": "analysis.plots",
+    "plot_mas": "analysis.plots",
+    "plot_therapeutic_window": "analysis.plots",
+    "plot_gait_curves": "analysis.plots",
+    "plot_gait_profile": "analysis.plots",
     # motion-lab gait
     "read_c3d": "analysis.gait.c3d",
     "import_c3d": "analysis.gait.importer",

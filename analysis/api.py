@@ -33,6 +33,7 @@ from analysis.stats.ordinal import CLMMResult, fit_clmm
 from analysis.stats.single_case import controls as _controls
 from analysis.stats.single_case import dissociations as _dissociations
 from analysis.stats.single_case import phase as _phase
+from analysis.stats.single_case.shares import Share
 from analysis.vocabulary import Alternative, Better, DfMethod, Kind, Link, check_choice
 
 __all__ = [
@@ -444,11 +445,13 @@ def therapeutic_window(data: pd.DataFrame, *, config: str | Path | StudyConfig |
 def crawford_howell(x: float, controls: Sequence[float] | None = None, *,
                     mean: float | None = None, sd: float | None = None, n: int | None = None,
                     alternative: Alternative = "two-sided", better: Better | None = None,
-                    measure: str = "") -> pd.DataFrame:
-    """Crawford & Howell's (1998) test of one patient against controls, with the percentage of
+                    measure: str = "", share: Share = "proportion") -> pd.DataFrame:
+    """Crawford & Howell's (1998) test of one patient against controls, with the share of
     controls more extreme and Z_CC with their intervals (as singcar's ``TD``).
 
-    Give the controls' values, or their ``mean``, ``sd`` and ``n``.
+    Give the controls' values, or their ``mean``, ``sd`` and ``n``. The share of controls
+    (row ``pct_more_extreme``) is a proportion (0-1); ``share="percent"`` gives 0-100, the
+    scale of results.csv (:mod:`analysis.stats.single_case.shares`).
 
     Examples
     --------
@@ -456,19 +459,23 @@ def crawford_howell(x: float, controls: Sequence[float] | None = None, *,
     >>> rows = analysis.crawford_howell(0.52, mean=1.31, sd=0.11, n=15, better="higher")
     >>> rows["analysis"].tolist()[:2]
     ['crawford_howell', 'crawford_howell']
+    >>> dff = analysis.crawford_howell(-1.754857, mean=0, sd=1, n=28)  # singcar's patient DF
+    >>> round(float(dff.set_index("analysis").loc["pct_more_extreme", "estimate"]), 4)
+    0.048
     """
     mean, sd, n = _control_summary(controls, mean, sd, n)
     return _controls.crawford_howell(x, mean=mean, sd=sd, n=n, alternative=alternative,
-                                     better=better).tidy(measure=measure)
+                                     better=better).tidy(measure=measure, share=share)
 
 
 def bayes_single_case(x: float, controls: Sequence[float] | None = None, *,
                       mean: float | None = None, sd: float | None = None, n: int | None = None,
                       alternative: Alternative = "two-sided", better: Better | None = None,
                       n_sim: int = 100_000, seed: int = 20070101,
-                      measure: str = "") -> pd.DataFrame:
+                      measure: str = "", share: Share = "proportion") -> pd.DataFrame:
     """Crawford & Garthwaite's (2007) Bayesian test of one patient against controls (seeded
-    Monte Carlo, as singcar's ``BTD``).
+    Monte Carlo, as singcar's ``BTD``); the share of controls beyond the patient is a
+    proportion (0-1) unless ``share="percent"``.
 
     Examples
     --------
@@ -479,16 +486,18 @@ def bayes_single_case(x: float, controls: Sequence[float] | None = None, *,
     """
     mean, sd, n = _control_summary(controls, mean, sd, n)
     return _controls.bayes_single_case(x, mean=mean, sd=sd, n=n, alternative=alternative,
-                                       better=better, n_sim=n_sim, seed=seed).tidy(measure=measure)
+                                       better=better, n_sim=n_sim, seed=seed).tidy(
+        measure=measure, share=share)
 
 
 def rsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y: float,
          r_xy: float, n: int, alternative: str = "two-sided", better_x: Better | None = None,
          better_y: Better | None = None, label_x: str = "x",
-         label_y: str = "y") -> pd.DataFrame:
+         label_y: str = "y", share: Share = "proportion") -> pd.DataFrame:
     """Revised Standardized Difference Test (Crawford & Garthwaite 2005) of a dissociation
     between two measures in one patient: the test row (``p_value`` for ``alternative``), the
-    patient's z on each measure (``z_score``) and the percentage of controls more extreme.
+    patient's z on each measure (``z_score``) and the share of controls more extreme (a
+    proportion 0-1 unless ``share="percent"``).
 
     Examples
     --------
@@ -500,16 +509,19 @@ def rsdt(x: float, y: float, *, mean_x: float, sd_x: float, mean_y: float, sd_y:
     return _dissociations.rsdt(x, y, mean_x=mean_x, sd_x=sd_x, mean_y=mean_y, sd_y=sd_y,
                                r_xy=r_xy, n=n, better_x=better_x, better_y=better_y,
                                label_x=label_x, label_y=label_y,
-                               alternative=alternative).tidy()
+                               alternative=alternative).tidy(share=share)
 
 
 def phase_analysis(data: pd.DataFrame, *, measure: str | None = None, side: str | None = None,
                    better: Better | None = None, baseline_phase: str = "baseline",
                    treatment_phase: str = "test_infusion",
-                   codebook: Codebook | None = None) -> pd.DataFrame:
+                   codebook: Codebook | None = None,
+                   share: Share = "proportion") -> pd.DataFrame:
     """NAP, Tau-U, PND and piecewise regression of one patient's baseline against treatment.
 
-    ``better`` defaults to the codebook's direction of improvement of the measure.
+    ``better`` defaults to the codebook's direction of improvement of the measure. PND is a
+    proportion (0-1), as NAP; ``share="percent"`` gives 0-100, the scale ``itb analyze`` writes
+    to results.csv (:mod:`analysis.stats.single_case.shares`).
 
     Examples
     --------
@@ -526,7 +538,7 @@ def phase_analysis(data: pd.DataFrame, *, measure: str | None = None, side: str 
     if better is None:
         better = _better(codebook or load_codebook(), str(obs["measure"].iloc[0]))
     return _phase.phase_analysis(obs, better=better, baseline_phase=baseline_phase,
-                                 treatment_phase=treatment_phase)
+                                 treatment_phase=treatment_phase, share=share)
 
 
 # ------------------------------------------------------------------------------------ helpers

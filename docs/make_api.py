@@ -24,6 +24,7 @@ PREFIXES = [  # by the module that defines the name, for names not listed above
     ("One patient (single-case methods)", ("analysis.stats.single_case", "analysis.api")),
     ("Gait (motion lab)", ("analysis.gait",)),
     ("Study planning", ("analysis.plan",)),
+    ("Figures", ("analysis.plots",)),
     ("Group statistics", ("analysis.stats",)),
     ("Other", ("analysis",)),
 ]

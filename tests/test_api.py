@@ -99,13 +99,15 @@ def test_individual_change_responders_dose_and_window_equal_the_results_table(ru
 def test_one_patient_functions_equal_the_results_table():
     results, run = analysis.analyze(REPORT)
     obs = run.observations
-    _same_rows(analysis.phase_analysis(obs, measure="gait_speed").assign(side=""), results)
+    # results.csv keeps shares (PND) on 0-100 (analysis.stats.single_case.shares)
+    _same_rows(analysis.phase_analysis(obs, measure="gait_speed", share="percent")
+               .assign(side=""), results)
     ch = analysis.crawford_howell(0.48, mean=1.31, sd=0.11, n=15, better="higher")
     t = (0.48 - 1.31) / (0.11 * np.sqrt(16 / 15))  # Crawford & Howell (1998), closed form
     assert ch.loc[0, "statistic"] == pytest.approx(t, rel=1e-12)
     assert ch.loc[0, "p_value"] == pytest.approx(2 * stats.t.sf(abs(t), 14), rel=1e-9)
     bayes = analysis.bayes_single_case(0.48, mean=1.31, sd=0.11, n=15, better="higher")
-    assert abs(bayes["estimate"].iloc[0] - ch.query("analysis == 'pct_more_extreme'")["estimate"].iloc[0]) < 0.01
+    assert abs(bayes["estimate"].iloc[0] - ch.query("analysis == 'pct_more_extreme'")["estimate"].iloc[0]) < 1e-4
     assert analysis.rsdt(-3.0, -1.0, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.6, n=20)["p_value"].iloc[0] < 0.1
 
 
@@ -251,3 +253,69 @@ def test_individual_change_outside_the_codebook():
     assert rci == pytest.approx(np.array([4.0, -1.0]) / (np.sqrt(2) * 3 * np.sqrt(0.1)))
     with pytest.raises(InvalidInputError, match="not in the codebook"):
         analysis.individual_change(obs)
+
+
+# ------------------------------------------------------------------ one scale for shares
+SHARE_CALLS = {
+    "pnd": lambda **kw: analysis.pnd([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29], **kw),
+    "pem": lambda **kw: analysis.pem([20, 20, 26, 25, 22, 23], [28, 25, 24, 22, 30, 30, 29], **kw),
+    "pand": lambda **kw: analysis.pand([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29],
+                                       **kw),
+    "crawford_howell": lambda **kw: analysis.crawford_howell(-1.754857, mean=0, sd=1, n=28, **kw)
+    .query("analysis == 'pct_more_extreme'"),
+    "bayes_single_case": lambda **kw: analysis.bayes_single_case(
+        -1.754857, mean=0, sd=1, n=28, n_sim=2000, **kw).iloc[[0]],
+    "rsdt": lambda **kw: analysis.rsdt(-3.0, -1.0, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.6,
+                                       n=20, **kw).query("analysis == 'pct_more_extreme'"),
+    "udt": lambda **kw: analysis.udt(-3.0, -1.0, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.6,
+                                     n=20, **kw).iloc[[2]],
+    "bsdt": lambda **kw: analysis.bsdt(-3.0, -1.0, mean_x=0, sd_x=1, mean_y=0, sd_y=1, r_xy=0.6,
+                                       n=20, n_sim=2000, **kw).iloc[[1]],
+    "btd_cov": lambda **kw: analysis.btd_cov(78, 13, mean=100, sd=15, covar_mean=13, covar_sd=3,
+                                             cor=0.65, n=18, n_sim=2000, **kw).iloc[[1]],
+    "bsdt_cov": lambda **kw: analysis.bsdt_cov(
+        [80, 110], 13, mean=[100, 100], sd=[15, 15], covar_mean=13, covar_sd=3,
+        cor=[[1, 0.6, 0.5], [0.6, 1, 0.5], [0.5, 0.5, 1]], n=20, n_sim=2000, **kw).iloc[[1]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARE_CALLS))
+def test_shares_are_proportions_unless_percent_is_asked(name):
+    """One scale: every share the API returns is a proportion (0-1) with the unit said in
+    `method`, `term` or `note`; share="percent" gives exactly 100 times it (results.csv)."""
+    prop, pct = SHARE_CALLS[name](), SHARE_CALLS[name](share="percent")
+    assert len(prop) == 1
+    row = prop.iloc[0]
+    assert 0 <= row["estimate"] <= 1
+    said = " ".join(str(row[c]) for c in ("term", "method", "note")).lower()
+    assert "proportion" in said and "percent" not in said
+    for col in ("estimate", "ci_low", "ci_high"):
+        assert pct[col].iloc[0] == pytest.approx(100 * row[col], rel=1e-12, nan_ok=True)
+    with pytest.raises(InvalidInputError):
+        SHARE_CALLS[name](share="fraction")
+
+
+def test_nap_and_pnd_share_a_scale_in_phase_analysis():
+    _, run = analysis.analyze(REPORT)
+    rows = analysis.phase_analysis(run.observations, measure="gait_speed").set_index("analysis")
+    assert 0 <= rows.loc["nap", "estimate"] <= 1 and 0 <= rows.loc["pnd", "estimate"] <= 1
+
+
+# ------------------------------------------------------------------------------ figures
+def test_plot_functions_return_figures_and_name_bad_arguments(obs):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = analysis.plot_changes(obs, measure="tug", style="slope")
+    assert isinstance(fig, Figure)
+    plt.close(fig)
+    with pytest.raises(InvalidInputError, match="patient_id="):
+        analysis.plot_timeline(obs)
+    with pytest.raises(InvalidInputError, match="style="):
+        analysis.plot_changes(obs, measure="tug", style="bars")
+    with pytest.raises(InvalidInputError, match="no change"):
+        analysis.plot_changes(obs, measure="tug", visit="m99")
+    one = analysis.plot_timeline(obs, patient_id=str(obs["patient_id"].iloc[0]),
+                                 measures=["tug"])
+    assert isinstance(one, Figure)
+    plt.close(one)

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from statsmodels.stats.power import TTestPower
 
+import analysis
 from analysis.cli import main
-from analysis.errors import ConfigError
+from analysis.errors import ConfigError, InvalidInputError
 from analysis.plan import runner
 from analysis.plan.closed_form import crawford_howell_power
 from analysis.plan.design import parse_design
@@ -53,16 +54,16 @@ def test_crawford_howell_power_matches_crawford_garthwaite_2006_as_singcar():
                  (-2, 100): .6300, (-3, 5): .7280, (-3, 10): .8387, (-3, 20): .8788,
                  (-3, 50): .9011, (-3, 100): .9073}
     for (effect, n), value in published.items():
-        assert crawford_howell_power(effect, n_controls=n) == pytest.approx(value, abs=2e-3)
+        assert crawford_howell_power(effect, n=n) == pytest.approx(value, abs=2e-3)
     # singcar: with n = 1000 the test is a z test, pnorm(qnorm(0.05), mean = -2)
     from scipy import stats
-    assert crawford_howell_power(-2, n_controls=1000) == pytest.approx(
+    assert crawford_howell_power(-2, n=1000) == pytest.approx(
         stats.norm.cdf(stats.norm.ppf(0.05) + 2), abs=1e-3)
     # two-sided = the two tails; "greater" mirrors "less"
-    two = crawford_howell_power(-2, n_controls=15, alternative="two-sided")
-    assert two > crawford_howell_power(-2, n_controls=15, alpha=0.025)
-    assert crawford_howell_power(2, n_controls=15, alternative="greater") == pytest.approx(
-        crawford_howell_power(-2, n_controls=15))
+    two = crawford_howell_power(-2, n=15, alternative="two-sided")
+    assert two > crawford_howell_power(-2, n=15, alpha=0.025)
+    assert crawford_howell_power(2, n=15, alternative="greater") == pytest.approx(
+        crawford_howell_power(-2, n=15))
 
 
 def test_controls_scenarios_are_closed_form_in_the_table():
@@ -82,7 +83,7 @@ def test_mixed_model_power_equals_a_brute_force_loop():
              "sd_within": 0.5, "dropout": 0.1, "tests": ["lmm"]}
     d = _design(study, n_sim)
     table = power_simulation(d, progress=False)
-    for sc, (_, row) in zip(d.scenarios, table.iterrows()):
+    for sc, (_, row) in zip(d.scenarios, table.iterrows(), strict=True):
         rejected = fitted = 0
         for i, ss in enumerate(scenario_seed(d.seed, sc).spawn(math.ceil(n_sim / CHUNK))):
             rng = np.random.default_rng(ss)
@@ -219,3 +220,18 @@ def test_paragraph_quotes_the_smallest_n_reaching_the_target():
     text = sample_size_paragraph(t, target_power=0.8, seed=9)
     assert "NAP (Mann-Whitney p) reaches 0.82 (Monte Carlo SE 0.019) at n = 5" in text
     assert "lag-1 autocorrelation 0.3" in text
+
+
+def test_crawford_howell_power_old_names_warn_and_agree_with_td_power():
+    new = crawford_howell_power(-2, n=15)
+    with pytest.warns(DeprecationWarning, match="n_controls"):
+        assert crawford_howell_power(-2, n_controls=15) == new
+    with pytest.warns(DeprecationWarning, match="effect"):
+        assert crawford_howell_power(effect=-2, n=15) == new
+    with pytest.raises(InvalidInputError, match="give n= only"):
+        crawford_howell_power(-2, n=15, n_controls=15)
+    with pytest.raises(TypeError):
+        crawford_howell_power(-2, n=15, sample=3)
+    td = analysis.td_power(70, mean=100, sd=15, n=10, alpha=0.1)
+    assert crawford_howell_power(70, mean=100, sd=15, n=10, alpha=0.1) == pytest.approx(
+        float(td["estimate"].iloc[0]), rel=1e-12)

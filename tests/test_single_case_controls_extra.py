@@ -58,7 +58,9 @@ def test_udt_singcar_readme(swi):
     assert float(t.statistic[0]) == pytest.approx(-0.6667, abs=5e-5)
     assert float(t.p_value[0]) == pytest.approx(0.5106, abs=5e-5)
     assert float(t.estimate[1]) == pytest.approx(-1.06478887, abs=1e-6)
-    assert float(t.estimate[2]) == pytest.approx(25.53097678, abs=1e-6)
+    assert float(t.estimate[2]) == pytest.approx(0.2553097678, abs=1e-8)  # proportion
+    pct = analysis.udt(case.V_SWI, case.K_SWI, **summ, share="percent")
+    assert float(pct.estimate[2]) == pytest.approx(25.53097678, abs=1e-6)  # singcar: percent
     lo, hi = float(t.ci_low[1]), float(t.ci_high[1])
     assert lo == pytest.approx(-1.53, abs=0.01) and hi == pytest.approx(-0.59, abs=0.01)
     # exact limits: the observed Z_DCC * sqrt(n) is the 97.5% / 2.5% quantile of the noncentral t
@@ -84,8 +86,8 @@ def test_btd_cov_crawford_program():
     assert float(t.se[0]) < 2e-4
     assert float(t.ci_low[0]) == pytest.approx(-2.653, abs=0.01)
     assert float(t.ci_high[0]) == pytest.approx(-1.071, abs=0.01)
-    assert float(t.ci_low[1]) == pytest.approx(0.3987, abs=0.02)
-    assert float(t.ci_high[1]) == pytest.approx(14.2189, abs=0.1)
+    assert float(t.ci_low[1]) == pytest.approx(0.003987, abs=0.0002)  # proportions
+    assert float(t.ci_high[1]) == pytest.approx(0.142189, abs=0.001)
 
 
 def test_btd_cov_and_bsdt_cov_point_estimates(swi):

@@ -25,8 +25,11 @@ def one(t, col="estimate"):
 
 
 def test_parker_vannest_davis_2011():
-    assert one(analysis.pand(A, B)) == pytest.approx(100 * (1 - 2 / 13), abs=1e-12)
-    assert one(analysis.pem(A, B)) == pytest.approx(100.0, abs=1e-12)
+    assert one(analysis.pand(A, B)) == pytest.approx(1 - 2 / 13, abs=1e-12)
+    assert one(analysis.pem(A, B)) == pytest.approx(1.0, abs=1e-12)
+    assert one(analysis.pand(A, B, share="percent")) == pytest.approx(100 * (1 - 2 / 13),
+                                                                       abs=1e-12)
+    assert one(analysis.pem(A, B, share="percent")) == pytest.approx(100.0, abs=1e-12)
     assert one(analysis.ird(A, B)) == pytest.approx(6 / 7 - 1 / 6, abs=1e-12)
 
 

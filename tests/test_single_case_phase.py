@@ -76,7 +76,8 @@ def test_nap_parker_vannest_2009():
 def test_parker_vannest_davis_2011_indices():
     a, b = PVD2011
     assert nap(a, b).estimate == pytest.approx(38.5 / 42, abs=1e-12)
-    assert pnd(a, b).estimate == pytest.approx(100 * 5 / 7, abs=1e-12)
+    assert pnd(a, b).estimate == pytest.approx(5 / 7, abs=1e-12)
+    assert pnd(a, b, share="percent").estimate == pytest.approx(100 * 5 / 7, abs=1e-12)
     assert tau_u(a, b).estimate == pytest.approx((38 - 3) / 42, abs=1e-12)
     r = tau_u(a, b, variant="A vs B - trend A")
     assert r.estimate == pytest.approx(0.7380952, abs=1e-7)  # SingleCaseES Tau_U()

@@ -47,6 +47,7 @@ from analysis.gait.spm import spm_ttest2
 from analysis.paths import check_inside
 from analysis.results import combine, result_frame
 from analysis.stats.single_case.controls import crawford_howell
+from analysis.stats.single_case.shares import RESULTS_SHARE
 
 #: File names of trials in a gait folder: ``<visit>_trial<k>.c3d``.
 TRIAL_GLOB = "*_trial*.c3d"
@@ -392,7 +393,7 @@ def _scalar_rows(obs: pd.DataFrame, norms: pd.DataFrame, *, visit: str, patient_
         try:
             rows = crawford_howell(float(r.value), mean=float(n["mean"]), sd=float(n["sd"]),
                                    n=int(n["n"])).tidy(measure=r.measure, patient_id=patient_id,
-                                                       side=r.side)
+                                                       side=r.side, share=RESULTS_SHARE)
         except InvalidInputError as exc:
             frames.append(result_frame([{
                 "measure": r.measure, "side": r.side, "patient_id": patient_id,

@@ -8,7 +8,7 @@ The patient's score is drawn around ``mean + effect * sd`` with the controls' SD
 
 Examples
 --------
->>> round(crawford_howell_power(-2, n_controls=20), 4)    # Crawford & Garthwaite (2006): 0.5946
+>>> round(crawford_howell_power(-2, n=20), 4)    # Crawford & Garthwaite (2006): 0.5946
 0.5936
 """
 
@@ -19,18 +19,28 @@ import math
 from scipy import stats
 
 from analysis.errors import InvalidInputError
+from analysis.stats.single_case.controls_power import renamed_keywords
 
 
-def crawford_howell_power(effect: float, *, n_controls: int, alpha: float = 0.05,
+@renamed_keywords(effect="x", n_controls="n")
+def crawford_howell_power(x: float | None = None, *, mean: float = 0.0, sd: float = 1.0,
+                          n: int | None = None, alpha: float = 0.05,
                           alternative: str = "less") -> float:
     """Power of the Crawford-Howell test given the control sample size.
 
+    The names are those of :func:`analysis.td_power` and :func:`analysis.crawford_howell`
+    (``x``, ``mean``, ``sd``, ``n``); the old ``effect=`` and ``n_controls=`` still work with
+    a DeprecationWarning (``effect`` is ``x`` with the default ``mean=0, sd=1``).
+
     Parameters
     ----------
-    effect : float
-        The patient's expected deviation from the control mean, in control SDs
-        (``(case - mean) / sd`` of singcar's ``TD_power``).
-    n_controls : int
+    x : float
+        The patient's expected score; with the defaults ``mean=0``, ``sd=1`` it is the
+        expected deviation from the control mean in control SDs (``(case - mean) / sd`` of
+        singcar's ``TD_power``).
+    mean, sd : float
+        The control population's mean and SD.
+    n : int
         Size of the control sample (>= 2).
     alpha : float
         Type I error rate.
@@ -40,14 +50,23 @@ def crawford_howell_power(effect: float, *, n_controls: int, alpha: float = 0.05
     Returns
     -------
     float
+        The power (:func:`analysis.td_power` gives the same as a results row).
 
     Examples
     --------
-    >>> round(crawford_howell_power(-2, n_controls=1000), 3)   # about the z test's 0.639
+    >>> round(crawford_howell_power(-2, n=1000), 3)   # about the z test's 0.639
     0.638
+    >>> round(crawford_howell_power(70, mean=100, sd=15, n=10, alpha=0.1), 7)  # singcar README
+    0.7039033
     """
+    if x is None or n is None:
+        raise InvalidInputError("crawford_howell_power needs x (the patient's expected score) "
+                                "and n (the control sample size)")
+    if not sd > 0:
+        raise InvalidInputError(f"sd must be positive (got {sd}).")
+    effect, n_controls = (x - mean) / sd, n
     if n_controls < 2:
-        raise InvalidInputError(f"n_controls must be at least 2 (got {n_controls}).")
+        raise InvalidInputError(f"n must be at least 2 (got {n_controls}).")
     if not 0 < alpha < 1:
         raise InvalidInputError(f"alpha must be between 0 and 1 (got {alpha}).")
     df = n_controls - 1

@@ -105,7 +105,7 @@ def _rows(design: PlanDesign, sc: Scenario, chunks: dict[int, dict]) -> pd.DataF
             "params": json.dumps(p, sort_keys=True, default=str)}
     rows = []
     if sc.design == "controls":
-        power = crawford_howell_power(p["effect"], n_controls=p["n_controls"], alpha=p["alpha"],
+        power = crawford_howell_power(p["effect"], n=p["n_controls"], alpha=p["alpha"],
                                       alternative=p["alternative"])
         rows.append({**base, "test": "crawford_howell", "n_sim": 0, "power": power,
                      "mcse": 0.0, "failed": 0.0, "singular": 0.0, "mean_estimate": np.nan,

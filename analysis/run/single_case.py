@@ -22,6 +22,7 @@ from analysis.stats.single_case import controls_bayes, phase
 from analysis.stats.single_case import dissociations as dissociation
 from analysis.stats.single_case import phase_effects as effects
 from analysis.stats.single_case import phase_overlap as effects_overlap
+from analysis.stats.single_case.shares import RESULTS_SHARE  # shares 0-100 in results.csv
 
 #: Fewest observations per phase for the phase indices.
 MIN_PHASE_POINTS = 3
@@ -50,6 +51,7 @@ def single_case_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measur
         rows = phase.phase_analysis(
             series, better=better, baseline_phase=config.baseline_phase,
             treatment_phase=config.treatment_phase, measure=measure.key, patient_id=pid,
+            share=RESULTS_SHARE,
         )
         frames.append(rows.assign(side=side))
         frames.append(_phase_effects(series, config, better, measure.key, pid, side, term))
@@ -67,7 +69,8 @@ def single_case_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measur
             common = dict(mean=controls.mean, sd=controls.sd, n=controls.n, better=better)
             for result in (singlecase.crawford_howell(value, **common),
                            singlecase.bayes_single_case(value, **common, seed=config.seed)):
-                rows = result.tidy(measure=measure.key, patient_id=pid, side=side)
+                rows = result.tidy(measure=measure.key, patient_id=pid, side=side,
+                                   share=RESULTS_SHARE)
                 rows["term"] = [f"{visit}: {t}" if t else visit for t in rows["term"]]
                 rows["method"] = rows["method"] + f"; controls: {controls.source or 'configuration'}"
                 frames.append(rows)
@@ -94,8 +97,8 @@ def _phase_effects(series: pd.DataFrame, config: StudyConfig, better: str, key: 
         "smd": lambda: effects.smd(a, b, **ids),
         "lrr": lambda: effects.lrr(a, b, **ids),
         "lrm": lambda: effects.lrm(a, b, **ids),
-        "pem": lambda: effects_overlap.pem(a, b, **ids),
-        "pand": lambda: effects_overlap.pand(a, b, **ids),
+        "pem": lambda: effects_overlap.pem(a, b, **ids, share=RESULTS_SHARE),
+        "pand": lambda: effects_overlap.pand(a, b, **ids, share=RESULTS_SHARE),
         "ird": lambda: effects_overlap.ird(a, b, **ids),
         "cdc": lambda: effects_overlap.cdc(a, b, times_a=days[is_a], times_b=days[~is_a], **ids),
     }
@@ -154,10 +157,10 @@ def dissociation_results(obs: pd.DataFrame, spec: Any, codebook: Codebook, confi
             r_xy=spec.r, n=min(cx.n, cy.n), better_x=_direction(mx, None),
             better_y=_direction(my, None), label_x=mx.key, label_y=my.key,
         )
-        rows = [result.tidy(patient_id=base["patient_id"])]
+        rows = [result.tidy(patient_id=base["patient_id"], share=RESULTS_SHARE)]
         common = dict(mean_x=cx.mean, sd_x=cx.sd, mean_y=cy.mean, sd_y=cy.sd, r_xy=spec.r,
                       n=min(cx.n, cy.n), label_x=mx.key, label_y=my.key,
-                      patient_id=base["patient_id"])
+                      patient_id=base["patient_id"], share=RESULTS_SHARE)
         x, y = _oriented(row[mx.key], mx, cx), _oriented(row[my.key], my, cy)
         rows.append(controls_bayes.bsdt(x, y, **common, seed=config.seed)
                     .assign(method=lambda f: f["method"] + _orient_note(mx, my)))

@@ -32,6 +32,7 @@ from scipy import stats
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
 from analysis.stats.noncentral import noncentral_t_limits
+from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import ALTERNATIVES, Alternative, Better, Tail
 
 
@@ -83,6 +84,13 @@ def _tail_word(tail: Tail, better: str | None) -> str:
     return ("below" if tail == "less" else "above") + (" (worse)" if worse else " (better)")
 
 
+def _scaler(share: str):
+    """Maps a percentage (the result objects' fields) to ``share``'s scale (unchanged for
+    ``"percent"``, so the results rows keep their exact values)."""
+    factor = check_share(share)
+    return (lambda v: v) if factor == 100 else (lambda v: v / 100)
+
+
 # --------------------------------------------------------------------------- Crawford-Howell
 @dataclass(frozen=True)
 class CrawfordHowell:
@@ -108,9 +116,11 @@ class CrawfordHowell:
     z_cc_ci: tuple[float, float]
     conf_level: float
 
-    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "") -> pd.DataFrame:
+    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "",
+             share: Share = "proportion") -> pd.DataFrame:
         """Results rows ``crawford_howell`` (the requested test first, then the other one:
-        two-sided and one-sided), ``pct_more_extreme`` and ``z_cc``.
+        two-sided and one-sided), ``pct_more_extreme`` (a proportion 0-1, or 0-100 with
+        ``share="percent"``: :mod:`.shares`) and ``z_cc``.
 
         Examples
         --------
@@ -119,6 +129,7 @@ class CrawfordHowell:
         >>> rows["term"].iloc[0], round(float(rows["p_value"].iloc[0]), 5)
         ('patient - controls: one-sided (less)', 0.04804)
         """
+        pct = _scaler(share)
         base = {"measure": measure, "patient_id": patient_id, "side": side,
                 "n_patients": 1.0, "n_obs": float(self.n + 1)}
         where = _tail_word(self.tail, self.better)
@@ -144,10 +155,11 @@ class CrawfordHowell:
         rows = [
             *tests,
             {**base, "analysis": "pct_more_extreme", "term": f"controls {where} patient",
-             "estimate": self.pct_more_extreme, "ci_low": self.pct_ci[0],
-             "ci_high": self.pct_ci[1],
-             "method": "percentage of the control population beyond the patient = one-sided "
-             "p*100; interval from the exact inversion of the noncentral t (Crawford & "
+             "estimate": pct(self.pct_more_extreme), "ci_low": pct(self.pct_ci[0]),
+             "ci_high": pct(self.pct_ci[1]),
+             "method": ("percentage of the control population beyond the patient = one-sided "
+                        "p*100" if share == "percent" else "proportion (0-1) of the control "
+                        "population beyond the patient = one-sided p") + "; interval from the exact inversion of the noncentral t (Crawford & "
              "Garthwaite 2002); scipy.special.nctdtrinc + brentq",
              "note": ""},
             {**base, "analysis": "z_cc", "term": "patient - controls",
@@ -261,8 +273,11 @@ class BayesSingleCase:
     seed: int
     conf_level: float
 
-    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "") -> pd.DataFrame:
-        """Results rows ``bayes_single_case`` (percentage more extreme, and Z_CC)."""
+    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "",
+             share: Share = "proportion") -> pd.DataFrame:
+        """Results rows ``bayes_single_case`` (the share of controls more extreme: a proportion
+        0-1, or 0-100 with ``share="percent"``; and Z_CC)."""
+        pct = _scaler(share)
         where = _tail_word(self.tail, self.better)
         method = (f"Bayesian test of Crawford & Garthwaite (2007): {self.n_sim} Monte Carlo "
                   f"draws (seed {self.seed}) of sigma^2 = (n-1)s^2/chi2(n-1), mu ~ N(mean, "
@@ -272,9 +287,11 @@ class BayesSingleCase:
                 "df_method": "n-1", "method": method}
         rows = [
             {**base, "analysis": "bayes_single_case",
-             "term": f"percentage of controls {where} patient",
-             "estimate": self.pct_more_extreme, "se": 100 * self.mc_se,
-             "p_value": self.p_value, "ci_low": self.pct_ci[0], "ci_high": self.pct_ci[1],
+             "term": f"{'percentage' if share == 'percent' else 'proportion'} of controls "
+             f"{where} patient",
+             "estimate": pct(self.pct_more_extreme), "se": pct(100 * self.mc_se),
+             "p_value": self.p_value, "ci_low": pct(self.pct_ci[0]),
+             "ci_high": pct(self.pct_ci[1]),
              "note": f"se = Monte Carlo error; p_value is "
              f"{'two-sided (doubled)' if self.alternative == 'two-sided' else 'one-sided'}"},
             {**base, "analysis": "bayes_single_case", "term": "z_cc: patient - controls",

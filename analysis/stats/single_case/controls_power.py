@@ -27,7 +27,7 @@ from analysis.stats.single_case.dissociations import rsdt_abs_t
 ALTS = ("two-sided", "less", "greater")
 
 
-def _renamed(**old_to_new: str):
+def renamed_keywords(**old_to_new: str):
     """Accept the old keyword names (singcar's ``case_a``, ``mean_a``, ``r_ab``,
     ``sample_size``) with a DeprecationWarning; the names are those of :func:`udt` and
     :func:`crawford_howell` (``x``, ``mean_x``, ``r_xy``, ``n``)."""
@@ -71,7 +71,7 @@ def _row(analysis: str, power: float, n: int, alternative: str, alpha: float, me
                           "n_obs": float(n), "method": method, "note": note}])
 
 
-@_renamed(case="x", sample_size="n")
+@renamed_keywords(case="x", sample_size="n")
 def td_power(x: float, *, mean: float = 0.0, sd: float = 1.0, n: int,
              alternative: str = "less", alpha: float = 0.05) -> pd.DataFrame:
     """Power of the Crawford-Howell test of deficit (closed form, as singcar ``TD_power``).
@@ -98,7 +98,7 @@ _XY = dict(case_a="x", case_b="y", mean_a="mean_x", mean_b="mean_y", sd_a="sd_x"
            sd_b="sd_y", r_ab="r_xy", sample_size="n")
 
 
-@_renamed(**_XY)
+@renamed_keywords(**_XY)
 def udt_power(x: float, y: float, *, mean_x: float = 0.0, mean_y: float = 0.0,
               sd_x: float = 1.0, sd_y: float = 1.0, r_xy: float = 0.5, n: int,
               alternative: str = "two-sided", alpha: float = 0.05) -> pd.DataFrame:
@@ -118,7 +118,7 @@ def udt_power(x: float, y: float, *, mean_x: float = 0.0, mean_y: float = 0.0,
                 "(scipy.stats.nct; as singcar UDT_power)")
 
 
-@_renamed(**_XY)
+@renamed_keywords(**_XY)
 def rsdt_power(x: float, y: float, *, mean_x: float = 0.0, mean_y: float = 0.0,
                sd_x: float = 1.0, sd_y: float = 1.0, r_xy: float = 0.5, n: int,
                alternative: str = "two-sided", alpha: float = 0.05, n_sim: int = 10_000,

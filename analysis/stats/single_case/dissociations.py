@@ -20,6 +20,7 @@ from analysis.errors import InvalidInputError
 from analysis.results import result_frame
 from analysis.stats.noncentral import noncentral_t_limits
 from analysis.stats.single_case.controls import _check_controls
+from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import Better
 
 
@@ -43,9 +44,13 @@ class RSDT:
     label_y: str
     alternative: str = "two-sided"
 
-    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "") -> pd.DataFrame:
+    def tidy(self, *, measure: str = "", patient_id: str = "", side: str = "",
+             share: Share = "proportion") -> pd.DataFrame:
         """Results rows: ``rsdt`` (estimate = Z_DCC, statistic = signed t, p for
-        ``alternative``), then ``z_score`` for each measure and ``pct_more_extreme``."""
+        ``alternative``), then ``z_score`` for each measure and ``pct_more_extreme`` (a
+        proportion 0-1, or 0-100 with ``share="percent"``: :mod:`.shares`)."""
+        percent = check_share(share) == 100
+        pct = self.pct_more_extreme if percent else self.pct_more_extreme / 100
         how = "z oriented so positive = better" if self.oriented else "z = (score - mean)/SD"
         ids = {"measure": measure, "patient_id": patient_id, "side": side, "n_patients": 1.0,
                "n_obs": float(self.n + 1)}
@@ -57,8 +62,10 @@ class RSDT:
             "method": "Revised Standardized Difference Test (Crawford & Garthwaite 2005), "
             f"{self.alternative}, exact root of psi = c; estimate = Z_DCC; {how}; "
             f"r = {self.r_xy:g}; scipy.stats.t",
-            "note": f"z_x = {self.z_x:.4f}, z_y = {self.z_y:.4f}; percentage of controls with "
-            f"a more extreme difference = {self.pct_more_extreme:.2f}; no interval (the RSDT "
+            "note": f"z_x = {self.z_x:.4f}, z_y = {self.z_y:.4f}; "
+            + (f"percentage of controls with a more extreme difference = {pct:.2f}" if percent
+               else f"proportion of controls with a more extreme difference = {pct:.4f}")
+            + "; no interval (the RSDT "
             "is only approximately t-distributed)",
         }
         tail = "below" if self.t < 0 else "above"
@@ -69,8 +76,9 @@ class RSDT:
         parts.append({**ids, "analysis": "pct_more_extreme",
                       "term": f"controls {tail} the patient's difference "
                       f"z({self.label_x}) - z({self.label_y})",
-                      "estimate": self.pct_more_extreme,
-                      "method": "one-sided RSDT p x 100 on the side of the patient's difference "
+                      "estimate": pct,
+                      "method": ("one-sided RSDT p x 100" if percent else "proportion (0-1) = "
+                                 "one-sided RSDT p") + " on the side of the patient's difference "
                       "(Crawford & Garthwaite 2005)",
                       "note": "no interval (the RSDT is only approximately t-distributed)"})
         return result_frame([row, *parts])
@@ -201,6 +209,7 @@ def udt(
     measure: str = "",
     patient_id: str = "",
     side: str = "",
+    share: Share = "proportion",
 ) -> pd.DataFrame:
     """Unstandardised Difference Test (Crawford & Garthwaite 2005) for two measures on the
     same scale.
@@ -209,14 +218,15 @@ def udt(
     ``n - 1`` df. Z_DCC = (z_x - z_y) / sqrt(2 - 2r) with the exact noncentral-t interval of
     Crawford & Garthwaite (2002) (singcar searches the noncentrality on a 0.01 grid; the
     limits here are exact roots, so they differ from singcar's in the second decimal at most),
-    and the percentage of controls beyond the patient's difference with its interval.
+    and the share of controls beyond the patient's difference with its interval (a proportion
+    0-1, or 0-100 with ``share="percent"``: :mod:`.shares`).
 
     Returns
     -------
     pandas.DataFrame
         Rows ``udt`` with terms ``<x> - <y>`` (t test; estimate = the patient's difference of
-        deviations from the control means), ``z_dcc`` and ``percentage of controls more
-        extreme``.
+        deviations from the control means), ``z_dcc`` and ``proportion of controls more
+        extreme`` (``percentage ...`` with ``share="percent"``).
 
     Examples
     --------
@@ -234,6 +244,7 @@ def udt(
     if alternative not in ("two-sided", "less", "greater"):
         raise InvalidInputError(f"alternative={alternative!r}; use 'two-sided', 'less' or "
                                 "'greater' (a dissociation has no better tail).")
+    scale = check_share(share)
     n = int(n)
     df = n - 1
     diff = (x - mean_x) - (y - mean_y)
@@ -247,9 +258,10 @@ def udt(
     lo, hi = noncentral_t_limits(z_dcc * math.sqrt(n), df, confidence=conf_level)
     z_lo, z_hi = lo / math.sqrt(n), hi / math.sqrt(n)
     if tail == "less":
-        pct, pct_ci = 100 * p_less, (100 * stats.norm.cdf(z_lo), 100 * stats.norm.cdf(z_hi))
+        pct, pct_ci = p_less, (stats.norm.cdf(z_lo), stats.norm.cdf(z_hi))
     else:
-        pct, pct_ci = 100 * p_greater, (100 * stats.norm.sf(z_hi), 100 * stats.norm.sf(z_lo))
+        pct, pct_ci = p_greater, (stats.norm.sf(z_hi), stats.norm.sf(z_lo))
+    pct, pct_ci = scale * pct, (scale * pct_ci[0], scale * pct_ci[1])
     base = {"measure": measure, "patient_id": patient_id, "side": side, "analysis": "udt",
             "n_patients": 1.0, "n_obs": float(n + 1)}
     ctrl = (f"controls n {n}, r = {r_xy:g}")
@@ -264,8 +276,10 @@ def udt(
          "method": "Z_DCC = (z_x - z_y)/sqrt(2 - 2r); exact noncentral-t interval (Crawford & "
          "Garthwaite 2002) by root finding, not singcar's 0.01 grid",
          "note": ""},
-        {**base, "term": f"percentage of controls {'below' if tail == 'less' else 'above'}",
+        {**base, "term": f"{'percentage' if scale == 100 else 'proportion'} of controls "
+         f"{'below' if tail == 'less' else 'above'}",
          "estimate": pct, "ci_low": float(pct_ci[0]), "ci_high": float(pct_ci[1]),
-         "method": "one-sided p x 100 on the patient's side; interval from Z_DCC's",
+         "method": ("one-sided p x 100" if scale == 100 else "proportion (0-1) = one-sided p")
+         + " on the patient's side; interval from Z_DCC's",
          "note": ""},
     ])

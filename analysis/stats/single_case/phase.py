@@ -33,8 +33,8 @@ TUG flips the sign of every value, so that every index counts an improvement as 
   with Kendall tau-b, S / sqrt((n0 - ties_x)(n0 - ties_y)) = 31 / sqrt(57 * 75) = 0.474;
   S / (nA nB + nA (nA - 1) / 2) = 31 / 57 = 0.544 (scan ``"tarlow"`` / complete tau-a). The
   ``note`` of each trend-corrected result gives the two alternatives for the data at hand.
-- **PND**, Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987): percentage
-  of B points better than the best A point (0-100).
+- **PND**, Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987): share
+  of B points better than the best A point (a proportion 0-1 by default; see :mod:`.shares`).
 - **Piecewise regression**: :mod:`analysis.stats.single_case.piecewise`.
 
 All of these assume the A and B observations are independent, which repeated measurements of
@@ -53,6 +53,7 @@ from analysis.errors import InvalidInputError
 from analysis.results import result_frame
 from analysis.stats.numerics import join_notes, snap
 from analysis.stats.single_case.piecewise import piecewise
+from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import TAU_VARIANTS, Better, TauVariant
 
 
@@ -359,23 +360,28 @@ def tau_u(a, b, *, better: Better = "higher", variant: TauVariant = "A vs B",
 
 
 # ------------------------------------------------------------------------------------- PND
-def pnd(a, b, *, better: Better = "higher") -> NonOverlap:
+def pnd(a, b, *, better: Better = "higher", share: Share = "proportion") -> NonOverlap:
     """Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987).
 
-    Percentage (0-100) of treatment points better than the best baseline point (above the
-    highest for ``better="higher"``, below the lowest for ``"lower"``). No SE or interval:
-    PND has no known sampling distribution.
+    Share of treatment points better than the best baseline point (above the highest for
+    ``better="higher"``, below the lowest for ``"lower"``): a proportion (0-1), or 0-100 with
+    ``share="percent"`` (see :mod:`.shares`). No SE or interval: PND has no known sampling
+    distribution.
 
     Examples
     --------
     >>> pnd([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29]).estimate  # 5 of 7
+    0.7142857142857143
+    >>> pnd([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29], share="percent").estimate
     71.42857142857143
     """
+    scale = check_share(share)
     a, b = _phases(a, b, better)
     k = int(np.sum(b > a.max()))
     note = "no SE or CI: PND has no known sampling distribution; " + _direction_note(better)
-    return NonOverlap("pnd", "", 100.0 * k / b.size, np.nan, np.nan, np.nan, float(k), np.nan,
-                      a.size, b.size, "PND (Scruggs, Mastropieri & Casto 1987), percent of "
+    unit = "percent" if scale == 100 else "proportion (0-1)"
+    return NonOverlap("pnd", "", scale * k / b.size, np.nan, np.nan, np.nan, float(k), np.nan,
+                      a.size, b.size, f"PND (Scruggs, Mastropieri & Casto 1987), {unit} of "
                       "treatment points beyond the best baseline point", note)
 
 
@@ -393,7 +399,7 @@ def _single(series: pd.DataFrame, col: str, given: str) -> str:
 
 def phase_analysis(series: pd.DataFrame, *, better: Better, baseline_phase: str = "baseline",
                    treatment_phase: str = "test_infusion", measure: str = "",
-                   patient_id: str = "") -> pd.DataFrame:
+                   patient_id: str = "", share: Share = "proportion") -> pd.DataFrame:
     """NAP, Tau-U (both variants), PND and piecewise regression of one patient's series.
 
     Parameters
@@ -408,6 +414,8 @@ def phase_analysis(series: pd.DataFrame, *, better: Better, baseline_phase: str 
         The ``phase`` values of A and B; other phases are ignored.
     measure, patient_id : str
         Override the values read from the series.
+    share : {"proportion", "percent"}
+        Scale of PND (NAP and Tau-U are proportions and correlations either way).
 
     Returns
     -------
@@ -446,7 +454,7 @@ def phase_analysis(series: pd.DataFrame, *, better: Better, baseline_phase: str 
     rows = []
     jobs = [("nap", term, lambda: nap(a, b, better=better))]
     jobs += [("tau_u", v, lambda v=v: tau_u(a, b, better=better, variant=v)) for v in TAU_VARIANTS]
-    jobs += [("pnd", term, lambda: pnd(a, b, better=better))]
+    jobs += [("pnd", term, lambda: pnd(a, b, better=better, share=share))]
     for name, row_term, job in jobs:
         try:
             r = job()

@@ -10,9 +10,11 @@ Every index counts improvement as positive after the direction of improvement is
   ``pretest_trend = FALSE``); optionally the correction only when Kendall's test of the
   baseline trend has p <= ``pretest_trend``, and Kendall's tau-b with SE
   sqrt(2 (1 - tau^2) / (nA + nB)) (``kendall=True``).
-- :func:`pem`: percentage of B points exceeding the baseline median, ties 0.5 (Ma 2006).
+- :func:`pem`: share of B points exceeding the baseline median, ties 0.5 (Ma 2006).
 - :func:`pand`: percentage of all non-overlapping data (Parker, Hagan-Burke & Vannest 2007):
-  100 (1 - fewest points to remove so the phases do not overlap / N).
+  1 - fewest points to remove so the phases do not overlap / N.
+
+PEM and PAND are proportions (0-1) unless ``share="percent"`` (:mod:`.shares`).
 - :func:`ird`: robust improvement rate difference (Parker, Vannest & Brown 2009) from PAND,
   ((N^2 PAND - nA^2 - nB^2) / (2 nA nB)), as SingleCaseES ``IRD``.
 - :func:`cdc`: conservative dual criterion (Fisher, Kelley & Lomas 2003; as scan ``cdc``):
@@ -38,6 +40,7 @@ from analysis.results import result_frame
 from analysis.stats.numerics import join_notes, snap, spread
 from analysis.stats.single_case.phase import nap
 from analysis.stats.single_case.phase_effects import oriented
+from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import Better
 
 
@@ -129,21 +132,25 @@ def tau_bc(a, b, *, better: Better = "higher", pretest_trend: float | None = Non
 
 
 def pem(a, b, *, better: Better = "higher", term: str = "B vs A", measure: str = "",
-        patient_id: str = "", side: str = "") -> pd.DataFrame:
-    """Percentage of B points exceeding the median of A (ties count 0.5), 0-100.
+        patient_id: str = "", side: str = "", share: Share = "proportion") -> pd.DataFrame:
+    """Share of B points exceeding the median of A (ties count 0.5): a proportion (0-1, as
+    SingleCaseES ``PEM``), or 0-100 with ``share="percent"``.
 
     Examples
     --------
     >>> float(pem([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29]).estimate.iloc[0])
-    100.0
+    1.0
     """
+    scale = check_share(share)
     a, b = oriented(a, b, better)
     med = np.median(a)
-    est = 100 * float(np.mean((b > med) + 0.5 * (b == med)))
+    est = scale * float(np.mean((b > med) + 0.5 * (b == med)))
+    how = ("percent of B points beyond the baseline median, ties 0.5; as SingleCaseES PEM (x 100)"
+           if scale == 100 else "proportion (0-1) of B points beyond the baseline median, ties "
+           "0.5; as SingleCaseES PEM")
     return _frame([dict(analysis="pem", term=term, estimate=est, n_obs=a.size + b.size,
                         statistic=float(np.sum((b > med) + 0.5 * (b == med))),
-                        method="PEM (Ma 2006): percent of B points beyond the baseline median, "
-                        "ties 0.5; as SingleCaseES PEM (x 100)",
+                        method=f"PEM (Ma 2006): {how}",
                         note=join_notes("no SE or CI: no known sampling distribution",
                                         _dir(better)))], measure, patient_id, side)
 
@@ -163,23 +170,26 @@ def _pand_kept(a: np.ndarray, b: np.ndarray) -> int:
 
 
 def pand(a, b, *, better: Better = "higher", term: str = "B vs A", measure: str = "",
-         patient_id: str = "", side: str = "") -> pd.DataFrame:
-    """Percentage of all non-overlapping data (0-100), as SingleCaseES ``PAND`` (x 100).
+         patient_id: str = "", side: str = "", share: Share = "proportion") -> pd.DataFrame:
+    """Percentage of all non-overlapping data: a proportion (0-1, as SingleCaseES ``PAND``),
+    or 0-100 with ``share="percent"``.
 
     Examples
     --------
-    Parker, Vannest & Davis (2011): 2 of 13 points must go, PAND = 100 (1 - 2/13).
+    Parker, Vannest & Davis (2011): 2 of 13 points must go, PAND = 1 - 2/13.
 
     >>> round(float(pand([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29]).estimate.iloc[0]), 4)
-    84.6154
+    0.8462
     """
+    scale = check_share(share)
     a, b = oriented(a, b, better)
     kept = _pand_kept(a, b)
     total = a.size + b.size
-    return _frame([dict(analysis="pand", term=term, estimate=100 * kept / total,
+    return _frame([dict(analysis="pand", term=term, estimate=scale * kept / total,
                         statistic=float(total - kept), n_obs=total,
-                        method="PAND (Parker, Hagan-Burke & Vannest 2007): 100 x points kept / "
-                        "N after removing the fewest points that end the overlap; statistic = "
+                        method="PAND (Parker, Hagan-Burke & Vannest 2007): "
+                        + ("100 x points kept / " if scale == 100 else
+                           "proportion (0-1) of points kept: kept / ") + "N after removing the fewest points that end the overlap; statistic = "
                         "points removed; as SingleCaseES PAND",
                         note=join_notes("no SE or CI", _dir(better)))], measure, patient_id, side)
 

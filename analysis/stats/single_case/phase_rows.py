@@ -15,6 +15,7 @@ from analysis.results import result_frame
 from analysis.stats.single_case import phase as _phase
 from analysis.stats.single_case import piecewise as _piecewise
 from analysis.stats.single_case.phase_effects import raw_phases
+from analysis.stats.single_case.shares import Share
 from analysis.stats.single_case.tau_variants import tau_u_table
 from analysis.vocabulary import TAU_VARIANTS, Better
 
@@ -108,17 +109,20 @@ def tau_u(a, b, *, better: Better = "higher", variant: str = "A vs B",
 
 
 def pnd(a, b, *, better: Better = "higher", term: str = "B vs A", measure: str = "",
-        patient_id: str = "", side: str = "") -> pd.DataFrame:
-    """Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987), one row.
+        patient_id: str = "", side: str = "", share: Share = "proportion") -> pd.DataFrame:
+    """Percentage of Non-overlapping Data (Scruggs, Mastropieri & Casto 1987), one row: a
+    proportion (0-1) unless ``share="percent"`` (:mod:`analysis.stats.single_case.shares`).
 
     Examples
     --------
     >>> import analysis
-    >>> round(float(analysis.pnd([20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29])
-    ...             .estimate[0]), 2)
+    >>> a, b = [20, 20, 26, 25, 22, 23], [28, 25, 24, 27, 30, 30, 29]
+    >>> round(float(analysis.pnd(a, b).estimate[0]), 4)
+    0.7143
+    >>> round(float(analysis.pnd(a, b, share="percent").estimate[0]), 2)
     71.43
     """
-    return _rows(_phase.pnd(a, b, better=better), term, measure, patient_id, side)
+    return _rows(_phase.pnd(a, b, better=better, share=share), term, measure, patient_id, side)
 
 
 def piecewise(a, b, *, days_a=None, days_b=None, confidence: float = 0.95, measure: str = "",
