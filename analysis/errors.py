@@ -91,3 +91,7 @@ class InputChangedError(ITBError):
 
 class RenderError(ITBError):
     """A report failed to render; the message names the report, the cell and the error."""
+
+
+class MappingError(ITBError):
+    """A column mapping file (``mapping.yaml``) is invalid."""

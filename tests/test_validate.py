@@ -90,11 +90,24 @@ def test_visit_order_by_day_then_first_appearance(tmp_path):
 # --------------------------------------------------------------------------- columns
 
 def test_missing_required_column_with_rename_hint(tmp_path):
-    f = write(tmp_path, ["P01,baseline,tug,14"], header="patient,visit,measure,value\n")
+    f = write(tmp_path, ["P01,baseline,tug,14"], header="pateint_id,visit,measure,value\n")
     errs, _ = fail(f)
     p = one(errs, column="patient_id")
     assert p.file == "obs.csv" and p.row is None and "required column" in p.rule
-    assert "rename column 'patient' to 'patient_id'" in p.fix.lower()
+    assert "rename column 'pateint_id' to 'patient_id'" in p.fix.lower()
+
+
+def test_a_patient_column_in_another_language_is_read_with_a_note(tmp_path):
+    f = write(tmp_path, ["P01,baseline,tug,14"], header="Pat.-Nr.,visit,measure,value\n")
+    rep = ok(f)
+    assert rep.observations["patient_id"].tolist() == ["P01"]
+    assert any(p.column == "Pat.-Nr." and "patient_id" in p.rule for p in rep.problems)
+
+
+def test_a_column_is_proposed_as_value_only_when_its_cells_are_values(tmp_path):
+    f = write(tmp_path, ["P01,baseline,tug,52"], header="patient_id,visit,measure,Alter\n")
+    errs, _ = fail(f)
+    assert not any("to 'value'" in p.fix for p in errs)
 
 
 def test_column_differing_in_case_and_spacing_is_accepted_with_note(tmp_path):

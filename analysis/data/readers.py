@@ -31,8 +31,11 @@ import pandas as pd
 from analysis.data.binary_files import read_excel, read_parquet, read_spss, read_stata
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.mapping import Mapping
+from analysis.data.mapping import finish as finish_mapping
+from analysis.data.mapping import resolve as resolve_mapping
 from analysis.data.text_files import decode, read_text
-from analysis.errors import DataValidationError, Problem
+from analysis.errors import DataValidationError, MappingError, Problem
 
 __all__ = ["REQUIRED_COLUMNS", "TIDY_COLUMNS", "check_file", "decode", "read_observations"]
 
@@ -83,8 +86,9 @@ def check_file(path: str | Path) -> str | None:
 
 
 def read_observations(path: str | Path, *, codebook: Codebook,
-                      redcap_dictionary: str | Path | None = None
-                      ) -> tuple[pd.DataFrame, list[Problem]]:
+                      redcap_dictionary: str | Path | None = None,
+                      mapping: str | Path | Mapping | None = None, mapping_found: bool = False,
+                      dictionary_found: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Read an observation file into the raw tidy layout (values as text).
 
     Parameters
@@ -96,6 +100,13 @@ def read_observations(path: str | Path, *, codebook: Codebook,
         Used to recognise measures in wide and REDCap column names.
     redcap_dictionary : str or Path, optional
         The REDCap data dictionary (CSV) of a REDCap export with raw coded values.
+    mapping : str, Path or Mapping, optional
+        A column mapping (``mapping.yaml``, :mod:`analysis.data.mapping`) over the proposed one;
+        ``mapping_found``: it was found beside the data (used only when it names this file).
+        The mapping used is ``frame.attrs["mapping"]``, patient attributes of the sheet
+        ``frame.attrs["patients"]``.
+    dictionary_found : bool
+        The dictionary was found beside the data (not warned when the file is not REDCap).
 
     Returns
     -------
@@ -157,6 +168,14 @@ def read_observations(path: str | Path, *, codebook: Codebook,
         out.attrs["rows_read"] = rows_read
         return out, problems + found
     table = _canonical_names(table, file, problems)
+    try:
+        table, used = resolve_mapping(table, codebook=codebook, file=file, mapping=mapping,
+                                      problems=problems, found=mapping_found)
+    except MappingError as exc:
+        return _empty(), problems + [Problem(Path(str(mapping)).name, None, None, None, line,
+                                             fix="Correct the mapping file")
+                                     for line in _lines(exc)]
+    patients = table.attrs.get("patients")
     from analysis.data.wide import (  # avoid an import cycle
         detect_layout,
         from_redcap,
@@ -172,15 +191,21 @@ def read_observations(path: str | Path, *, codebook: Codebook,
             return _empty(), problems + list(exc.problems)
     elif layout == "wide":
         table = from_wide(table, codebook=codebook, file=file, problems=problems)
-    elif redcap_dictionary is not None:
+    elif redcap_dictionary is not None and not dictionary_found:
         problems.append(Problem(file, None, None, None, "a REDCap data dictionary was given but "
                                 "the file is not a REDCap export (no redcap_event_name column); "
                                 "the dictionary was not used", severity="warning"))
     if "_source_column" not in table.columns:
         table["_source_column"] = "value"
-    table = table.reset_index(drop=True)
+    table = finish_mapping(table.reset_index(drop=True), used, patients=patients,
+                           problems=problems, file=file)
     table.attrs.update(attrs, layout=layout, format=fmt, rows_read=rows_read)
     return table, problems
+
+
+def _lines(exc: Exception) -> list[str]:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return [ln[2:] for ln in lines[1:] if ln.startswith("- ")] or lines[:1]
 
 
 def _empty() -> pd.DataFrame:

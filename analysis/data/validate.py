@@ -45,6 +45,7 @@ from analysis.data.config import check_config, load_config
 from analysis.data.identifiers import find_identifiers, normalise_name
 from analysis.data.inputs import check_dataset, dictionary_file, observations_file
 from analysis.data.labels import check_labels
+from analysis.data.mapping import looks_like_values as _looks_like_values
 from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
@@ -196,6 +197,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         others = [x for x in raw.columns if not str(x).startswith("_")]
         near = difflib.get_close_matches(c, [normalise_name(x) for x in others], n=1, cutoff=0.6)
         hint = next((x for x in others if normalise_name(x) == near[0]), None) if near else None
+        if hint is not None and c == "value" and not _looks_like_values(raw[hint]):
+            hint = None  # never advise renaming a column of text or ages to 'value' blindly
         col.add(None, c, None, f"required column '{c}' is missing", fix=(
             f"rename column '{hint}' to '{c}'" if hint else
             f"a tidy file needs the columns {', '.join(REQUIRED_COLUMNS)}; a wide file needs "
