@@ -9,6 +9,7 @@ follows such links. A data file given alone is judged against the folder holding
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,8 +59,10 @@ def _is_dictionary(path: Path) -> bool:
         "_", "").replace(" ", "")
 
 
-def dictionary_file(root: Path) -> Path | None:
-    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary').
+def dictionary_file(root: Path, *, beside: Path | None = None) -> Path | None:
+    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary', as
+    REDCap names it: ``<PROJECT>_DataDictionary_<date>.csv``); with several, the one whose
+    project prefix the export ``beside`` shares (``<PROJECT>_DATA_<date>_<time>.csv``).
 
     Examples
     --------
@@ -68,8 +71,14 @@ def dictionary_file(root: Path) -> Path | None:
     >>> _ = (d / "ITB_DataDictionary_2024.csv").write_text("")
     >>> dictionary_file(d).name
     'ITB_DataDictionary_2024.csv'
+    >>> _ = (d / "HSP_DataDictionary_2024-03-10.csv").write_text("")
+    >>> dictionary_file(d, beside=d / "HSP_DATA_2024-03-10_1130.csv").name
+    'HSP_DataDictionary_2024-03-10.csv'
     """
     found = sorted(p for p in Path(root).iterdir() if _is_dictionary(p))
+    if beside is not None and len(found) > 1:
+        stem = beside.stem.lower()
+        return max(found, key=lambda p: len(os.path.commonprefix([stem, p.stem.lower()])))
     return found[0] if found else None
 
 
