@@ -47,7 +47,8 @@ EFFECT_SIZE_ANALYSES = ("cohens_dz", "cohens_dav", "hedges_gav", "rank_biserial"
 
 # ----------------------------------------------------------------------------- load, validate
 def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
-                 follow_links: bool = False) -> Dataset:
+                 follow_links: bool = False, mapping: str | Path | None = None,
+                 redcap_dictionary: str | Path | None = None) -> Dataset:
     """Read and validate a data file or dataset directory (what ``itb validate`` checks).
 
     Parameters
@@ -60,6 +61,10 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
     follow_links : bool
         Follow symbolic links that lead out of the dataset folder (refused by default; a file
         given alone is judged against the folder holding it).
+    mapping : str or Path, optional
+        Column mapping file (default: ``mapping.yaml`` beside the data; see ``itb init``).
+    redcap_dictionary : str or Path, optional
+        REDCap data dictionary (default: ``<PROJECT>_DataDictionary_<date>.csv`` beside the data).
 
     Returns
     -------
@@ -73,15 +78,18 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
     >>> ds.observations["patient_id"].nunique()
     20
     """
-    return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links)
+    return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links,
+                         mapping=mapping, redcap_dictionary=redcap_dictionary)
 
 
 def validate(path: str | Path, *, codebook: str | Path | None = None,
-             follow_links: bool = False) -> ValidationReport:
+             follow_links: bool = False, mapping: str | Path | None = None,
+             redcap_dictionary: str | Path | None = None) -> ValidationReport:
     """Validate a data file or directory; raises ``DataValidationError`` listing every problem.
 
     ``follow_links=True`` follows symbolic links that lead out of the dataset folder (refused by
-    default, as by ``itb validate`` without ``--follow-links``).
+    default, as by ``itb validate`` without ``--follow-links``); ``mapping`` and
+    ``redcap_dictionary`` as in :func:`load_dataset`.
 
     Examples
     --------
@@ -90,13 +98,15 @@ def validate(path: str | Path, *, codebook: str | Path | None = None,
     >>> report.observations["patient_id"].nunique()
     1
     """
-    return validate_path(path, extra_codebook=codebook, follow_links=follow_links)
+    return validate_path(path, extra_codebook=codebook, follow_links=follow_links,
+                         mapping=mapping, redcap_dictionary=redcap_dictionary)
 
 
 def analyze(data: str | Path, *, config: str | Path | None = None,
             codebook: str | Path | None = None,
             df_method: DfMethod | None = None,
-            follow_links: bool = False) -> tuple[pd.DataFrame, Any]:
+            follow_links: bool = False, mapping: str | Path | None = None,
+            redcap_dictionary: str | Path | None = None) -> tuple[pd.DataFrame, Any]:
     """Run the whole pipeline, as ``itb analyze`` does, without writing files.
 
     Parameters
@@ -109,6 +119,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
         Overrides the configuration's mixed-model df method.
     follow_links : bool
         Follow symbolic links that lead out of the dataset folder (refused by default).
+    mapping, redcap_dictionary : str or Path, optional
+        Column mapping file and REDCap data dictionary (as in :func:`load_dataset`).
 
     Returns
     -------
@@ -128,7 +140,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
     from analysis.run.pipeline import run_analysis  # the run layer: only needed here
 
     run = run_analysis(data, config=config, codebook=codebook, df_method=df_method, cache_dir=None,
-                       follow_links=follow_links)
+                       follow_links=follow_links, mapping=mapping,
+                       redcap_dictionary=redcap_dictionary)
     return run.results, run
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import logging
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import analysis
+from analysis.data.summary import validation_json
 from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
 from analysis.paths import REPORTS
@@ -38,8 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
-        parser.print_help()
-        return 0
+        parser.print_usage(sys.stderr)
+        print("itb: error: give a command (itb --help lists them)", file=sys.stderr)
+        return 2
+    _logging(args)
     previous = _stop_on_sigterm()
     try:
         _check_out(args)
@@ -80,6 +84,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+LOG = logging.getLogger("itb")
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """Messages about progress go to stderr as log lines ("itb: ..."), whether or not stderr is
+    a terminal: -q shows warnings only, -v adds details."""
+    level = logging.WARNING if getattr(args, "quiet", False) else (
+        logging.DEBUG if getattr(args, "verbose", 0) else logging.INFO)
+    LOG.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("itb: %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(level)
+    LOG.propagate = False
+
+
+def _written(path: str | Path) -> None:
+    """Every written file is printed the same way: its absolute path, one per line (stdout)."""
+    print(Path(path).resolve())
+
+
+def _verbosity_options(sub: argparse._SubParsersAction) -> None:
+    """-q/--quiet and -v/--verbose on every command."""
+    for p in sub.choices.values():
+        try:
+            p.add_argument("-q", "--quiet", action="store_true",
+                           help="print only warnings and errors (and the files written)")
+            p.add_argument("-v", "--verbose", action="count", default=0,
+                           help="print details (how each column was read, every note)")
+        except argparse.ArgumentError:  # a command that defines them itself
+            pass
 
 
 def _stop_on_sigterm():
@@ -160,8 +197,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
                    help="REDCap data dictionary (CSV) mapping coded choices to labels "
                    "(default: *DataDictionary*.csv beside the data)")
+    _mapping_option(p)
     _follow_links_option(p)
     p.set_defaults(func=_validate)
+
+    p = sub.add_parser("init", help="propose how each column of a data file is read (mapping.yaml)",
+                       description="Read a data file (or dataset directory), recognise every "
+                       "column (patient id, visits, measures, patient attributes; several "
+                       "languages) and write mapping.yaml beside it (or to --out): what each "
+                       "column is read as and how sure, the visits with their phase, the "
+                       "columns ignored and why, and the open questions. validate, analyze and "
+                       "report then read it; edit one line to fix one column.")
+    p.add_argument("path", type=Path, help="data file or dataset directory")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="where to write the mapping (default: mapping.yaml beside the data)")
+    p.add_argument("--force", action="store_true", help="replace an existing mapping file")
+    p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
+    _redcap_option(p)
+    _follow_links_option(p)
+    p.set_defaults(func=_init)
 
     p = sub.add_parser("analyze", help="run every applicable analysis and write the results table",
                        description="Write DIR/results.csv, DIR/results.parquet and DIR/manifest.json.")
@@ -223,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
 
     gait_commands.add_commands(sub)
     add_plan_commands(sub)
+    _verbosity_options(sub)
     return parser
 
 
@@ -230,7 +285,20 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="study configuration YAML (default: study.yaml beside the data)")
     p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
     p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
+    _mapping_option(p)
+    _redcap_option(p)
     _follow_links_option(p)
+
+
+def _mapping_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mapping", type=Path, metavar="FILE",
+                   help="column mapping (default: mapping.yaml beside the data; see itb init)")
+
+
+def _redcap_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
+                   help="REDCap data dictionary (CSV) mapping coded choices to labels "
+                   "(default: <PROJECT>_DataDictionary_<date>.csv beside the data)")
 
 
 def _follow_links_option(p: argparse.ArgumentParser) -> None:
@@ -258,22 +326,39 @@ def _validate(args: argparse.Namespace) -> int:
 
     book = load_codebook(extra=args.codebook)
     try:
+        LOG.info("validating %s", args.path)
         report = validate_path(args.path, codebook=book, strict=args.strict,
                                redcap_dictionary=args.redcap_dictionary,
-                               follow_links=args.follow_links)
+                               follow_links=args.follow_links, mapping=args.mapping)
     except DataValidationError as exc:
         if args.format == "json":
-            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]},
-                             indent=2))
+            print(json.dumps(validation_json(exc.problems), indent=2, default=str))
             return 1
         raise
     if args.format == "json":
-        print(json.dumps({"valid": True, **report.to_dict()}, indent=2, default=str))
-    else:
+        print(json.dumps(validation_json(report.problems, report), indent=2, default=str))
+    elif not args.quiet:
         print(report.summary())
     if args.write_derived is not None:
         path = write_derived(report, out_dir=args.write_derived)
-        print(f"derived data written to {path}", file=sys.stderr)
+        for name in (path.name, "exclusions.csv", "validation.json"):
+            _written(path.parent / name)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from analysis.data.codebook import load_codebook
+    from analysis.data.intake import default_out, propose_for, write_mapping
+
+    mapping, problems = propose_for(args.path, codebook=load_codebook(extra=args.codebook),
+                                    redcap_dictionary=args.redcap_dictionary,
+                                    follow_links=args.follow_links)
+    LOG.info("%s", mapping.header_reason or "header in row 1")
+    for c in mapping.columns:
+        LOG.debug("%s -> %s (%s, %s)", c.column, c.as_, c.kind, c.confidence)
+    for q in mapping.questions:
+        LOG.warning("question: %s", q)
+    _written(write_mapping(mapping, args.out or default_out(args.path), force=args.force))
     return 0
 
 
@@ -285,12 +370,16 @@ def _analyze(args: argparse.Namespace) -> int:
     from analysis.run.pipeline import run_analysis
 
     with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
+        LOG.info("analysing %s", args.path)
         run = run_analysis(args.path, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=_cache_dir(args),
-                           progress=sys.stderr.isatty(), follow_links=args.follow_links)
+                           progress=sys.stderr.isatty() and not args.quiet,
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary)
+        LOG.info("writing %s", args.out)
         paths = write_run(run.results, run.manifest, args.out)
     for path in paths:
-        print(path)
+        _written(path)
     return 0
 
 
@@ -301,6 +390,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ITBError(f"--to: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     jobs = _report_jobs(args)
     out = args.out.resolve()
+    LOG.info("rendering %s", ", ".join(name for name, _ in jobs))
     # The documents' kernels inherit this environment and so use the same cache as this
     # process: one analysis per input.
     cache_dir = _cache_dir(args)
@@ -326,11 +416,18 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
     from analysis.run.pipeline import run_analysis
 
     for name, data in jobs:
+        LOG.info("analysing %s", data)
         run = run_analysis(data, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=cache_dir,
-                           follow_links=args.follow_links)
-        write_run(run.results, run.manifest, out / name)
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary)
+        for path in write_run(run.results, run.manifest, out / name):
+            _written(path)
         params = {"data": str(Path(data).resolve())}
+        if args.mapping:
+            params["mapping"] = str(args.mapping.resolve())
+        if args.redcap_dictionary:
+            params["redcap_dictionary"] = str(args.redcap_dictionary.resolve())
         if args.config:
             params["config"] = str(args.config.resolve())
         if args.codebook:
@@ -340,11 +437,14 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
         if args.follow_links:
             params["follow_links"] = True
         if name == "case-report":
+            _check_patient(args, run.observations)
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
+        LOG.info("rendering %s (%s)", name, ", ".join(formats))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
-                                  engine=args.engine, progress=sys.stderr.isatty()):
-            print(path)
+                                  engine=args.engine,
+                                  progress=sys.stderr.isatty() and not args.quiet):
+            _written(path)
     return 0
 
 
@@ -352,15 +452,33 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     if args.data is None:
         names = args.report or sorted(REPORTS)
         return [(name, REPORTS[name][1]) for name in names]
-    if args.report:
+    if args.report and args.patient is None:
         return [(name, args.data) for name in args.report]
     from analysis.data.codebook import load_codebook
     from analysis.data.validate import validate_path
 
     report = validate_path(args.data, codebook=load_codebook(extra=args.codebook),
-                           follow_links=args.follow_links)
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary)
+    _check_patient(args, report.observations)
+    if args.report:
+        return [(name, args.data) for name in args.report]
     n = report.observations["patient_id"].nunique()
     return [("case-report" if n == 1 else "case-series", args.data)]
+
+
+def _check_patient(args: argparse.Namespace, observations) -> None:
+    """A --patient that is not in the data is refused before anything is rendered."""
+    if args.patient is None:
+        return
+    ids = sorted(map(str, observations["patient_id"].unique()))
+    if args.patient not in ids:
+        import difflib
+
+        near = difflib.get_close_matches(args.patient, ids, n=1)
+        raise ITBError(f"--patient {args.patient}: no such patient in the data"
+                       + (f"; did you mean {near[0]}?" if near else "")
+                       + f" (patients: {', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''})")
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -406,8 +524,8 @@ def _simulate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     obs.to_csv(args.out / "observations.csv", index=False, lineterminator="\n")
     patients.to_csv(args.out / "patients.csv", index=False, lineterminator="\n")
-    print(args.out / "observations.csv")
-    print(args.out / "patients.csv")
+    _written(args.out / "observations.csv")
+    _written(args.out / "patients.csv")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Inputs stay inside the dataset: the files of a dataset that are read, and the link rule.
 
 A symbolic link under a dataset folder (the observations file, ``patients.csv``,
-``study.yaml``, a REDCap data dictionary, the C3D trials and ``norms.parquet`` under ``gait/``)
+``study.yaml``, ``mapping.yaml``, a REDCap data dictionary, the C3D trials and ``norms.parquet`` under ``gait/``)
 that resolves outside that folder is refused before anything is read, naming the link and where
 it points (:func:`analysis.paths.check_inside`); ``follow_links=True`` (``--follow-links``)
 follows such links. A data file given alone is judged against the folder holding it.
@@ -19,7 +19,7 @@ from analysis.paths import OutsideDatasetError, check_inside
 __all__ = ["check_dataset", "dataset_inputs", "dictionary_file", "observations_file"]
 
 #: Files of a dataset folder read besides the observations file.
-_BESIDE = ("patients.csv", "study.yaml")
+_BESIDE = ("patients.csv", "study.yaml", "mapping.yaml")
 _GAIT_FILES = ("*.c3d", "norms.parquet")
 _OBS_EXT = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta", ".parquet", ".pq")
 

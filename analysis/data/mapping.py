@@ -53,6 +53,7 @@ class ColumnMap:
     confidence: str = "high"
     why: str = ""
     unit: str | None = None
+    rename: bool = True   # False: the name is read by the naming rule already (notes kept)
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,10 @@ def _entry(col: str, r: Recognition, table: pd.DataFrame, codebook: Codebook,
         same = old[0] + side + (f"_{old[2]}" if old[2] else "")
         if r.kind == "measure" and r.target != same:
             return ColumnMap(col, r.target, r.kind, r.confidence, r.why, unit)
-        why = r.why if r.kind == "measure" else f"read by the naming rule as {same}"
-        return ColumnMap(col, col, "measure", r.confidence if r.kind == "measure" else "medium",
-                         why, unit)
+        if r.kind == "measure":
+            return ColumnMap(col, r.target, "measure", r.confidence, r.why, unit, rename=False)
+        return ColumnMap(col, col, "measure", "medium", f"read by the naming rule as {same}",
+                         unit)
     if r.kind == "role" and r.target == "value" and not looks_like_values(table[col]):
         return ColumnMap(col, col, "unknown", "low", f"named like '{r.target}' but its cells are "
                          "not values (numbers)")
@@ -396,7 +398,7 @@ def apply_mapping(table: pd.DataFrame, mapping: Mapping, *, file: str,
             problems.append(Problem(file, None, c.column, None, f"patient attribute read as "
                                     f"{c.as_} into the patient table (one value per patient)",
                                     severity="note", fix="or give it in patients.csv"))
-        elif c.as_ != c.column:
+        elif c.as_ != c.column and c.rename:
             rename[c.column] = c.as_
             if c.confidence != "high" or c.kind in ("role", "per_visit"):
                 problems.append(Problem(file, None, c.column, None, f"column read as {c.as_} "

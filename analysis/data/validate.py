@@ -70,7 +70,7 @@ from analysis.data.table_rules import (
     r_missing_text,
 )
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
-from analysis.paths import OutsideDatasetError, sha256_file
+from analysis.paths import OutsideDatasetError, file_umask, sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
            "validate_observations", "validate_path", "write_derived"]
@@ -447,6 +447,7 @@ def _atomic_write(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~file_umask())  # mkstemp makes 0600; outputs are 0644
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
