@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import analysis
+from analysis.data.consistency import CHECKS
 from analysis.data.summary import validation_json
 from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(exc.problems), file=sys.stderr)
         return 1
     except ITBError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {_problem_lines(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing more was written; outputs are the previous complete set or "
@@ -132,6 +133,14 @@ def _stop_on_sigterm():
         return None
 
 
+def _problem_lines(exc: BaseException) -> str:
+    """The message; one that lists problems ("- ..." lines) keeps one problem per line."""
+    lines = [ln.rstrip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and all(ln.lstrip().startswith("- ") for ln in lines[1:]):
+        return "\n".join([lines[0]] + ["  " + ln.lstrip() for ln in lines[1:]])
+    return _one_line(exc)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text if "\n" not in text else text.splitlines()[0] + " " + " ".join(
@@ -197,6 +206,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
                    help="REDCap data dictionary (CSV) mapping coded choices to labels "
                    "(default: *DataDictionary*.csv beside the data)")
+    p.add_argument("--relax", action="append", choices=CHECKS, default=[], metavar="CHECK",
+                   help="report a consistency check as a warning instead of an error (repeat "
+                   f"for several): {', '.join(CHECKS)}")
     _mapping_option(p)
     _follow_links_option(p)
     p.set_defaults(func=_validate)
@@ -329,7 +341,8 @@ def _validate(args: argparse.Namespace) -> int:
         LOG.info("validating %s", args.path)
         report = validate_path(args.path, codebook=book, strict=args.strict,
                                redcap_dictionary=args.redcap_dictionary,
-                               follow_links=args.follow_links, mapping=args.mapping)
+                               follow_links=args.follow_links, mapping=args.mapping,
+                               relax=args.relax)
     except DataValidationError as exc:
         if args.format == "json":
             print(json.dumps(validation_json(exc.problems), indent=2, default=str))

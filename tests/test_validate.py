@@ -194,7 +194,14 @@ def test_decimal_comma_in_comma_file_is_read_with_note(tmp_path):
     rep = ok(write(tmp_path, ['P01,baseline,tug,"12,5",baseline,-3,0,,s']))
     assert rep.observations["value"].tolist() == [12.5]
     p = one(list(rep.problems), row=2)
-    assert p.severity == "note" and p.value == "12,5" and "read as 12.5" in p.rule
+    assert p.severity == "note" and p.value == "12,5" and "decimal comma read" in p.rule
+
+
+def test_decimal_commas_give_one_line_per_column(tmp_path):
+    rep = ok(write(tmp_path, ['P01,baseline,tug,"12,5",baseline,-3,0,,s',
+                              'P02,baseline,tug,"13,5",baseline,-3,0,,s']))
+    lines = [ln for ln in rep.summary().splitlines() if "decimal comma" in ln]
+    assert len(lines) == 1 and "2 rows (2-3)" in lines[0]
 
 
 def test_censored_value_refused_with_fix(tmp_path):

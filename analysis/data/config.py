@@ -339,6 +339,14 @@ def check_config(config: StudyConfig, codebook: Codebook, observations: pd.DataF
                 problems.append(f"{key}: '{name}' is declared but the data hold no observation of "
                                 f"it (measures in the data: {', '.join(present)}); remove it or "
                                 "add its data")
+    owner: dict[str, str] = {}
+    for fam, members in config.families.items():  # Holm adjusts within one family only
+        for name in members:
+            if name in owner and owner[name] != fam:
+                problems.append(f"families: '{name}' is in two families ({owner[name]} and "
+                                f"{fam}); a measure belongs to one Holm family: remove it from "
+                                "one of them")
+            owner.setdefault(name, fam)
     visits = [str(v) for v in pd.unique(observations["visit"])]
     if config.reference_visit is not None and config.reference_visit not in visits:
         problems.append(f"reference_visit: '{config.reference_visit}' is not a visit of the data"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from analysis.data.identifiers import normalise_name
 
-__all__ = ["HeaderChoice", "choose_header", "combine_group"]
+__all__ = ["HeaderChoice", "choose_header", "choose_sheet", "combine_group"]
 
 _NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 _MAX_ROWS = 20
@@ -176,3 +176,28 @@ def choose_header(records: Sequence[tuple[int, list[str]]]) -> HeaderChoice:
         reason += (f"; row{'s' if len(above) > 1 else ''} {', '.join(above)} above it skipped "
                    "(a title or note)")
     return HeaderChoice(best, group, reason)
+
+
+_LEGEND = ("legend", "legende", "legenda", "codes", "codebook", "kodierung", "notes", "notizen",
+           "info", "readme", "erlauterung", "erklarung", "explication", "toelichting", "lookup",
+           "dictionary", "dictionnaire", "variablen")
+
+
+def choose_sheet(sheets: Sequence[tuple[str, int]]) -> str:
+    """The data sheet of a workbook from ``(name, filled cells)``: one named ``observations``
+    or ``data``; else the fullest sheet whose name is not a legend, note or code list.
+
+    Examples
+    --------
+    >>> choose_sheet([("Legende", 40), ("Tabelle1", 300), ("Tabelle2", 0)])
+    'Tabelle1'
+    """
+    by_name = {n.lower(): n for n, _ in sheets}
+    for wanted in ("observations", "data"):
+        if wanted in by_name:
+            return by_name[wanted]
+    from analysis.data.vocabulary_file import normalise_text
+
+    data = [(n, size) for n, size in sheets
+            if not any(w in normalise_text(n).replace(" ", "") for w in _LEGEND)]
+    return max(data or sheets, key=lambda t: t[1])[0]

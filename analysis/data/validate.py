@@ -42,6 +42,7 @@ import pandas as pd
 
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.config import check_config, load_config
+from analysis.data.consistency import consistency_problems
 from analysis.data.identifiers import normalise_name
 from analysis.data.inputs import check_dataset, dictionary_file, observations_file
 from analysis.data.labels import check_labels
@@ -149,7 +150,7 @@ def _visit_order(obs: pd.DataFrame) -> tuple[str, ...]:
 def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
                           problems: Sequence[Problem] = (),
                           files: Mapping[str, str] | None = None,
-                          strict: bool = False) -> ValidationReport:
+                          strict: bool = False, relax: Sequence[str] = ()) -> ValidationReport:
     """Check raw observations (as :func:`analysis.data.readers.read_observations` returns them).
 
     Parameters
@@ -166,6 +167,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         Input path -> SHA-256, recorded in the report.
     strict : bool
         Plausibility warnings (:mod:`analysis.data.plausibility`) become errors.
+    relax : sequence of str
+        Consistency checks (:mod:`analysis.data.consistency`) reported as warnings, not errors.
 
     Returns
     -------
@@ -227,6 +230,13 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     text = ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]
     obs = pd.DataFrame({c: pd.array(rows.get(c, []), dtype="str" if c in text else "float64")
                         for c in TIDY_COLUMNS + extras})
+    if len(obs) and "_row" in rows and not any(p.severity == "error" for p in col.problems):
+        col.problems += consistency_problems(obs.assign(_row=rows["_row"]), file=file,
+                                             relax=relax)
+        if "site" in obs.columns:
+            sites = sorted(s for s in obs["site"].unique() if s)
+            col.add(None, "site", None, f"data from {len(sites)} site(s): {', '.join(sites)}",
+                    severity="note")
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")
@@ -260,7 +270,7 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                  extra_codebook: str | Path | None = None,
                  redcap_dictionary: str | Path | None = None,
                  strict: bool = False, follow_links: bool = False,
-                 mapping: str | Path | None = None) -> Dataset:
+                 mapping: str | Path | None = None, relax: Sequence[str] = ()) -> Dataset:
     """Read and validate a data file or a dataset directory.
 
     Parameters
@@ -285,6 +295,9 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     mapping : str or Path, optional
         A column mapping file (default: ``mapping.yaml`` in the dataset directory or beside the
         data file, when it names this file; :mod:`analysis.data.mapping`).
+    relax : sequence of str
+        Consistency checks reported as warnings instead of errors
+        (:data:`analysis.data.consistency.CHECKS`).
 
     Returns
     -------
@@ -345,7 +358,7 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     study = root / "study.yaml" if path.is_dir() and (root / "study.yaml").is_file() else None
     try:
         report = validate_observations(raw, codebook=cb, file=obs_path.name, problems=problems,
-                                       files=files, strict=strict)
+                                       files=files, strict=strict, relax=relax)
         err = None
     except DataValidationError as exc:
         report, err = None, DataValidationError(exc.problems + read_note)
@@ -382,7 +395,7 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
                   extra_codebook: str | Path | None = None,
                   redcap_dictionary: str | Path | None = None, strict: bool = False,
                   check_study: bool = True, follow_links: bool = False,
-                  mapping: str | Path | None = None) -> ValidationReport:
+                  mapping: str | Path | None = None, relax: Sequence[str] = ()) -> ValidationReport:
     """Validate a data file or dataset directory; DataValidationError lists every problem.
 
     For a directory, ``study.yaml`` (when present) is validated too: its shape
@@ -406,7 +419,7 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
     try:
         ds = load_dataset(path, codebook=codebook, extra_codebook=extra_codebook,
                           redcap_dictionary=redcap_dictionary, strict=strict,
-                          follow_links=follow_links, mapping=mapping)
+                          follow_links=follow_links, mapping=mapping, relax=relax)
     except OutsideDatasetError:  # nothing was read, study.yaml included
         raise
     except DataValidationError as exc:
