@@ -99,8 +99,8 @@ def _side(rest: str) -> tuple[str, str]:
     sides = vocabulary()["sides"]
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        if nxt.isdigit() and tok in _UNIT_LETTERS:  # "d 3" is day 3, not the right side
-            continue
+        if nxt.isdigit() and tok in _UNIT_LETTERS and i + 2 == len(tokens):
+            continue  # "d 3" is day 3, not the right side ("d 6 mois" is right, 6 months)
         for side, words in sides.items():
             if tok in words:
                 return " ".join(tokens[:i] + tokens[i + 1:]), side
@@ -175,6 +175,11 @@ def recognise(name: object, codebook: Codebook, *, visit_column: bool = False) -
         side = ""
         if codebook.measure(key).sided:
             rest, side = _side(rest)
+        own_unit = normalise_text(codebook.measure(key).unit)
+        if own_unit and (rest == own_unit or rest.startswith(own_unit + " ")) and (
+                visit_column or parse_visit(rest, dict(codebook.visit_aliases)) is None):
+            rest = rest[len(own_unit):].strip()  # "six_mwt_m": the unit written as a suffix
+            unit = unit or codebook.measure(key).unit
         if visit_column:
             if rest:
                 continue

@@ -168,6 +168,21 @@ def read_observations(path: str | Path, *, codebook: Codebook,
         out.attrs["rows_read"] = rows_read
         return out, problems + found
     table = _canonical_names(table, file, problems)
+    from analysis.data.wide import (  # avoid an import cycle
+        detect_layout,
+        from_redcap,
+        from_wide,
+    )
+
+    labelled = False  # REDCap codes become labels under the export's own field names
+    if detect_layout(table) == "redcap" and redcap_dictionary is not None:
+        from analysis.data.redcap import apply_dictionary
+
+        try:
+            table = apply_dictionary(table, redcap_dictionary, file=file, problems=problems)
+        except DataValidationError as exc:  # the dictionary itself is unusable
+            return _empty(), problems + list(exc.problems)
+        labelled = True
     try:
         table, used = resolve_mapping(table, codebook=codebook, file=file, mapping=mapping,
                                       problems=problems, found=mapping_found)
@@ -176,17 +191,12 @@ def read_observations(path: str | Path, *, codebook: Codebook,
                                              fix="Correct the mapping file")
                                      for line in _lines(exc)]
     patients = table.attrs.get("patients")
-    from analysis.data.wide import (  # avoid an import cycle
-        detect_layout,
-        from_redcap,
-        from_wide,
-    )
-
     layout = detect_layout(table)
     if layout == "redcap":
         try:
             table = from_redcap(table, codebook=codebook, file=file, problems=problems,
-                                dictionary=redcap_dictionary)
+                                dictionary=None if labelled else redcap_dictionary,
+                                labelled=labelled)
         except DataValidationError as exc:  # the dictionary itself is unusable
             return _empty(), problems + list(exc.problems)
     elif layout == "wide":

@@ -120,6 +120,11 @@ def _unmatched(col: str, codebook: Codebook, file: str, problems: list[Problem])
     parts = norm.split("_")
     stems = ["_".join(parts[:k]) for k in range(len(parts) - 1, max(len(parts) - 4, 0), -1)]
     hint = next((h for h in map(codebook.suggest, stems) if h), None)
+    if hint is None:  # labels, aliases and names in other languages (column vocabulary)
+        from analysis.data.columns import suggest_name
+
+        hint = suggest_name(str(col), codebook)
+        hint = hint if hint in codebook else None
     if hint is not None:
         problems.append(Problem(file, None, col, None, f"column matches no codebook measure; "
                                 f"did you mean '{hint}'?", fix=NAMING_RULE + "; or add the "
@@ -195,12 +200,13 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
 
 
 def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
-                problems: list[Problem], dictionary: str | Path | None = None) -> pd.DataFrame:
+                problems: list[Problem], dictionary: str | Path | None = None,
+                labelled: bool = False) -> pd.DataFrame:
     """Convert a REDCap export (see the module docstring) into raw tidy rows.
 
     With ``dictionary`` (the project's data dictionary CSV) coded choices are replaced by their
     labels; without it, ordinal columns of an export holding raw codes are refused
-    (:mod:`analysis.data.redcap`).
+    (:mod:`analysis.data.redcap`), unless ``labelled`` (the dictionary was applied already).
 
     Examples
     --------
@@ -241,6 +247,6 @@ def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
                                 fix="export a longitudinal project with redcap_event_name"))
         return table
     frame = from_wide(table, codebook=codebook, file=file, problems=problems)
-    if dictionary is None:
+    if dictionary is None and not labelled:
         frame = refuse_coded_ordinals(frame, codebook=codebook, file=file, problems=problems)
     return frame
