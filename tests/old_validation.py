@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook
+from analysis.data.consistency import consistency_problems
 from analysis.data.identifiers import normalise_name
 from analysis.data.labels import check_labels
 from analysis.data.plausibility import SENTINELS, Z_LIMIT
@@ -254,6 +255,12 @@ def old_validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: st
         obs[c] = obs[c].astype("str")
     for c in ["value", "day", "dose_ug_day"]:
         obs[c] = obs[c].astype("float64")
+    if len(obs) and not any(p.severity == "error" for p in col.problems):  # as the new path
+        col.problems += consistency_problems(obs, file=file)
+        if "site" in obs.columns:
+            sites = sorted(s for s in obs["site"].unique() if s)
+            col.add(None, "site", None, f"data from {len(sites)} site(s): {', '.join(sites)}",
+                    severity="note")
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")
