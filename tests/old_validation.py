@@ -46,7 +46,7 @@ def observations(raw, cb, decimal, col, extras, unknown):
     columns = [raw[c].tolist() for c in names]
     out = []
     for i in range(len(raw)):
-        o = observation(dict(zip(names, (c[i] for c in columns))), cb, decimal, col, extras,
+        o = observation(dict(zip(names, (c[i] for c in columns), strict=False)), cb, decimal, col, extras,
                         unknown)
         if o is not None:
             out.append(o)

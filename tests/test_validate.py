@@ -454,14 +454,14 @@ def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
         fast_unknown: dict = {}
         slow_unknown: dict = {}
         columns = observations(raw, cb, decimal, fast_col, ["extra"], fast_unknown)
-        fast = [dict(zip(columns, values))
-                for values in zip(*(v.tolist() for v in columns.values()))]
+        fast = [dict(zip(columns, values, strict=False))
+                for values in zip(*(v.tolist() for v in columns.values()), strict=False)]
         slow = [o for r in raw.to_dict("records")
                 if (o := observation(r, cb, decimal, slow_col, ["extra"], slow_unknown))
                 is not None]
         assert len(fast) > 100 and len(slow_col.problems) > 1000  # both paths exercised
         assert len(fast) == len(slow)
-        for a, b in zip(fast, slow):
+        for a, b in zip(fast, slow, strict=False):
             assert a.keys() == b.keys()
             for k in a:
                 assert (a[k] == b[k]) or (a[k] != a[k] and b[k] != b[k]), (k, a, b)

@@ -275,7 +275,7 @@ def _canonical_names(table: pd.DataFrame, file: str, problems: list[Problem]) ->
         num = pd.to_numeric(text, errors="coerce")
         bad = num.isna() & (text.str.strip() != "")
         table["dose_ug_day"] = [("" if pd.isna(x) else repr(float(x) * 1000.0)) if not b else t
-                                for x, b, t in zip(num, bad, table["dose_mg_day"])]
+                                for x, b, t in zip(num, bad, table["dose_mg_day"], strict=False)]
         table = table.drop(columns="dose_mg_day")
         problems.append(Problem(file, None, "dose_mg_day", None, "dose given in mg/day: "
                                 "converted to ug/day (x1000) in column 'dose_ug_day'",

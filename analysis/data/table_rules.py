@@ -200,7 +200,7 @@ def _careful_rows(raw: pd.DataFrame, idx: np.ndarray, out: Columns, keep: np.nda
     names = list(raw.columns)
     cells = [raw[c].iloc[idx].tolist() for c in names]
     for j, i in enumerate(idx):
-        o = observation(dict(zip(names, (c[j] for c in cells))), cb, decimal, col, extras,
+        o = observation(dict(zip(names, (c[j] for c in cells), strict=False)), cb, decimal, col, extras,
                         unknown)
         if o is None:
             continue
