@@ -160,3 +160,24 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_every_configuration_problem_in_one_pass_one_per_line(data, tmp_path, capsys):
+    d = tmp_path / "ds"
+    d.mkdir()
+    (d / "observations.csv").write_text(data.read_text())
+    (d / "study.yaml").write_text("df_methd: x\nbaseline: first2\nlmm: {slope: 1}\n")
+    assert main(["analyze", str(d), "--out", str(tmp_path / "out")]) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("itb: ")]
+    assert "3 problem(s)" in err[0] and len(err) == 4
+    assert any("df_method" in ln for ln in err) and any("lmm.slope" in ln for ln in err)
+
+
+def test_a_measure_in_two_holm_families_is_refused(data, tmp_path):
+    d = tmp_path / "ds"
+    d.mkdir()
+    (d / "observations.csv").write_text(data.read_text())
+    (d / "study.yaml").write_text("families: {gait: [tug], mobility: [tug]}\n")
+    with pytest.raises(DataValidationError) as exc:
+        validate_path(d)
+    assert any("two families" in p.rule for p in exc.value.problems)
