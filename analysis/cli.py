@@ -348,6 +348,9 @@ def _validate(args: argparse.Namespace) -> int:
             print(json.dumps(validation_json(exc.problems), indent=2, default=str))
             return 1
         raise
+    for name, spec in ((report.mapping or {}).get("columns") or {}).items():
+        LOG.debug("column %r read as %s (%s, %s)", name, spec["as"], spec["kind"],
+                  spec["confidence"])
     if args.format == "json":
         print(json.dumps(validation_json(report.problems, report), indent=2, default=str))
     elif not args.quiet:

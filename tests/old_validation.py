@@ -36,6 +36,7 @@ from analysis.data.rules import (
 )
 from analysis.data.schema import PHASES, check_observations
 from analysis.data.validate import ValidationReport
+from analysis.data.visits import VISIT_SPELLINGS
 from analysis.errors import DataValidationError, Problem
 
 _TEN = (7.0, 13.0)
@@ -61,8 +62,13 @@ def fill_phase_and_dose(rows: list[dict], col: Collector) -> list[dict]:
                 inferred[o["visit"]] = _infer_phase(o["visit"])
                 p = inferred[o["visit"]]
                 if p is None:
+                    src = str(o.get("_src") or "value")
                     col.add(o["_row"], "phase", "", f"phase is empty and cannot be inferred from "
-                            f"visit '{o['visit']}'", fix=f"fill phase with one of {', '.join(PHASES)}")
+                            f"visit '{o['visit']}'" + (f" (column '{src}')" if src != "value"
+                                                       else ""),
+                            fix=f"fill phase with one of {', '.join(PHASES)}; or write the visit "
+                            f"as a recognised name ({VISIT_SPELLINGS}), or give its phase in "
+                            "mapping.yaml (itb init)")
                 else:
                     col.add(None, "phase", o["visit"], f"phase of visit '{o['visit']}' inferred "
                             f"as {p}", severity="note", fix="fill the phase column")

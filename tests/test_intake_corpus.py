@@ -437,3 +437,18 @@ def test_a_relaxed_consistency_check_is_a_warning(tmp_path):
               "P1,m6,tug,10,post_implant,180,110\n")(tmp_path)
     rep = validate_path(f, relax=["dose_in_baseline"])
     assert any(p.severity == "warning" and "baseline phase" in p.rule for p in rep.problems)
+
+
+def test_a_dose_header_in_mg_per_day_is_converted(tmp_path):
+    f = _text("mg.csv", "Patient;Tag bl;Tag 6 Mo;Dosis (mg/Tag) 6 Mo;TUG bl;TUG 6 Mo\n"
+              "D1;-3;180;0,12;14;10\n")(tmp_path)
+    obs = validate_path(f).observations.set_index("visit")
+    assert obs.loc["post_m6", "dose_ug_day"] == 120.0
+
+
+def test_an_unknown_visit_names_its_column_and_the_accepted_spellings(tmp_path):
+    f = _text("v.csv", "patient_id,tug_bl,tug_spaeter\nP1,14,12\n")(tmp_path)
+    with pytest.raises(DataValidationError) as exc:
+        validate_path(f)
+    p = next(p for p in exc.value.problems if "phase is empty" in p.rule)
+    assert "tug_spaeter" in p.rule and "6 Monate" in p.fix and "mapping.yaml" in p.fix

@@ -158,6 +158,8 @@ def _entry(col: str, r: Recognition, table: pd.DataFrame, codebook: Codebook,
                          else "REDCap bookkeeping (dropped)")
     if r.kind == "measure" and r.unit:
         unit = _unit_of(r, codebook)
+    elif r.unit and r.target.startswith("dose_ug_day"):
+        unit = r.unit   # "Dosis (mg/Tag)": converted to ug/day when applied
     else:
         unit = None
     old = parse_column(col, codebook, with_visit=not visit_column)
@@ -412,6 +414,13 @@ def apply_mapping(table: pd.DataFrame, mapping: Mapping, *, file: str,
                                     f"{Path(mapping.source).name} names column '{name}', which "
                                     "the file does not have", fix="Correct the column name in "
                                     "the mapping file, or delete its line"))
+    for c in mapping.columns:  # a dose column whose header says mg/day: converted to ug/day
+        target = rename.get(c.column, c.column)
+        if c.column in table.columns and c.unit and "mg" in c.unit.lower() and (
+                target == "dose_ug_day" or target.startswith("dose_ug_day_")):
+            table = table.assign(**{c.column: _mg_to_ug(table[c.column])})
+            problems.append(Problem(file, None, c.column, c.unit, "dose given in mg/day: "
+                                    "converted to ug/day (x1000)", severity="note"))
     pid = next((c for c in table.columns if rename.get(c, c) == "patient_id"), None)
     patients = None
     if attrs and pid is not None:
@@ -424,6 +433,12 @@ def apply_mapping(table: pd.DataFrame, mapping: Mapping, *, file: str,
     if patients is not None:
         table.attrs["patients"] = patients.reset_index(drop=True)
     return table
+
+
+def _mg_to_ug(text: pd.Series) -> pd.Series:
+    """Doses written in mg/day as ug/day text (x1000); text that is no number stays as it is."""
+    num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce") * 1000.0
+    return text.where(num.isna(), num.map(lambda x: repr(float(x))))
 
 
 def resolve(table: pd.DataFrame, *, codebook: Codebook, file: str,

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 from analysis.data.vocabulary_file import normalise_text, vocabulary
 
-__all__ = ["Visit", "parse_visit"]
+__all__ = ["VISIT_SPELLINGS", "Visit", "parse_visit"]
+
+#: Examples of visit names that are recognised, for messages.
+VISIT_SPELLINGS = "bl, pre, T0, ti, ti_d3, 6m, m6, 6mo, 6 Monate, 6 mois, 12M, FU12, week_12"
 
 
 @dataclass(frozen=True)
