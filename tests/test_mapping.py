@@ -13,7 +13,7 @@ import pytest
 
 from analysis.cli import _parser, main
 from analysis.data.codebook import load_codebook
-from analysis.data.mapping import load_mapping
+from analysis.data.mapping_file import load_mapping
 from analysis.data.validate import load_dataset, validate_path
 from analysis.errors import DataValidationError, MappingError
 

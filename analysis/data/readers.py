@@ -33,7 +33,7 @@ from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
 from analysis.data.mapping import Mapping
 from analysis.data.mapping import finish as finish_mapping
-from analysis.data.mapping import resolve as resolve_mapping
+from analysis.data.mapping_file import resolve as resolve_mapping
 from analysis.data.text_files import decode, read_text
 from analysis.errors import DataValidationError, MappingError, Problem
 

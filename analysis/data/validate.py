@@ -46,8 +46,8 @@ from analysis.data.consistency import consistency_problems
 from analysis.data.identifiers import normalise_name
 from analysis.data.inputs import check_dataset, dictionary_file, observations_file
 from analysis.data.labels import check_labels
-from analysis.data.mapping import find_mapping
 from analysis.data.mapping import looks_like_values as _looks_like_values
+from analysis.data.mapping_file import find_mapping
 from analysis.data.patients import contradictions, read_patients, sheet_patients
 from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
