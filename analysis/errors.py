@@ -94,4 +94,8 @@ class RenderError(ITBError):
 
 
 class MappingError(ITBError):
-    """A column mapping file (``mapping.yaml``) is invalid."""
+    """A column mapping file (``mapping.yaml``) is invalid; ``items`` lists every problem."""
+
+    def __init__(self, message: str, items: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.items = tuple(items) or (message,)

@@ -114,7 +114,7 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
                             "written": list(d.get("written") or [])}
     if errors:
         raise MappingError(f"{path}: {len(errors)} problem(s) in the mapping file\n"
-                           + "\n".join(f"- {e}" for e in errors))
+                           + "\n".join(f"- {e}" for e in errors), items=tuple(errors))
     return Mapping(str(doc.get("file", "")), tuple(entries), clean,
                    tuple(str(q) for q in doc.get("questions") or []), str(doc.get("layout", "")),
                    doc.get("header_row"), doc.get("group_header_row"),

@@ -189,7 +189,7 @@ def read_observations(path: str | Path, *, codebook: Codebook,
     except MappingError as exc:
         return _empty(), problems + [Problem(Path(str(mapping)).name, None, None, None, line,
                                              fix="Correct the mapping file")
-                                     for line in _lines(exc)]
+                                     for line in exc.items]
     patients = table.attrs.get("patients")
     layout = detect_layout(table)
     if layout == "redcap":
@@ -211,11 +211,6 @@ def read_observations(path: str | Path, *, codebook: Codebook,
                            problems=problems, file=file)
     table.attrs.update(attrs, layout=layout, format=fmt, rows_read=rows_read)
     return table, problems
-
-
-def _lines(exc: Exception) -> list[str]:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return [ln[2:] for ln in lines[1:] if ln.startswith("- ")] or lines[:1]
 
 
 def _empty() -> pd.DataFrame:
