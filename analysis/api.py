@@ -448,7 +448,7 @@ def _observations(data: pd.DataFrame, *, measure: str | None, side: str | None,
     if side is not None:
         obs = obs[obs["side"] == side]
     if require_one:
-        pairs = sorted(set(zip(obs["measure"].astype(str), obs["side"])))
+        pairs = sorted(set(zip(obs["measure"].astype(str), obs["side"], strict=False)))
         if len(pairs) != 1:
             shown = ", ".join(f"{m} {s}".strip() for m, s in pairs) or "none"
             raise InvalidInputError(f"choose one measure and side with measure= and side= "

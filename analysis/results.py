@@ -368,7 +368,7 @@ def _duplicated(codes: list[np.ndarray]) -> np.ndarray:
     sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
     if np.prod([float(s) for s in sizes]) < 2.0**62:  # one integer key per row (mixed radix)
         key = np.zeros(len(codes[0]), dtype=np.int64)
-        for c, size in zip(codes, sizes):
+        for c, size in zip(codes, sizes, strict=False):
             key = key * size + c
     else:  # too many distinct keys for one integer: the codes of each row, compared row-wise
         key = np.unique(np.column_stack(codes), axis=0, return_inverse=True)[1].ravel()

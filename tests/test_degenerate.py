@@ -165,7 +165,7 @@ def _obs(values: dict[str, list[tuple[float, float]]], measure: str = "gait_spee
     rows = []
     for pid, pairs in values.items():
         for (visit, day, phase_), v in zip([("baseline", -7.0, "baseline"),
-                                            ("post_m6", 180.0, "post_implant")], pairs):
+                                            ("post_m6", 180.0, "post_implant")], pairs, strict=False):
             if v is not None:
                 rows.append(dict(patient_id=pid, visit=visit, measure=measure, value=v,
                                  phase=phase_, day=day, dose_ug_day=0.0, side="", unit="m/s"))

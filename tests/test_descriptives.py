@@ -22,9 +22,9 @@ from analysis.stats.descriptives import (
 def obs_frame():
     rows = []
     # tug: 4 patients at baseline (1, 2, 3, 4), 3 at post_m6; post_m6 listed first
-    for pid, v in zip(["P1", "P2", "P3"], [0.5, 1.5, 2.0]):
+    for pid, v in zip(["P1", "P2", "P3"], [0.5, 1.5, 2.0], strict=False):
         rows.append((pid, "post_m6", 180.0, "tug", "", v))
-    for pid, v in zip(["P1", "P2", "P3", "P4"], [1.0, 2.0, 3.0, 4.0]):
+    for pid, v in zip(["P1", "P2", "P3", "P4"], [1.0, 2.0, 3.0, 4.0], strict=False):
         rows.append((pid, "baseline", -7.0, "tug", "", v))
     # MAS left and right, baseline only for P1, P2; P3 only right at ti_d1
     for pid, side, v in [("P1", "L", 2), ("P1", "R", 1.5), ("P2", "L", 3), ("P2", "R", 3)]:

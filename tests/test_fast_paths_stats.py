@@ -52,7 +52,7 @@ def test_individual_change_text_columns_row_by_row(ids, kwargs):
     assert str(t["note"].dtype) == "str" and str(t["method"].dtype) == "str"
     rci = t[t["analysis"] == "rci"]
     change = ordered["change"].to_numpy()
-    for note, est, c in zip(rci["note"], rci["estimate"], change):
+    for note, est, c in zip(rci["note"], rci["estimate"], change, strict=False):
         if not np.isfinite(est):
             assert note.startswith("no RCI")
             continue

@@ -43,11 +43,11 @@ def _reference(path: Path) -> dict:
     # 0-based sample index = round(t * rate) + 1 - first frame (Nexus times count from the
     # uncropped capture, whose frame 1 is at t = 0)
     events = sorted((int(round((m * 60 + sec) * rate)) + 1 - first, ctx[0], kind)
-                    for (m, sec), ctx, kind in zip(times, contexts, kinds))
+                    for (m, sec), ctx, kind in zip(times, contexts, kinds, strict=False))
     out = {"knee": knee, "events": events, "cycles": []}
     for side in "LR":
         strikes = [f for f, s, k in events if s == side and k == "Foot Strike"]
-        for a, b in zip(strikes, strikes[1:]):
+        for a, b in zip(strikes, strikes[1:], strict=False):
             off = [f for f, s, k in events if s == side and k == "Foot Off" and a < f < b][0]
             out["cycles"].append({"side": side, "ic": knee[side][a],
                                   "swing": knee[side][off:b + 1].max(), "a": a, "b": b})

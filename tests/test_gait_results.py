@@ -109,7 +109,7 @@ def test_spm_rows_equal_spm_ttest2(rows, imports):
     clusters = rows[(rows["analysis"] == "spm_cluster") & (rows["side"] == "L")
                     & rows["term"].str.startswith("knee_flexion:")]
     assert len(clusters) == len(ref.clusters) >= 1
-    for r, c in zip(clusters.itertuples(), ref.clusters):
+    for r, c in zip(clusters.itertuples(), ref.clusters, strict=False):
         assert r.term.endswith(f": {c.start:g}-{c.end:g} %")  # 101 points: index = % cycle
         assert r.statistic == pytest.approx(c.integral, rel=1e-12)
         assert r.p_value == pytest.approx(c.p_value, abs=0)

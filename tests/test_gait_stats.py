@@ -70,7 +70,7 @@ def test_spm_matches_brute_force_enumeration(na, nb, seed):
     assert r.threshold == pytest.approx(thr, rel=1e-10)
     got = [(c.sign, c.start, c.end, c.integral, c.p_value) for c in r.clusters]
     assert len(got) == len(clusters)
-    for g, e in zip(sorted(got), sorted(clusters)):
+    for g, e in zip(sorted(got), sorted(clusters), strict=False):
         assert g[:3] == e[:3]
         assert g[3] == pytest.approx(e[3], rel=1e-10)
         assert g[4] == pytest.approx(e[4], abs=1e-12)
@@ -98,7 +98,7 @@ def test_spm_agrees_with_spm1d_nonparametric():
     assert np.allclose(r.t, ref.z, atol=1e-10)
     assert r.threshold == pytest.approx(ref.zstar, rel=0.02)
     assert len(r.clusters) == len(ref.clusters) >= 1
-    for mine, theirs in zip(r.clusters, ref.clusters):
+    for mine, theirs in zip(r.clusters, ref.clusters, strict=False):
         lo, hi = theirs.endpoints
         assert abs(mine.start - lo) <= 1 and abs(mine.end - hi) <= 1
         assert (mine.p_value < 0.05) == (theirs.P < 0.05)

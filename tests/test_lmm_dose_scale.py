@@ -46,7 +46,7 @@ def simulated() -> pd.DataFrame:
     t = obs[(obs["phase"] == "test_infusion") & (obs["dose_ug_day"] > 0)
             & obs["value"].notna()]
     t = t[t.groupby(["measure", "side", "patient_id"])["dose_ug_day"].transform("nunique") >= 2]
-    t = t[[(m, s) in MODELS.values() for m, s in zip(t["measure"], t["side"])]]
+    t = t[[(m, s) in MODELS.values() for m, s in zip(t["measure"], t["side"], strict=False)]]
     return (t[["patient_id", "measure", "side", "dose_ug_day", "value"]]
             .sort_values(["measure", "side", "patient_id", "dose_ug_day"], kind="stable")
             .reset_index(drop=True))

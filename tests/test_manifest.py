@@ -140,7 +140,7 @@ def test_numbers_match_number_key_one_by_one():
     values[0, 0], values[1, 1] = np.inf, -np.inf
     rows = [{"measure": f"m{i % 3}", "side": "LR"[i % 2], "patient_id": f"P{i}",
              "analysis": "change", "term": f"v{i} - baseline",
-             **dict(zip(NUMERIC_COLUMNS, v))} for i, v in enumerate(values)]
+             **dict(zip(NUMERIC_COLUMNS, v, strict=False))} for i, v in enumerate(values)]
     table = result_frame(rows)
     expected = {}
     for column in NUMERIC_COLUMNS:

@@ -105,7 +105,7 @@ def test_an_edited_parquet_and_a_missing_file_are_named(copy):
     results.to_parquet(out / "results.parquet", index=False)
     (out / "results.csv").unlink()
     outcome = reproduce_manifest(out)
-    problems = dict(zip(outcome.file_problems["file"], outcome.file_problems["problem"]))
+    problems = dict(zip(outcome.file_problems["file"], outcome.file_problems["problem"], strict=False))
     assert problems["results.csv"].startswith("missing")
     assert problems["results.parquet"].startswith("edited or replaced")
     assert outcome.differences[["file", "row", "column"]].values.tolist() == [

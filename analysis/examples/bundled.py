@@ -64,7 +64,7 @@ def simulate_case_report(*, seed: int = 108) -> tuple[pd.DataFrame, pd.DataFrame
     for visit, phase, day, dose in visits:
         post = phase == "post_implant"
 
-        def add(measure, value, unit, side=""):
+        def add(measure, value, unit, side="", visit=visit, phase=phase, day=day, dose=dose):
             rows.append(("P01", visit, phase, day, dose, measure, side, float(value), unit))
 
         # Speed 0.45 m/s at baseline, a little faster at effective test doses, doubled after
@@ -195,8 +195,8 @@ def observations_csv(obs: pd.DataFrame) -> str:
     """
     out = obs[COLUMNS].copy()
     text = []
-    label = dict(zip(MAS_CODES, MAS_LEVELS))
-    for key, value in zip(out["measure"], out["value"]):
+    label = dict(zip(MAS_CODES, MAS_LEVELS, strict=False))
+    for key, value in zip(out["measure"], out["value"], strict=False):
         if key.startswith("mas_"):
             text.append(label[value])
         else:

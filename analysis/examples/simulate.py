@@ -258,7 +258,7 @@ def simulate_series(
         keep = np.broadcast_to(keep, shape)
         pi, vi, si = np.nonzero(keep)
         blocks.append((pi, vi, np.full(pi.size, mi), si + (0 if sided else 2), val[keep]))
-    pi, vi, mi, si, val = (np.concatenate(parts) for parts in zip(*blocks))
+    pi, vi, mi, si, val = (np.concatenate(parts) for parts in zip(*blocks, strict=False))
     order = np.lexsort((si, mi, vi, pi))
     pi, vi, mi, si, val = pi[order], vi[order], mi[order], si[order], val[order]
     obs = pd.DataFrame({

@@ -390,11 +390,11 @@ def _events(params: dict, *, rate: float, first_frame: int, n_frames: int, bad,
         raise bad("the EVENT group is malformed (TIMES, CONTEXTS and LABELS do not match USED)")
     seconds = times[0, :n] * 60.0 + times[1, :n]  # row 0 minutes, row 1 seconds (C3D standard)
     keep = _subject_events(params, subject, n, notes, bad)
-    contexts, kinds, seconds = ([x for x, k in zip(seq, keep) if k]
+    contexts, kinds, seconds = ([x for x, k in zip(seq, keep, strict=False) if k]
                                 for seq in (contexts, kinds, seconds))
     _check_duplicates(contexts, kinds, seconds, rate=rate, bad=bad)
     events, outside = [], 0
-    for ctx, kind, t in zip(contexts, kinds, seconds):
+    for ctx, kind, t in zip(contexts, kinds, seconds, strict=False):
         if ctx not in _CONTEXT or kind not in _KIND:
             continue  # general events (e.g. "Event") play no part in the cycles
         pos = t * rate + 1 - first_frame
@@ -440,7 +440,7 @@ def _check_duplicates(contexts: list[str], kinds: list[str], seconds, *, rate: f
                       bad) -> None:
     """Refuse a gait event marked twice (same context and label within half a sample)."""
     marked: dict[tuple[str, str], list[float]] = {}
-    for ctx, kind, t in zip(contexts, kinds, seconds):
+    for ctx, kind, t in zip(contexts, kinds, seconds, strict=False):
         if ctx in _CONTEXT and kind in _KIND:
             marked.setdefault((ctx, kind), []).append(float(t))
     for (ctx, kind), ts in marked.items():

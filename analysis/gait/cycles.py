@@ -58,7 +58,7 @@ def find_cycles(trial: Trial) -> list[Cycle]:
     out = []
     for side in SIDES:
         strikes = [e.position for e in trial.events if e.side == side and e.kind == "foot_strike"]
-        for number, (a, b) in enumerate(zip(strikes, strikes[1:]), start=1):
+        for number, (a, b) in enumerate(zip(strikes, strikes[1:], strict=False), start=1):
             def inside(s: str, kind: str, a: float = a, b: float = b) -> list[float]:
                 return [e.position for e in trial.events
                         if e.side == s and e.kind == kind and a < e.position < b]

@@ -64,7 +64,7 @@ def gait_variable_scores(curves: pd.DataFrame, norms: pd.DataFrame) -> pd.DataFr
         g = g.sort_values("pct")
         patient = np.interp(GPS_PCT, g["pct"].to_numpy(float), g["value"].to_numpy(float))
         norm = np.interp(GPS_PCT, ref[var]["pct"].to_numpy(float), ref[var]["mean"].to_numpy(float))
-        rows.append(dict(zip(keys + ["side", "variable"], key),
+        rows.append(dict(zip(keys + ["side", "variable"], key, strict=False),
                          gvs=float(np.sqrt(np.mean((patient - norm) ** 2)))))
     return pd.DataFrame(rows, columns=keys + ["side", "variable", "gvs"])
 

@@ -47,7 +47,7 @@ def speed_class(speed: float, bins: Sequence[float]) -> str:
     ('0.00-0.80 m/s', '1.20-inf m/s')
     """
     edges = [0.0, *sorted(float(b) for b in bins), float("inf")]
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in zip(edges, edges[1:], strict=False):
         if lo <= speed < hi:
             return f"{lo:.2f}-{hi:.2f} m/s" if np.isfinite(hi) else f"{lo:.2f}-inf m/s"
     raise InvalidInputError(f"walking speed {speed!r} m/s is not a positive number")

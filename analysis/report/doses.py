@@ -54,7 +54,7 @@ def dose_facts(ctx, patient: str | None) -> DoseFacts:
     merged = [d for i, d in enumerate(doses) if i == 0 or d != doses[i - 1]]
     post = _per_visit(ctx, patient, "post_implant")
     return DoseFacts(test_doses=merged, settled=doses[-1] if doses else None,
-                     pump=[(str(v), float(d)) for v, d in zip(post["visit"], post["dose_ug_day"])
+                     pump=[(str(v), float(d)) for v, d in zip(post["visit"], post["dose_ug_day"], strict=False)
                            if d > 0])
 
 
@@ -207,7 +207,7 @@ def tolerability(ctx) -> str:
     reductions = []
     for p in ids:
         f = dose_facts(ctx, p)
-        cuts = [(a, b) for a, b in zip(f.test_doses, f.test_doses[1:]) if b < a]
+        cuts = [(a, b) for a, b in zip(f.test_doses, f.test_doses[1:], strict=False) if b < a]
         if f.pump and f.settled is not None and f.pump[0][1] < f.settled:
             cuts.append((f.settled, f.pump[0][1]))
         if cuts:

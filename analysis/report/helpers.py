@@ -472,7 +472,7 @@ _CONFIG_ROWS = [
 def _common_parts(paths: list[Path]) -> tuple[str, ...]:
     parts = [p.parts for p in paths]
     common: list[str] = []
-    for level in zip(*parts):
+    for level in zip(*parts, strict=False):
         if len(set(level)) != 1:
             break
         common.append(level[0])

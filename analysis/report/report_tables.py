@@ -212,7 +212,7 @@ def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
     """Median change of an ordinal measure in steps of its scale (MAS 1+ -> 1 is one step)."""
     ch = ctx.run.changes
     ch = ch[(ch["measure"] == m) & (ch["side"] == s) & (ch["visit"] == visit) & ch["change"].notna()]
-    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"])]
+    steps = [grade_steps(info, b, a) for b, a in zip(ch["baseline"], ch["value"], strict=False)]
     steps = pd.Series([x for x in steps if x is not None], dtype=float)
     if steps.empty:
         return MISSING

@@ -131,7 +131,7 @@ def result_numbers(results: pd.DataFrame) -> dict[str, float | str]:
         json_values = values[keep].astype(object)  # Python floats
         json_values[values[keep] == np.inf] = "inf"
         json_values[values[keep] == -np.inf] = "-inf"
-        numbers.update(zip((prefix[keep] + column).tolist(), json_values.tolist()))
+        numbers.update(zip((prefix[keep] + column).tolist(), json_values.tolist(), strict=False))
     return numbers
 
 

@@ -431,7 +431,7 @@ def compare_files(tables: Mapping[str, pd.DataFrame], rerun: pd.DataFrame, *,
             rerun_values = rerun.set_axis(row_keys(rerun))
             edits["reproduced"] = [
                 _shown(rerun_values.at[k, c]) if c and k in rerun_values.index else r
-                for k, c, r in zip(edits["key"], edits["column"], edits["reproduced"])]
+                for k, c, r in zip(edits["key"], edits["column"], edits["reproduced"], strict=False)]
             differences = pd.concat([edits, differences], ignore_index=True)
     return differences, n_compared, worst
 

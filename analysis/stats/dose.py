@@ -102,7 +102,7 @@ def dose_response(obs: pd.DataFrame, *, phase: str = "test_infusion",
         if x else f"{d} doses from {lo:g} to {hi:g} ug/day"
         for k, d, e, c, x, v0, lo, hi in zip(
             n, n_doses, estimable, constant, exact, fits["value_first"], fits["dose_min"],
-            fits["dose_max"])
+            fits["dose_max"], strict=False)
     ]
     nan = np.full(len(fits), np.nan)
     rows = pd.DataFrame({

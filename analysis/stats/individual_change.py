@@ -443,7 +443,7 @@ def responders(
         np.asarray(measure_names, dtype=object)[counts.index.get_level_values(0)],
         np.asarray(side_names, dtype=object)[counts.index.get_level_values(1)],
         np.asarray(visit_names, dtype=object)[counts.index.get_level_values(2)]])
-    for (meas, side, visit), count in zip(counts.index, counts.to_dict("records")):
+    for (meas, side, visit), count in zip(counts.index, counts.to_dict("records"), strict=False):
         for kind, label in (("mcid_class", "mcid"), ("rci", "rci")):
             ids = {"measure": meas, "side": side, "term": f"{label}: {visit}"}
             if kind == "mcid_class":

@@ -148,7 +148,7 @@ class Names:
             return
         codes, levels = found
         lo, hi = (ax.get_ylim() if axis == "y" else ax.get_xlim())
-        keep = [(c, lev) for c, lev in zip(codes, levels) if lo - 1e-9 <= c <= hi + 1e-9]
+        keep = [(c, lev) for c, lev in zip(codes, levels, strict=False) if lo - 1e-9 <= c <= hi + 1e-9]
         if not keep:
             return
         setter = ax.set_yticks if axis == "y" else ax.set_xticks

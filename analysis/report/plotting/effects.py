@@ -74,8 +74,8 @@ def forest(
     names = Names(codebook, labels)
     colours = {a: c for a, c in zip(analyses, [OKABE_ITO["blue"], OKABE_ITO["vermillion"],
                                                OKABE_ITO["bluish_green"], OKABE_ITO["orange"],
-                                               OKABE_ITO["reddish_purple"]] * 3)}
-    markers = dict(zip(analyses, ["o", "s", "D", "^", "v"] * 3))
+                                               OKABE_ITO["reddish_purple"]] * 3, strict=False)}
+    markers = dict(zip(analyses, ["o", "s", "D", "^", "v"] * 3, strict=False))
     n = len(rows)
     one_term = rows["term"].nunique() == 1
     texts = []
@@ -89,7 +89,7 @@ def forest(
         fig = new_figure("page" if long_labels or n > 16 else "column", 0.7 + 0.2 * n)
         ax = fig.add_subplot()
         y = np.arange(n)[::-1]
-        for yi, (_, r) in zip(y, rows.iterrows()):
+        for yi, (_, r) in zip(y, rows.iterrows(), strict=False):
             a = r["analysis"]
             est, lo, hi = float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])
             xerr = None if np.isnan(lo) or np.isnan(hi) else [[est - lo], [hi - est]]

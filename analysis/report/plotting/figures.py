@@ -267,7 +267,7 @@ def waterfall(
     info = names.info(measure)
     unit_text = None
     if names.levels(measure) is not None:
-        steps = [grade_steps(info, b, a) for b, a in zip(rows["baseline"], rows["value"])]
+        steps = [grade_steps(info, b, a) for b, a in zip(rows["baseline"], rows["value"], strict=False)]
         if all(x is not None for x in steps):
             rows = rows.assign(change=[float(x) for x in steps])
             unit_text = "steps of the scale"
@@ -363,7 +363,7 @@ def mas_distribution(
             ax.bar(x, share[:, i], bottom=bottom, color=colours[i], width=0.7, label=lev,
                    edgecolor="white", linewidth=0.4)
             bottom += share[:, i]
-        for xi, n in zip(x, totals):
+        for xi, n in zip(x, totals, strict=False):
             ax.text(xi, 101, f"n = {int(n)}", ha="center", va="bottom", fontsize=6)
         visit_ticks(ax, names, visits)
         ax.set_ylim(0, 110)

@@ -168,7 +168,7 @@ def gait_curves(
         axes = fig.subplots(1, len(sides), sharey=True, squeeze=False)[0]
         n_cycles: dict[str, dict[str, int]] = {}
         any_cluster = False
-        for ax, side in zip(axes, sides):
+        for ax, side in zip(axes, sides, strict=False):
             if norm is not None:
                 x, m, sd = (norm[c].to_numpy(float) for c in ("pct", "mean", "sd"))
                 ax.fill_between(x, m - sd, m + sd, color=_NORM_GREY, alpha=0.45, lw=0,

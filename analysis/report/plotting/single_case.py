@@ -197,7 +197,7 @@ def therapeutic_window_plot(window_table: pd.DataFrame, *, patient_id: str) -> F
     with use_theme():
         fig = new_figure("column", 3.6)
         axes = fig.subplots(2, 1, sharex=True)
-        for ax, (col, ok, label, colour) in zip(axes, panels):
+        for ax, (col, ok, label, colour) in zip(axes, panels, strict=False):
             for lo, hi in spans:
                 if lo == hi:
                     lo, hi = lo - pad, hi + pad

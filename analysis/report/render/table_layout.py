@@ -162,15 +162,15 @@ def _widths(mins: list[int], prefs: list[int], avail: float) -> list[float] | No
     if sum(prefs) <= avail:
         return None
     slack = max(avail - sum(mins), 0.0)
-    extra = [p - m for m, p in zip(mins, prefs)]
+    extra = [p - m for m, p in zip(mins, prefs, strict=False)]
     total_extra = sum(extra) or 1
-    raw = [m + slack * e / total_extra for m, e in zip(mins, extra)]
+    raw = [m + slack * e / total_extra for m, e in zip(mins, extra, strict=False)]
     return [w / sum(raw) for w in raw]
 
 
 def _separator(table: PipeTable, widths: list[float]) -> str:
     parts = []
-    for align, w in zip(table.aligns, widths):
+    for align, w in zip(table.aligns, widths, strict=False):
         n = max(3, round(w * WIDTH_DASHES))
         left = ":" if align.startswith(":") else ""
         right = ":" if align.endswith(":") else ""

@@ -124,7 +124,7 @@ class REMLProblem:
         # lme4 orders theta column-wise through the lower triangle: (1,1), (2,1), (2,2)
         order = np.lexsort((rows, cols))
         self._tri = (rows[order], cols[order])
-        self.diag_index = np.array([i for i, (r, c) in enumerate(zip(*self._tri)) if r == c])
+        self.diag_index = np.array([i for i, (r, c) in enumerate(zip(*self._tri, strict=False)) if r == c])
 
     # ---- theta ---------------------------------------------------------------------------
     def factor(self, theta: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def rci(pre, post, *, method: str = "JT", reliability: float, sd_pre: float | No
     index = snap(index)
     sign = 1.0 if better == "higher" else -1.0
     rows = []
-    for pid, a, b, z in zip(ids, pre, post, index):
+    for pid, a, b, z in zip(ids, pre, post, index, strict=False):
         cls = ("reliable improvement" if sign * z > crit else
                "reliable deterioration" if sign * z < -crit else "no reliable change")
         rows.append({"measure": measure, "side": side, "patient_id": pid, "analysis": "rci",
