@@ -48,7 +48,8 @@ EFFECT_SIZE_ANALYSES = ("cohens_dz", "cohens_dav", "hedges_gav", "rank_biserial"
 # ----------------------------------------------------------------------------- load, validate
 def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
                  follow_links: bool = False, mapping: str | Path | None = None,
-                 redcap_dictionary: str | Path | None = None) -> Dataset:
+                 redcap_dictionary: str | Path | None = None,
+                 relax: Sequence[str] = ()) -> Dataset:
     """Read and validate a data file or dataset directory (what ``itb validate`` checks).
 
     Parameters
@@ -65,6 +66,9 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
         Column mapping file (default: ``mapping.yaml`` beside the data; see ``itb init``).
     redcap_dictionary : str or Path, optional
         REDCap data dictionary (default: ``<PROJECT>_DataDictionary_<date>.csv`` beside the data).
+    relax : sequence of str
+        Consistency checks reported as warnings, not errors
+        (:data:`analysis.data.consistency.CHECKS`; ``itb validate --relax``).
 
     Returns
     -------
@@ -79,17 +83,18 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
     20
     """
     return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links,
-                         mapping=mapping, redcap_dictionary=redcap_dictionary)
+                         mapping=mapping, redcap_dictionary=redcap_dictionary, relax=relax)
 
 
 def validate(path: str | Path, *, codebook: str | Path | None = None,
              follow_links: bool = False, mapping: str | Path | None = None,
-             redcap_dictionary: str | Path | None = None) -> ValidationReport:
+             redcap_dictionary: str | Path | None = None,
+             relax: Sequence[str] = ()) -> ValidationReport:
     """Validate a data file or directory; raises ``DataValidationError`` listing every problem.
 
     ``follow_links=True`` follows symbolic links that lead out of the dataset folder (refused by
     default, as by ``itb validate`` without ``--follow-links``); ``mapping`` and
-    ``redcap_dictionary`` as in :func:`load_dataset`.
+    ``redcap_dictionary`` and ``relax`` as in :func:`load_dataset`.
 
     Examples
     --------
@@ -99,14 +104,15 @@ def validate(path: str | Path, *, codebook: str | Path | None = None,
     1
     """
     return validate_path(path, extra_codebook=codebook, follow_links=follow_links,
-                         mapping=mapping, redcap_dictionary=redcap_dictionary)
+                         mapping=mapping, redcap_dictionary=redcap_dictionary, relax=relax)
 
 
 def analyze(data: str | Path, *, config: str | Path | None = None,
             codebook: str | Path | None = None,
             df_method: DfMethod | None = None,
             follow_links: bool = False, mapping: str | Path | None = None,
-            redcap_dictionary: str | Path | None = None) -> tuple[pd.DataFrame, Any]:
+            redcap_dictionary: str | Path | None = None,
+            relax: Sequence[str] = ()) -> tuple[pd.DataFrame, Any]:
     """Run the whole pipeline, as ``itb analyze`` does, without writing files.
 
     Parameters
@@ -121,6 +127,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
         Follow symbolic links that lead out of the dataset folder (refused by default).
     mapping, redcap_dictionary : str or Path, optional
         Column mapping file and REDCap data dictionary (as in :func:`load_dataset`).
+    relax : sequence of str
+        Consistency checks reported as warnings (as in :func:`load_dataset`).
 
     Returns
     -------
@@ -141,7 +149,7 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
 
     run = run_analysis(data, config=config, codebook=codebook, df_method=df_method, cache_dir=None,
                        follow_links=follow_links, mapping=mapping,
-                       redcap_dictionary=redcap_dictionary)
+                       redcap_dictionary=redcap_dictionary, relax=tuple(relax))
     return run.results, run
 
 

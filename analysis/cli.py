@@ -206,9 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
                    help="REDCap data dictionary (CSV) mapping coded choices to labels "
                    "(default: *DataDictionary*.csv beside the data)")
-    p.add_argument("--relax", action="append", choices=CHECKS, default=[], metavar="CHECK",
-                   help="report a consistency check as a warning instead of an error (repeat "
-                   f"for several): {', '.join(CHECKS)}")
+    _relax_option(p)
     _mapping_option(p)
     _follow_links_option(p)
     p.set_defaults(func=_validate)
@@ -299,7 +297,15 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
     _mapping_option(p)
     _redcap_option(p)
+    _relax_option(p)
     _follow_links_option(p)
+
+
+def _relax_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--relax", action="append", choices=CHECKS, default=[], metavar="CHECK",
+                   help="report a consistency check as a warning instead of an error (an age "
+                   "over 89: aggregated to '90 or over'); repeat for several: "
+                   + ", ".join(CHECKS))
 
 
 def _mapping_option(p: argparse.ArgumentParser) -> None:
@@ -391,7 +397,7 @@ def _analyze(args: argparse.Namespace) -> int:
                            df_method=args.df_method, cache_dir=_cache_dir(args),
                            progress=sys.stderr.isatty() and not args.quiet,
                            follow_links=args.follow_links, mapping=args.mapping,
-                           redcap_dictionary=args.redcap_dictionary)
+                           redcap_dictionary=args.redcap_dictionary, relax=tuple(args.relax))
         LOG.info("writing %s", args.out)
         paths = write_run(run.results, run.manifest, args.out)
     for path in paths:
@@ -436,7 +442,7 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
         run = run_analysis(data, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=cache_dir,
                            follow_links=args.follow_links, mapping=args.mapping,
-                           redcap_dictionary=args.redcap_dictionary)
+                           redcap_dictionary=args.redcap_dictionary, relax=tuple(args.relax))
         for path in write_run(run.results, run.manifest, out / name):
             _written(path)
         params = {"data": str(Path(data).resolve())}
@@ -444,6 +450,8 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
             params["mapping"] = str(args.mapping.resolve())
         if args.redcap_dictionary:
             params["redcap_dictionary"] = str(args.redcap_dictionary.resolve())
+        if args.relax:
+            params["relax"] = ",".join(args.relax)
         if args.config:
             params["config"] = str(args.config.resolve())
         if args.codebook:
@@ -475,7 +483,7 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
     report = validate_path(args.data, codebook=load_codebook(extra=args.codebook),
                            follow_links=args.follow_links, mapping=args.mapping,
-                           redcap_dictionary=args.redcap_dictionary)
+                           redcap_dictionary=args.redcap_dictionary, relax=args.relax)
     _check_patient(args, report.observations)
     if args.report:
         return [(name, args.data) for name in args.report]

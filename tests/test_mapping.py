@@ -181,3 +181,20 @@ def test_a_measure_in_two_holm_families_is_refused(data, tmp_path):
     with pytest.raises(DataValidationError) as exc:
         validate_path(d)
     assert any("two families" in p.rule for p in exc.value.problems)
+
+
+def test_relaxed_ages_are_aggregated_and_relax_reaches_analyze(tmp_path):
+    d = tmp_path / "ds"
+    d.mkdir()
+    (d / "observations.csv").write_text(
+        "Pat-ID,Alter,TUG bl,TUG 6m\n" + "".join(f"P{i},{50 + 10 * i},{14 + i % 3},{11 + i % 2}\n"
+                                                for i in range(5)))
+    with pytest.raises(DataValidationError):
+        validate_path(d)
+    ds = load_dataset(d, relax=["age_over_89"])
+    assert ds.patients.set_index("patient_id").loc["P4", "age"] == 90.0
+    from analysis.api import analyze
+
+    _, run = analyze(d, relax=["age_over_89"])
+    assert run.manifest["run"]["relax"] == ["age_over_89"]
+    assert "--relax age_over_89" in run.manifest["command"]

@@ -8,6 +8,8 @@ instead; ``itb validate --relax NAME``):
   reached 108 ug/day): the column is most likely in mg/day.
 * ``dose_in_baseline``: a dose above 0 in the baseline phase (before any ITB).
 * ``visit_phases``: one visit label in two phases.
+* ``age_over_89`` (:mod:`analysis.data.patients`): an age over 89; relaxed, it is aggregated to
+  the category "90 or over" (age 90) with a note.
 * ``chronology``: study days against phases and visits, per patient: a baseline day after day 0
   (the start of the test infusion), a post-implant day before the test infusion's last day (or
   before day 0), a visit ``post_m<N>`` earlier than a visit ``post_m<K>`` with ``K < N``.
@@ -29,7 +31,7 @@ __all__ = ["CHECKS", "MIN_DOSE_UG_DAY", "consistency_problems"]
 #: Smallest plausible continuous ITB dose in ug/day: below it, a dose is taken to be in mg/day.
 MIN_DOSE_UG_DAY = 5.0
 #: The checks, by the name ``relax`` takes.
-CHECKS = ("dose_unit", "dose_in_baseline", "visit_phases", "chronology")
+CHECKS = ("dose_unit", "dose_in_baseline", "visit_phases", "chronology", "age_over_89")
 
 
 def _rows(frame: pd.DataFrame) -> list[int]:

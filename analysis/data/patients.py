@@ -4,7 +4,8 @@ Columns: ``patient_id``, ``age``, ``sex``, ``genotype``, ``disease_duration``. A
 are numbers of years >= 0; sex is M or F (``m``, ``male``, ``männlich``, ``homme``, ``f``,
 ``female``, ``weiblich``, ``w``, ``femme``, ``vrouw`` ... are read so). An age over 89 is refused:
 with a handful of patients it identifies one (HIPAA safe harbour aggregates ages over 89); write
-``90+`` (also ``>89``, ``>=90``) and it is read as the category "90 or over" (age 90, noted).
+``90+`` (also ``>89``, ``>=90``) and it is read as the category "90 or over" (age 90, noted);
+``relax=["age_over_89"]`` (``--relax age_over_89``) aggregates such ages so, with a note.
 
 Patient attributes of a data sheet (``Alter``, ``Geschlecht`` of a wide sheet, moved there by the
 column mapping, :mod:`analysis.data.mapping`) form the patient table when there is no
@@ -15,6 +16,7 @@ both files and rows (:func:`contradictions`). Checks are column-wise (one pass p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,7 @@ _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"
 
 
 def _check(table: pd.DataFrame, rows: pd.Series, *, file: str, col: Collector,
-           obs: pd.DataFrame | None) -> pd.DataFrame:
+           obs: pd.DataFrame | None, relax: Iterable[str] = ()) -> pd.DataFrame:
     """Check the columns of a patient table (see the module docstring)."""
     bad = lambda r, c, v, rule, fix: col.problems.append(  # noqa: E731
         Problem(file, r, c, v, rule, "error", fix))
@@ -59,10 +61,14 @@ def _check(table: pd.DataFrame, rows: pd.Series, *, file: str, col: Collector,
                 x, status = parse_number(v)
                 if status not in ("ok", "comma", "missing") or (x is not None and x < 0):
                     bad(int(r), c, v, f"{c} must be a number of years >= 0", "Correct the value")
+                elif c == "age" and x is not None and x > MAX_AGE and "age_over_89" in relax:
+                    col.add(int(r), c, v, "age over 89 aggregated to the category '90 or over' "
+                            "(age 90)", severity="note")
+                    x = 90.0
                 elif c == "age" and x is not None and x > MAX_AGE:
                     bad(int(r), c, v, f"an age over {MAX_AGE} identifies a patient in a small "
                         "series and is refused", "Write 90+ (read as the category '90 or "
-                        "over')")
+                        "over'), or relax this check: --relax age_over_89")
                 nums.append(np.nan if x is None else x)
             table[c] = np.asarray(nums, dtype="float64")
     if "sex" in table.columns:
@@ -88,7 +94,8 @@ def _check(table: pd.DataFrame, rows: pd.Series, *, file: str, col: Collector,
     return table.reset_index(drop=True)
 
 
-def read_patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
+def read_patients(path: Path, obs: pd.DataFrame, col: Collector,
+                  relax: Iterable[str] = ()) -> pd.DataFrame:
     """Read and check ``patients.csv`` (see the module docstring)."""
     read_problems: list[Problem] = []
     table, _ = read_text(path, path.name, read_problems)
@@ -102,10 +109,11 @@ def read_patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame
         return table
     col.problems += find_identifiers(table, file=path.name, rows=rows)
     table = check_labels(table, col, rows=rows, columns=("patient_id",))
-    return _check(table, rows, file=path.name, col=col, obs=obs)
+    return _check(table, rows, file=path.name, col=col, obs=obs, relax=relax)
 
 
-def sheet_patients(sheet: pd.DataFrame, file: str, col: Collector) -> pd.DataFrame:
+def sheet_patients(sheet: pd.DataFrame, file: str, col: Collector,
+                   relax: Iterable[str] = ()) -> pd.DataFrame:
     """The patient table of the attributes of a data sheet: one row per patient; a patient
     with two different values of one attribute is refused, naming the rows.
 
@@ -117,7 +125,7 @@ def sheet_patients(sheet: pd.DataFrame, file: str, col: Collector) -> pd.DataFra
     >>> sheet_patients(sheet, "x.csv", col)["age"].tolist()
     [51.0, 95.0]
     >>> print(col.problems[0])
-    x.csv, row 4, column 'age': an age over 89 identifies a patient in a small series and is refused (value: '95'). Write 90+ (read as the category '90 or over')
+    x.csv, row 4, column 'age': an age over 89 identifies a patient in a small series and is refused (value: '95'). Write 90+ (read as the category '90 or over'), or relax this check: --relax age_over_89
     """
     attrs = [c for c in sheet.columns if c not in ("patient_id", "_row")]
     filled = sheet.copy()
@@ -137,7 +145,7 @@ def sheet_patients(sheet: pd.DataFrame, file: str, col: Collector) -> pd.DataFra
         known = filled[filled[c] != ""].drop_duplicates("patient_id").set_index("patient_id")[c]
         first[c] = first["patient_id"].map(known).fillna("")
     rows = first.pop("_row")
-    return _check(first, rows, file=file, col=col, obs=None)
+    return _check(first, rows, file=file, col=col, obs=None, relax=relax)
 
 
 def contradictions(listed: pd.DataFrame, sheet: pd.DataFrame, col: Collector, *,

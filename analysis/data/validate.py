@@ -370,9 +370,10 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
         col = Collector(pat_path.name if pat_path is not None and pat_path.is_file()
                         else obs_path.name, [])
         obs_now = report.observations if report else raw
-        from_sheet = None if sheet is None else sheet_patients(sheet, obs_path.name, col)
+        from_sheet = None if sheet is None else sheet_patients(sheet, obs_path.name, col,
+                                                               relax=relax)
         if pat_path is not None and pat_path.is_file():
-            patients = read_patients(pat_path, obs_now, col)
+            patients = read_patients(pat_path, obs_now, col, relax=relax)
             files[str(pat_path)] = sha256_file(pat_path)
             if from_sheet is not None:
                 contradictions(patients, from_sheet, col, files=(pat_path.name, obs_path.name))

@@ -114,6 +114,7 @@ def run_analysis(
     follow_links: bool = False,
     mapping: str | Path | None = None,
     redcap_dictionary: str | Path | None = None,
+    relax: tuple[str, ...] = (),
 ) -> AnalysisRun:
     """Validate a dataset, run every applicable analysis, and return the results.
 
@@ -158,7 +159,8 @@ def run_analysis(
     try:
         return _run_analysis(data, config=config, codebook=codebook, df_method=df_method,
                              cache_dir=cache_dir, progress=progress, follow_links=follow_links,
-                             mapping=mapping, redcap_dictionary=redcap_dictionary)
+                             mapping=mapping, redcap_dictionary=redcap_dictionary,
+                             relax=tuple(relax))
     finally:
         pa.set_memory_pool(previous_pool)
 
@@ -167,7 +169,8 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
                   codebook: str | Path | None, df_method: str | None,
                   cache_dir: str | Path | None, progress: bool,
                   follow_links: bool, mapping: str | Path | None = None,
-                  redcap_dictionary: str | Path | None = None) -> AnalysisRun:
+                  redcap_dictionary: str | Path | None = None,
+                  relax: tuple[str, ...] = ()) -> AnalysisRun:
     data = Path(data)
     check_dataset(data, extra=[config] if config is not None else [], follow_links=follow_links)
     config_path = Path(config) if config is not None else _default_config(data)
@@ -177,7 +180,7 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
     dataset = load_dataset(data, codebook=book, follow_links=follow_links, mapping=mapping,
-                           redcap_dictionary=redcap_dictionary)
+                           redcap_dictionary=redcap_dictionary, relax=relax)
     check_config(cfg, book, dataset.observations)
     cfg = resolve_reference_visit(cfg, dataset.observations)
     # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
@@ -200,6 +203,7 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         **({"mapping": _relative(Path(mapping))} if mapping is not None else {}),
         **({"redcap_dictionary": _relative(Path(redcap_dictionary))}
            if redcap_dictionary is not None else {}),
+        **({"relax": sorted(relax)} if relax else {}),
     }
     command = "itb analyze " + " ".join(
         shlex.quote(x) for x in [run_spec["data"]]
@@ -210,6 +214,7 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         + (["--mapping", run_spec["mapping"]] if "mapping" in run_spec else [])
         + (["--redcap-dictionary", run_spec["redcap_dictionary"]]
            if "redcap_dictionary" in run_spec else [])
+        + [x for check in run_spec.get("relax", []) for x in ("--relax", check)]
     )
     manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed,
                               command=command, root=Path.cwd())
