@@ -452,3 +452,10 @@ def test_an_unknown_visit_names_its_column_and_the_accepted_spellings(tmp_path):
         validate_path(f)
     p = next(p for p in exc.value.problems if "phase is empty" in p.rule)
     assert "tug_spaeter" in p.rule and "6 Monate" in p.fix and "mapping.yaml" in p.fix
+
+
+def test_a_site_column_of_a_wide_sheet_is_kept_and_named(tmp_path):
+    f = _text("sites.csv", "Pat-ID;Zentrum;TUG bl;TUG 6m\nA1;Groningen;14;11\nB1;Ulm;12;10\n")(tmp_path)
+    rep = validate_path(f)
+    assert sorted(rep.observations["site"].unique()) == ["Groningen", "Ulm"]
+    assert any("2 site(s): Groningen, Ulm" in p.rule for p in rep.problems)
