@@ -140,6 +140,11 @@ def test_a_data_row_with_measure_names_is_not_taken_for_the_header():
     assert choose_header(rows).index == 0
 
 
+def test_a_data_row_without_numbers_below_an_unknown_header_is_not_the_header():
+    rows = [(1, ["pid", "when", "what", "result"]), (2, ["P01", "baseline", "mas_knee_ext", "1+"])]
+    assert choose_header(rows).index == 0
+
+
 def test_legend_sheets_are_not_data():
     assert choose_sheet([("Legende", 400), ("Daten", 40)]) == "Daten"
     assert choose_sheet([("Codes", 10), ("observations", 1)]) == "observations"

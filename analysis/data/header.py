@@ -147,7 +147,12 @@ def choose_header(records: Sequence[tuple[int, list[str]]]) -> HeaderChoice:
             score += 2
         scored.append((score, known))
     legacy = _legacy(records)
-    best = max(range(len(scored)), key=lambda i: (scored[i][0], -i))
+    filled = [sum(bool(c) for c in cells) for _, cells in head]
+    # rows above a header are titles, notes or a group header: sparser than the header itself
+    # (a data row below an unrecognised header is not taken for the header)
+    eligible = [i for i in range(len(head))
+                if all(f <= max(1, filled[i] // 2) for f in filled[:i])]
+    best = max(eligible, key=lambda i: (scored[i][0], -i))
     if legacy is not None and scored[legacy][0] >= scored[best][0]:
         best = legacy
     if scored[best][1] == 0:  # nothing recognised: the rule before scoring, else row 1
