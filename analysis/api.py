@@ -107,6 +107,30 @@ def validate(path: str | Path, *, codebook: str | Path | None = None,
                          mapping=mapping, redcap_dictionary=redcap_dictionary, relax=relax)
 
 
+def propose_mapping(path: str | Path, *, codebook: str | Path | None = None,
+                    redcap_dictionary: str | Path | None = None,
+                    follow_links: bool = False) -> Any:
+    """What each column of a data file is read as (what ``itb init`` writes to mapping.yaml).
+
+    Returns an :class:`analysis.data.mapping.Mapping`: ``.columns`` (column, ``as_``, kind,
+    confidence, why), ``.visits``, ``.questions``, ``.header_row``; ``.to_yaml()`` is the
+    ``mapping.yaml`` text and ``.to_dict()`` its JSON form (the README describes the format).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, analysis
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "klinik.csv"
+    >>> _ = f.write_text("Pat-ID;Alter;TUG bl;TUG 6 Monate\\nA1;51;14,2;11,0\\n")
+    >>> [c.as_ for c in analysis.propose_mapping(f).columns]
+    ['patient_id', 'age', 'tug_baseline', 'tug_post_m6']
+    """
+    from analysis.data.intake import propose_for
+
+    mapping, _ = propose_for(path, codebook=load_codebook(extra=codebook),
+                             redcap_dictionary=redcap_dictionary, follow_links=follow_links)
+    return mapping
+
+
 def analyze(data: str | Path, *, config: str | Path | None = None,
             codebook: str | Path | None = None,
             df_method: DfMethod | None = None,
