@@ -368,7 +368,8 @@ CASES = [
          refused=("Gehgeschwindikeit_bl", "did you mean 'gait_speed'")),
     Case("age_over_89", _text("alt.csv", "Pat-ID,Alter,TUG bl\nP1,93,14\n"),
          refused=("age", "over 89")),
-    Case("sex_contradicts_patients", contradicting_sex, refused=("sex", "patients.csv")),
+    Case("sex_contradicts_patients", contradicting_sex,
+         refused=("sex", "row 2 of patients.csv", "row 2 of observations.csv")),
     Case("dose_in_mg", _text("mg.csv", TIDY_HEAD + "P1,bl,tug,14,baseline,-2,0\n"
                              "P1,m6,tug,10,post_implant,180,0.11\n"), refused=("mg/day",)),
     Case("dose_in_baseline", _text("bl.csv", TIDY_HEAD + "P1,bl,tug,14,baseline,-2,50\n"

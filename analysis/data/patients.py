@@ -91,7 +91,9 @@ def _check(table: pd.DataFrame, rows: pd.Series, *, file: str, col: Collector,
     for pid in sorted(listed - seen) if seen else []:
         col.add(None, "patient_id", pid, f"patient {pid} in {file} has no observations",
                 severity="note")
-    return table.reset_index(drop=True)
+    out = table.reset_index(drop=True)
+    out.attrs["rows"] = dict(zip(table["patient_id"], (int(r) for r in rows), strict=False))
+    return out
 
 
 def read_patients(path: Path, obs: pd.DataFrame, col: Collector,
@@ -163,7 +165,11 @@ def contradictions(listed: pd.DataFrame, sheet: pd.DataFrame, col: Collector, *,
         else:
             a, b = a.astype(str).str.strip(), b.astype(str).str.strip()
             differ = (a != "") & (b != "") & (a.str.lower() != b.str.lower())
-        for _, r in both[differ].iterrows():
-            col.add(None, c, str(r[c + "__sheet"]), f"patient {r['patient_id']}: {c} is "
-                    f"'{r[c]}' in {files[0]} but '{r[c + '__sheet']}' in {files[1]}",
+        rows_a, rows_b = listed.attrs.get("rows", {}), sheet.attrs.get("rows", {})
+        for _, r in both[differ].iterrows():  # one line per contradicting patient
+            pid = r["patient_id"]
+            where = (f" (row {rows_a[pid]} of {files[0]}, row {rows_b[pid]} of {files[1]})"
+                     if pid in rows_a and pid in rows_b else "")
+            col.add(rows_b.get(pid), c, str(r[c + "__sheet"]), f"patient {pid}: {c} is "
+                    f"'{r[c]}' in {files[0]} but '{r[c + '__sheet']}' in {files[1]}{where}",
                     fix="Correct one of the two files")

@@ -379,6 +379,7 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                 contradictions(patients, from_sheet, col, files=(pat_path.name, obs_path.name))
         else:
             patients = from_sheet
+        patients.attrs.pop("rows", None)  # the rows named in messages; not part of the table
         pat_errors = [p for p in col.problems if p.severity == "error"]
         if err is not None or pat_errors:
             raise DataValidationError((err.problems if err else []) + col.problems)
