@@ -45,6 +45,7 @@ _API: dict[str, str] = {
     "load_config": "analysis.data.config",
     "load_dataset": "analysis.api",
     "validate": "analysis.api",
+    "propose_mapping": "analysis.api",
     # the whole pipeline
     "analyze": "analysis.api",
     # group statistics

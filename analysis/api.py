@@ -51,7 +51,9 @@ EFFECT_SIZE_ANALYSES = ("cohens_dz", "cohens_dav", "hedges_gav", "rank_biserial"
 
 # ----------------------------------------------------------------------------- load, validate
 def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
-                 follow_links: bool = False) -> Dataset:
+                 follow_links: bool = False, mapping: str | Path | None = None,
+                 redcap_dictionary: str | Path | None = None,
+                 relax: Sequence[str] = ()) -> Dataset:
     """Read and validate a data file or dataset directory (what ``itb validate`` checks).
 
     Parameters
@@ -64,6 +66,13 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
     follow_links : bool
         Follow symbolic links that lead out of the dataset folder (refused by default; a file
         given alone is judged against the folder holding it).
+    mapping : str or Path, optional
+        Column mapping file (default: ``mapping.yaml`` beside the data; see ``itb init``).
+    redcap_dictionary : str or Path, optional
+        REDCap data dictionary (default: ``<PROJECT>_DataDictionary_<date>.csv`` beside the data).
+    relax : sequence of str
+        Consistency checks reported as warnings, not errors
+        (:data:`analysis.data.consistency.CHECKS`; ``itb validate --relax``).
 
     Returns
     -------
@@ -77,15 +86,19 @@ def load_dataset(path: str | Path, *, codebook: str | Path | None = None,
     >>> ds.observations["patient_id"].nunique()
     20
     """
-    return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links)
+    return _load_dataset(path, extra_codebook=codebook, follow_links=follow_links,
+                         mapping=mapping, redcap_dictionary=redcap_dictionary, relax=relax)
 
 
 def validate(path: str | Path, *, codebook: str | Path | None = None,
-             follow_links: bool = False) -> ValidationReport:
+             follow_links: bool = False, mapping: str | Path | None = None,
+             redcap_dictionary: str | Path | None = None,
+             relax: Sequence[str] = ()) -> ValidationReport:
     """Validate a data file or directory; raises ``DataValidationError`` listing every problem.
 
     ``follow_links=True`` follows symbolic links that lead out of the dataset folder (refused by
-    default, as by ``itb validate`` without ``--follow-links``).
+    default, as by ``itb validate`` without ``--follow-links``); ``mapping`` and
+    ``redcap_dictionary`` and ``relax`` as in :func:`load_dataset`.
 
     Examples
     --------
@@ -94,13 +107,40 @@ def validate(path: str | Path, *, codebook: str | Path | None = None,
     >>> report.observations["patient_id"].nunique()
     1
     """
-    return validate_path(path, extra_codebook=codebook, follow_links=follow_links)
+    return validate_path(path, extra_codebook=codebook, follow_links=follow_links,
+                         mapping=mapping, redcap_dictionary=redcap_dictionary, relax=relax)
+
+
+def propose_mapping(path: str | Path, *, codebook: str | Path | None = None,
+                    redcap_dictionary: str | Path | None = None,
+                    follow_links: bool = False) -> Any:
+    """What each column of a data file is read as (what ``itb init`` writes to mapping.yaml).
+
+    Returns an :class:`analysis.data.mapping.Mapping`: ``.columns`` (column, ``as_``, kind,
+    confidence, why), ``.visits``, ``.questions``, ``.header_row``; ``.to_yaml()`` is the
+    ``mapping.yaml`` text and ``.to_dict()`` its JSON form (the README describes the format).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, analysis
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "klinik.csv"
+    >>> _ = f.write_text("Pat-ID;Alter;TUG bl;TUG 6 Monate\\nA1;51;14,2;11,0\\n")
+    >>> [c.as_ for c in analysis.propose_mapping(f).columns]
+    ['patient_id', 'age', 'tug_baseline', 'tug_post_m6']
+    """
+    from analysis.data.intake import propose_for
+
+    mapping, _ = propose_for(path, codebook=load_codebook(extra=codebook),
+                             redcap_dictionary=redcap_dictionary, follow_links=follow_links)
+    return mapping
 
 
 def analyze(data: str | Path, *, config: str | Path | None = None,
             codebook: str | Path | None = None,
             df_method: DfMethod | None = None,
-            follow_links: bool = False) -> tuple[pd.DataFrame, Any]:
+            follow_links: bool = False, mapping: str | Path | None = None,
+            redcap_dictionary: str | Path | None = None,
+            relax: Sequence[str] = ()) -> tuple[pd.DataFrame, Any]:
     """Run the whole pipeline, as ``itb analyze`` does, without writing files.
 
     Parameters
@@ -113,6 +153,10 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
         Overrides the configuration's mixed-model df method.
     follow_links : bool
         Follow symbolic links that lead out of the dataset folder (refused by default).
+    mapping, redcap_dictionary : str or Path, optional
+        Column mapping file and REDCap data dictionary (as in :func:`load_dataset`).
+    relax : sequence of str
+        Consistency checks reported as warnings (as in :func:`load_dataset`).
 
     Returns
     -------
@@ -132,7 +176,8 @@ def analyze(data: str | Path, *, config: str | Path | None = None,
     from analysis.run.pipeline import run_analysis  # the run layer: only needed here
 
     run = run_analysis(data, config=config, codebook=codebook, df_method=df_method, cache_dir=None,
-                       follow_links=follow_links)
+                       follow_links=follow_links, mapping=mapping,
+                       redcap_dictionary=redcap_dictionary, relax=tuple(relax))
     return run.results, run
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import logging
 import os
 import signal
 import sys
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import analysis
 from analysis import limits
+from analysis.data.consistency import CHECKS
+from analysis.data.summary import validation_json
 from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
 from analysis.paths import REPORTS
@@ -39,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
-        parser.print_help()
-        return 0
+        parser.print_usage(sys.stderr)
+        print("itb: error: give a command (itb --help lists them)", file=sys.stderr)
+        return 2
+    _logging(args)
     previous = _stop_on_sigterm()
     try:
         _check_out(args)
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(exc.problems), file=sys.stderr)
         return 1
     except ITBError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {_problem_lines(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing more was written; outputs are the previous complete set or "
@@ -111,6 +116,39 @@ def _add_limit_option(parser: argparse.ArgumentParser) -> None:
                 _add_limit_option(sub)
 
 
+LOG = logging.getLogger("itb")
+
+
+def _logging(args: argparse.Namespace) -> None:
+    """Messages about progress go to stderr as log lines ("itb: ..."), whether or not stderr is
+    a terminal: -q shows warnings only, -v adds details."""
+    level = logging.WARNING if getattr(args, "quiet", False) else (
+        logging.DEBUG if getattr(args, "verbose", 0) else logging.INFO)
+    LOG.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("itb: %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(level)
+    LOG.propagate = False
+
+
+def _written(path: str | Path) -> None:
+    """Every written file is printed the same way: its absolute path, one per line (stdout)."""
+    print(Path(path).resolve())
+
+
+def _verbosity_options(sub: argparse._SubParsersAction) -> None:
+    """-q/--quiet and -v/--verbose on every command."""
+    for p in sub.choices.values():
+        try:
+            p.add_argument("-q", "--quiet", action="store_true",
+                           help="print only warnings and errors (and the files written)")
+            p.add_argument("-v", "--verbose", action="count", default=0,
+                           help="print details (how each column was read, every note)")
+        except argparse.ArgumentError:  # a command that defines them itself
+            pass
+
+
 def _stop_on_sigterm():
     """Make SIGTERM (a scheduler or `kill`) stop the command like Ctrl-C: through the clean-up
     of every ``finally`` and context manager, instead of dying half-way. Returns the previous
@@ -122,6 +160,14 @@ def _stop_on_sigterm():
         return signal.signal(signal.SIGTERM, interrupt)
     except ValueError:  # not the main thread (e.g. called from a worker)
         return None
+
+
+def _problem_lines(exc: BaseException) -> str:
+    """The message; one that lists problems ("- ..." lines) keeps one problem per line."""
+    lines = [ln.rstrip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if len(lines) > 1 and all(ln.lstrip().startswith("- ") for ln in lines[1:]):
+        return "\n".join([lines[0]] + ["  " + ln.lstrip() for ln in lines[1:]])
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -189,8 +235,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
                    help="REDCap data dictionary (CSV) mapping coded choices to labels "
                    "(default: *DataDictionary*.csv beside the data)")
+    _relax_option(p)
+    _mapping_option(p)
     _follow_links_option(p)
     p.set_defaults(func=_validate)
+
+    p = sub.add_parser("init", help="propose how each column of a data file is read (mapping.yaml)",
+                       description="Read a data file (or dataset directory), recognise every "
+                       "column (patient id, visits, measures, patient attributes; several "
+                       "languages) and write mapping.yaml beside it (or to --out): what each "
+                       "column is read as and how sure, the visits with their phase, the "
+                       "columns ignored and why, and the open questions. validate, analyze and "
+                       "report then read it; edit one line to fix one column.")
+    p.add_argument("path", type=Path, help="data file or dataset directory")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="where to write the mapping (default: mapping.yaml beside the data)")
+    p.add_argument("--force", action="store_true", help="replace an existing mapping file")
+    p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
+    _redcap_option(p)
+    _follow_links_option(p)
+    p.set_defaults(func=_init)
 
     p = sub.add_parser("analyze", help="run every applicable analysis and write the results table",
                        description="Write DIR/results.csv, DIR/results.parquet and DIR/manifest.json.")
@@ -253,6 +317,7 @@ def _parser() -> argparse.ArgumentParser:
     gait_commands.add_commands(sub)
     add_plan_commands(sub)
     _add_limit_option(parser)
+    _verbosity_options(sub)
     return parser
 
 
@@ -260,7 +325,28 @@ def _analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="study configuration YAML (default: study.yaml beside the data)")
     p.add_argument("--codebook", type=Path, help="your own codebook YAML (added to the built-in one)")
     p.add_argument("--df-method", choices=DF_METHODS, help="mixed-model denominator df (default from the configuration: satterthwaite)")
+    _mapping_option(p)
+    _redcap_option(p)
+    _relax_option(p)
     _follow_links_option(p)
+
+
+def _relax_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--relax", action="append", choices=CHECKS, default=[], metavar="CHECK",
+                   help="report a consistency check as a warning instead of an error (an age "
+                   "over 89: aggregated to '90 or over'); repeat for several: "
+                   + ", ".join(CHECKS))
+
+
+def _mapping_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mapping", type=Path, metavar="FILE",
+                   help="column mapping (default: mapping.yaml beside the data; see itb init)")
+
+
+def _redcap_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--redcap-dictionary", type=Path, metavar="FILE",
+                   help="REDCap data dictionary (CSV) mapping coded choices to labels "
+                   "(default: <PROJECT>_DataDictionary_<date>.csv beside the data)")
 
 
 def _follow_links_option(p: argparse.ArgumentParser) -> None:
@@ -288,22 +374,43 @@ def _validate(args: argparse.Namespace) -> int:
 
     book = load_codebook(extra=args.codebook)
     try:
+        LOG.info("validating %s", args.path)
         report = validate_path(args.path, codebook=book, strict=args.strict,
                                redcap_dictionary=args.redcap_dictionary,
-                               follow_links=args.follow_links)
+                               follow_links=args.follow_links, mapping=args.mapping,
+                               relax=args.relax)
     except DataValidationError as exc:
         if args.format == "json":
-            print(json.dumps({"valid": False, "problems": [p.__dict__ for p in exc.problems]},
-                             indent=2))
+            print(json.dumps(validation_json(exc.problems), indent=2, default=str))
             return 1
         raise
+    for name, spec in ((report.mapping or {}).get("columns") or {}).items():
+        LOG.debug("column %r read as %s (%s, %s)", name, spec["as"], spec["kind"],
+                  spec["confidence"])
     if args.format == "json":
-        print(json.dumps({"valid": True, **report.to_dict()}, indent=2, default=str))
-    else:
+        print(json.dumps(validation_json(report.problems, report), indent=2, default=str))
+    elif not args.quiet:
         print(report.summary())
     if args.write_derived is not None:
         path = write_derived(report, out_dir=args.write_derived)
-        print(f"derived data written to {path}", file=sys.stderr)
+        for name in (path.name, "exclusions.csv", "validation.json"):
+            _written(path.parent / name)
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from analysis.data.codebook import load_codebook
+    from analysis.data.intake import default_out, propose_for, write_mapping
+
+    mapping, problems = propose_for(args.path, codebook=load_codebook(extra=args.codebook),
+                                    redcap_dictionary=args.redcap_dictionary,
+                                    follow_links=args.follow_links)
+    LOG.info("%s", mapping.header_reason or "header in row 1")
+    for c in mapping.columns:
+        LOG.debug("%s -> %s (%s, %s)", c.column, c.as_, c.kind, c.confidence)
+    for q in mapping.questions:
+        LOG.warning("question: %s", q)
+    _written(write_mapping(mapping, args.out or default_out(args.path), force=args.force))
     return 0
 
 
@@ -315,12 +422,16 @@ def _analyze(args: argparse.Namespace) -> int:
     from analysis.run.pipeline import run_analysis
 
     with output_lock(args.out):  # held for the whole run: a concurrent run is refused at once
+        LOG.info("analysing %s", args.path)
         run = run_analysis(args.path, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=_cache_dir(args),
-                           progress=sys.stderr.isatty(), follow_links=args.follow_links)
+                           progress=sys.stderr.isatty() and not args.quiet,
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary, relax=tuple(args.relax))
+        LOG.info("writing %s", args.out)
         paths = write_run(run.results, run.manifest, args.out)
     for path in paths:
-        print(path)
+        _written(path)
     return 0
 
 
@@ -331,6 +442,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ITBError(f"--to: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     jobs = _report_jobs(args)
     out = args.out.resolve()
+    LOG.info("rendering %s", ", ".join(name for name, _ in jobs))
     # The documents' kernels inherit this environment and so use the same cache as this
     # process: one analysis per input.
     cache_dir = _cache_dir(args)
@@ -356,11 +468,20 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
     from analysis.run.pipeline import run_analysis
 
     for name, data in jobs:
+        LOG.info("analysing %s", data)
         run = run_analysis(data, config=args.config, codebook=args.codebook,
                            df_method=args.df_method, cache_dir=cache_dir,
-                           follow_links=args.follow_links)
-        write_run(run.results, run.manifest, out / name)
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary, relax=tuple(args.relax))
+        for path in write_run(run.results, run.manifest, out / name):
+            _written(path)
         params = {"data": str(Path(data).resolve())}
+        if args.mapping:
+            params["mapping"] = str(args.mapping.resolve())
+        if args.redcap_dictionary:
+            params["redcap_dictionary"] = str(args.redcap_dictionary.resolve())
+        if args.relax:
+            params["relax"] = ",".join(args.relax)
         if args.config:
             params["config"] = str(args.config.resolve())
         if args.codebook:
@@ -370,11 +491,14 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
         if args.follow_links:
             params["follow_links"] = True
         if name == "case-report":
+            _check_patient(args, run.observations)
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
+        LOG.info("rendering %s (%s)", name, ", ".join(formats))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
-                                  engine=args.engine, progress=sys.stderr.isatty()):
-            print(path)
+                                  engine=args.engine,
+                                  progress=sys.stderr.isatty() and not args.quiet):
+            _written(path)
     return 0
 
 
@@ -382,15 +506,33 @@ def _report_jobs(args: argparse.Namespace) -> list[tuple[str, Path]]:
     if args.data is None:
         names = args.report or sorted(REPORTS)
         return [(name, REPORTS[name][1]) for name in names]
-    if args.report:
+    if args.report and args.patient is None:
         return [(name, args.data) for name in args.report]
     from analysis.data.codebook import load_codebook
     from analysis.data.validate import validate_path
 
     report = validate_path(args.data, codebook=load_codebook(extra=args.codebook),
-                           follow_links=args.follow_links)
+                           follow_links=args.follow_links, mapping=args.mapping,
+                           redcap_dictionary=args.redcap_dictionary, relax=args.relax)
+    _check_patient(args, report.observations)
+    if args.report:
+        return [(name, args.data) for name in args.report]
     n = report.observations["patient_id"].nunique()
     return [("case-report" if n == 1 else "case-series", args.data)]
+
+
+def _check_patient(args: argparse.Namespace, observations) -> None:
+    """A --patient that is not in the data is refused before anything is rendered."""
+    if args.patient is None:
+        return
+    ids = sorted(map(str, observations["patient_id"].unique()))
+    if args.patient not in ids:
+        import difflib
+
+        near = difflib.get_close_matches(args.patient, ids, n=1)
+        raise ITBError(f"--patient {args.patient}: no such patient in the data"
+                       + (f"; did you mean {near[0]}?" if near else "")
+                       + f" (patients: {', '.join(ids[:10])}{', ...' if len(ids) > 10 else ''})")
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -436,8 +578,8 @@ def _simulate(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     obs.to_csv(args.out / "observations.csv", index=False, lineterminator="\n")
     patients.to_csv(args.out / "patients.csv", index=False, lineterminator="\n")
-    print(args.out / "observations.csv")
-    print(args.out / "patients.csv")
+    _written(args.out / "observations.csv")
+    _written(args.out / "patients.csv")
     return 0
 
 

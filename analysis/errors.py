@@ -91,3 +91,11 @@ class InputChangedError(ITBError):
 
 class RenderError(ITBError):
     """A report failed to render; the message names the report, the cell and the error."""
+
+
+class MappingError(ITBError):
+    """A column mapping file (``mapping.yaml``) is invalid; ``items`` lists every problem."""
+
+    def __init__(self, message: str, items: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.items = tuple(items) or (message,)

@@ -179,3 +179,12 @@ def check_file_inside(path: str | Path, *, follow_links: bool = False) -> Path:
     path = Path(path)
     check_inside([path], path.parent, follow_links=follow_links)
     return path
+
+
+def file_umask() -> int:
+    """The process umask (read without changing it for longer than a call), so that files
+    written through a temporary file (``mkstemp`` makes them 0600) get the mode every other
+    output gets: 0644 under the usual umask 022."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

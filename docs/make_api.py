@@ -14,7 +14,8 @@ import analysis
 PAGE = Path(__file__).with_name("api.md")
 #: Stages in pipeline order; a name is placed by the first stage whose test accepts it.
 STAGES = [
-    ("Load and validate", {"EXAMPLES", "load_codebook", "load_config", "load_dataset", "validate"}),
+    ("Load and validate", {"EXAMPLES", "load_codebook", "load_config", "load_dataset", "validate",
+                           "propose_mapping"}),
     ("The whole pipeline", {"analyze"}),
     ("Group statistics", {"describe", "paired_test", "effect_sizes", "mixed_model",
                           "individual_change", "responders", "dose_response",

@@ -17,6 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.data.codebook import Codebook
+from analysis.data.consistency import consistency_problems
 from analysis.data.identifiers import normalise_name
 from analysis.data.labels import check_labels
 from analysis.data.plausibility import SENTINELS, Z_LIMIT
@@ -35,6 +36,7 @@ from analysis.data.rules import (
 )
 from analysis.data.schema import PHASES, check_observations
 from analysis.data.validate import ValidationReport
+from analysis.data.visits import VISIT_SPELLINGS
 from analysis.errors import DataValidationError, Problem
 
 _TEN = (7.0, 13.0)
@@ -45,7 +47,7 @@ def observations(raw, cb, decimal, col, extras, unknown):
     columns = [raw[c].tolist() for c in names]
     out = []
     for i in range(len(raw)):
-        o = observation(dict(zip(names, (c[i] for c in columns))), cb, decimal, col, extras,
+        o = observation(dict(zip(names, (c[i] for c in columns), strict=False)), cb, decimal, col, extras,
                         unknown)
         if o is not None:
             out.append(o)
@@ -60,8 +62,13 @@ def fill_phase_and_dose(rows: list[dict], col: Collector) -> list[dict]:
                 inferred[o["visit"]] = _infer_phase(o["visit"])
                 p = inferred[o["visit"]]
                 if p is None:
+                    src = str(o.get("_src") or "value")
                     col.add(o["_row"], "phase", "", f"phase is empty and cannot be inferred from "
-                            f"visit '{o['visit']}'", fix=f"fill phase with one of {', '.join(PHASES)}")
+                            f"visit '{o['visit']}'" + (f" (column '{src}')" if src != "value"
+                                                       else ""),
+                            fix=f"fill phase with one of {', '.join(PHASES)}; or write the visit "
+                            f"as a recognised name ({VISIT_SPELLINGS}), or give its phase in "
+                            "mapping.yaml (itb init)")
                 else:
                     col.add(None, "phase", o["visit"], f"phase of visit '{o['visit']}' inferred "
                             f"as {p}", severity="note", fix="fill the phase column")
@@ -254,6 +261,12 @@ def old_validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: st
         obs[c] = obs[c].astype("str")
     for c in ["value", "day", "dose_ug_day"]:
         obs[c] = obs[c].astype("float64")
+    if len(obs) and not any(p.severity == "error" for p in col.problems):  # as the new path
+        col.problems += consistency_problems(obs, file=file)
+        if "site" in obs.columns:
+            sites = sorted(s for s in obs["site"].unique() if s)
+            col.add(None, "site", None, f"data from {len(sites)} site(s): {', '.join(sites)}",
+                    severity="note")
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")

@@ -95,7 +95,7 @@ def test_bad_input_exits_1_naming_every_problem_without_traceback(tmp_path):
     assert "bad.csv, row 2, column 'value'" in proc.stderr
     assert "bad.csv, row 3, column 'value'" in proc.stderr
     json_proc = run_cli("validate", str(bad), "--format", "json")
-    problems = json.loads(json_proc.stdout)["problems"]
+    problems = json.loads(json_proc.stdout)["errors"]
     assert json_proc.returncode == 1 and {p["row"] for p in problems} >= {2, 3}
     assert sha256_file(bad) == before
 

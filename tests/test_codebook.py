@@ -86,7 +86,7 @@ def test_every_null_number_says_why_and_every_number_has_a_source():
     df = load_codebook().to_frame()
     pairs = {"mcid": "mcid_source", "mdc": "mdc_source", "reliability": "reliability_source",
              "sd_ref": "sd_ref_source", "norm_mean": "norm_source"}
-    for _num, src in pairs.items():
+    for src in pairs.values():
         empty = df[src].str.strip() == ""
         assert not empty.any(), df.loc[empty, "key"].tolist()
 

@@ -244,10 +244,11 @@ def test_wide_fixture(tmp_path):
     assert obs.loc[("P01", "post_m6", "tug", ""), "day"] == 180
     assert obs.loc[("P02", "post_m6", "gait_speed", ""), "dose_ug_day"] == 90
     assert ("P02", "post_m6", "tug", "") not in obs.index  # empty cell: no observation
-    # unmatched columns are reported
+    # patient attributes go to the patient table; free text is ignored, said why
     cols = {p.column: p for p in rep.problems}
-    assert "age" in cols and "patients.csv" in cols["age"].fix
-    assert "remarks" in cols and "<measure>[_<side>]_<visit>" in cols["remarks"].fix
+    assert "age" in cols and "patient table" in cols["age"].rule
+    assert frame.attrs["patients"]["age"].tolist()[:1] == ["52"] or "age" in frame.attrs["patients"]
+    assert "remarks" in cols and "free text" in cols["remarks"].rule
     # messages point at the wide cell
     mas = [p for p in rep.problems if p.rule.startswith("mas_knee_ext level")]
     assert (mas[0].row, mas[0].column) == (2, "mas_knee_ext_L_baseline")

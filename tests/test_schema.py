@@ -47,7 +47,7 @@ def _reference_columns(frame: pd.DataFrame) -> set[str] | None:
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         names = set()
-        for column, check, case in zip(cases["column"], cases["check"], cases["failure_case"]):
+        for column, check, case in zip(cases["column"], cases["check"], cases["failure_case"], strict=False):
             if check == "multiple_fields_uniqueness":
                 names.add(",".join(KEY))
             elif check == "column_in_dataframe":

@@ -90,11 +90,24 @@ def test_visit_order_by_day_then_first_appearance(tmp_path):
 # --------------------------------------------------------------------------- columns
 
 def test_missing_required_column_with_rename_hint(tmp_path):
-    f = write(tmp_path, ["P01,baseline,tug,14"], header="patient,visit,measure,value\n")
+    f = write(tmp_path, ["P01,baseline,tug,14"], header="pateint_id,visit,measure,value\n")
     errs, _ = fail(f)
     p = one(errs, column="patient_id")
     assert p.file == "obs.csv" and p.row is None and "required column" in p.rule
-    assert "rename column 'patient' to 'patient_id'" in p.fix.lower()
+    assert "rename column 'pateint_id' to 'patient_id'" in p.fix.lower()
+
+
+def test_a_patient_column_in_another_language_is_read_with_a_note(tmp_path):
+    f = write(tmp_path, ["P01,baseline,tug,14"], header="Pat.-Nr.,visit,measure,value\n")
+    rep = ok(f)
+    assert rep.observations["patient_id"].tolist() == ["P01"]
+    assert any(p.column == "Pat.-Nr." and "patient_id" in p.rule for p in rep.problems)
+
+
+def test_a_column_is_proposed_as_value_only_when_its_cells_are_values(tmp_path):
+    f = write(tmp_path, ["P01,baseline,tug,52"], header="patient_id,visit,measure,Alter\n")
+    errs, _ = fail(f)
+    assert not any("to 'value'" in p.fix for p in errs)
 
 
 def test_column_differing_in_case_and_spacing_is_accepted_with_note(tmp_path):
@@ -181,7 +194,14 @@ def test_decimal_comma_in_comma_file_is_read_with_note(tmp_path):
     rep = ok(write(tmp_path, ['P01,baseline,tug,"12,5",baseline,-3,0,,s']))
     assert rep.observations["value"].tolist() == [12.5]
     p = one(list(rep.problems), row=2)
-    assert p.severity == "note" and p.value == "12,5" and "read as 12.5" in p.rule
+    assert p.severity == "note" and p.value == "12,5" and "decimal comma read" in p.rule
+
+
+def test_decimal_commas_give_one_line_per_column(tmp_path):
+    rep = ok(write(tmp_path, ['P01,baseline,tug,"12,5",baseline,-3,0,,s',
+                              'P02,baseline,tug,"13,5",baseline,-3,0,,s']))
+    lines = [ln for ln in rep.summary().splitlines() if "decimal comma" in ln]
+    assert len(lines) == 1 and "2 rows (2-3)" in lines[0]
 
 
 def test_censored_value_refused_with_fix(tmp_path):
@@ -434,14 +454,14 @@ def test_fast_row_rules_agree_with_the_full_rules_on_every_row():
         fast_unknown: dict = {}
         slow_unknown: dict = {}
         columns = observations(raw, cb, decimal, fast_col, ["extra"], fast_unknown)
-        fast = [dict(zip(columns, values))
-                for values in zip(*(v.tolist() for v in columns.values()))]
+        fast = [dict(zip(columns, values, strict=False))
+                for values in zip(*(v.tolist() for v in columns.values()), strict=False)]
         slow = [o for r in raw.to_dict("records")
                 if (o := observation(r, cb, decimal, slow_col, ["extra"], slow_unknown))
                 is not None]
         assert len(fast) > 100 and len(slow_col.problems) > 1000  # both paths exercised
         assert len(fast) == len(slow)
-        for a, b in zip(fast, slow):
+        for a, b in zip(fast, slow, strict=False):
             assert a.keys() == b.keys()
             for k in a:
                 assert (a[k] == b[k]) or (a[k] != a[k] and b[k] != b[k]), (k, a, b)

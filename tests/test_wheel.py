@@ -28,7 +28,7 @@ def test_wheel_carries_reports_examples_and_codebook(wheel):
                  "analysis/_bundled/reports/case-series.qmd",
                  "analysis/_bundled/example/case_series/observations.csv",
                  "analysis/_bundled/example/case_report/study.yaml",
-                 "analysis/data/codebook.yaml"):
+                 "analysis/data/codebook.yaml", "analysis/data/column_vocabulary.yaml"):
         assert name in names, name
     for path in (ROOT / "data" / "example").rglob("*"):
         if path.is_file():

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.header import choose_sheet
 from analysis.data.identifiers import identifier_kind
 from analysis.data.input_limits import check_table, check_xlsx
 from analysis.data.tables import column_letter, excel_error_cells, table_from_records
@@ -63,8 +64,8 @@ def read_excel(path: Path, file: str, problems: list[Problem]):
     # two passes: formulas and merged ranges (full mode), then the saved values
     wb_f = openpyxl.load_workbook(path, read_only=False, data_only=False)
     try:
-        names = {n.lower(): n for n in wb_f.sheetnames}
-        title = names.get("observations", names.get("data", wb_f.sheetnames[0]))
+        title = choose_sheet([(n, wb_f[n].max_row * wb_f[n].max_column * (
+            wb_f[n].max_row > 1)) for n in wb_f.sheetnames])  # legend sheets are not data
         if len(wb_f.sheetnames) > 1:
             problems.append(Problem(file, None, None, title, f"the workbook has "
                                     f"{len(wb_f.sheetnames)} sheets; read sheet '{title}'",

@@ -98,7 +98,7 @@ class Measure:
 
     def level_of(self, code: float) -> str:
         """Level label of a numeric code (``1.5`` -> ``"1+"``); KeyError if not a code."""
-        for lev, c in zip(self.levels or (), self.codes or ()):
+        for lev, c in zip(self.levels or (), self.codes or (), strict=False):
             if math.isclose(c, code):
                 return lev
         raise KeyError(code)
@@ -290,7 +290,7 @@ def _parse_measures(doc: dict, file: str, vocab: Mapping[str, Mapping[str, str]]
         combos = itertools.product(*[list(vocab[n].items()) for n in names]) if names else [()]
         for combo in combos:
             key, label = template, str(entry.get("label", ""))
-            for n, (k, text) in zip(names, combo):
+            for n, (k, text) in zip(names, combo, strict=False):
                 key = key.replace("{" + n + "}", str(k))
                 label = label.replace("{" + n + "}", str(text))
             if not _KEY_RE.match(key):
@@ -340,7 +340,7 @@ def _make_measure(key: str, label: str, e: dict, bad, *, family: str, origin: st
             codes = tuple(float(c) for c in codes)
         except (TypeError, ValueError):
             raise bad("codes", f"codes must be numbers, got {codes!r}") from None
-        if any(b <= a for a, b in zip(codes, codes[1:])):
+        if any(b <= a for a, b in zip(codes, codes[1:], strict=False)):
             raise bad("codes", f"codes must increase with the levels, got {list(codes)}")
         if len(set(levels)) != len(levels):
             raise bad("levels", "levels must be distinct")

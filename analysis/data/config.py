@@ -43,6 +43,7 @@ which was used and why.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import fnmatch
 import json
@@ -132,7 +133,29 @@ class StudyConfig:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, source: str = "mapping") -> StudyConfig:
-        """Validate a parsed YAML mapping; unknown keys and bad values raise ConfigError."""
+        """Validate a parsed YAML mapping; unknown keys and bad values raise one ConfigError
+        listing every problem found (one per line)."""
+        pending: list[str] = []
+        token = _PENDING.set(pending)
+        try:
+            config = cls._from_mapping(raw, source=source)
+        except ConfigError as exc:
+            _PENDING.reset(token)
+            token = None
+            text = str(exc)
+            pending.append(text[len(source) + 2:] if text.startswith(f"{source}: ") else text)
+        finally:
+            if token is not None:
+                _PENDING.reset(token)
+        if pending:
+            if len(pending) == 1:
+                raise ConfigError(f"{source}: {pending[0]}")
+            raise ConfigError(f"{source}: {len(pending)} problem(s) in the study configuration:\n"
+                              + "\n".join(f"  - {p}" for p in pending))
+        return config
+
+    @classmethod
+    def _from_mapping(cls, raw: Mapping[str, Any], *, source: str) -> StudyConfig:
         raw = dict(raw or {})
         _check_keys(raw, _TOP_KEYS, source, "")
         lmm = dict(raw.get("lmm") or {})
@@ -289,19 +312,37 @@ def load_config(path: str | Path | None) -> StudyConfig:
                           "keys to values, and families a mapping of names to lists") from None
 
 
+#: Problems found so far while one configuration is read (every one is reported at once).
+_PENDING: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("pending",
+                                                                            default=None)
+
+
+def _report(exc: ConfigError, source: str) -> None:
+    """Collect ``exc`` while a configuration is read (else raise it)."""
+    pending = _PENDING.get()
+    if pending is None:
+        raise exc
+    text = str(exc)
+    pending.append(text[len(source) + 2:] if text.startswith(f"{source}: ") else text)
+
+
 def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str, prefix: str) -> None:
     for key in raw:
         if key not in allowed:
             near = difflib.get_close_matches(str(key), sorted(allowed), n=1)
             hint = f"; did you mean '{prefix}{near[0]}'?" if near else ""
-            raise ConfigError(
+            _report(ConfigError(
                 f"{source}: unknown configuration key '{prefix}{key}'{hint} "
                 f"(allowed: {', '.join(sorted(allowed))})"
-            )
+            ), source)
 
 
 def _choice(value: str, choices: tuple[str, ...], source: str, key: str) -> str:
-    return check_choice(value, choices, name=key, source=source, error=ConfigError)
+    try:
+        return check_choice(value, choices, name=key, source=source, error=ConfigError)
+    except ConfigError as exc:
+        _report(exc, source)
+        return choices[0]  # a placeholder: the configuration is refused below
 
 
 def check_config(config: StudyConfig, codebook: Codebook, observations: pd.DataFrame) -> None:
@@ -346,6 +387,14 @@ def check_config(config: StudyConfig, codebook: Codebook, observations: pd.DataF
                 problems.append(f"{key}: '{name}' is declared but the data hold no observation of "
                                 f"it (measures in the data: {', '.join(present)}); remove it or "
                                 "add its data")
+    owner: dict[str, str] = {}
+    for fam, members in config.families.items():  # Holm adjusts within one family only
+        for name in members:
+            if name in owner and owner[name] != fam:
+                problems.append(f"families: '{name}' is in two families ({owner[name]} and "
+                                f"{fam}); a measure belongs to one Holm family: remove it from "
+                                "one of them")
+            owner.setdefault(name, fam)
     visits = [str(v) for v in pd.unique(observations["visit"])]
     if config.reference_visit is not None and config.reference_visit not in visits:
         problems.append(f"reference_visit: '{config.reference_visit}' is not a visit of the data"

@@ -120,7 +120,7 @@ _THING_NAMES = {
     "genotype", "mutation", "lab", "sample", "batch", "model", "software", "version",
     "project", "redcap", "repeat", "questionnaire", "domain", "subscale", "region", "joint",
     "side", "session", "dataset", "package", "method", "analysis", "institution", "city",
-    "town", "code", "display", "short", "long", "friendly", "column", "label", "category"}
+    "town", "code", "display", "short", "long", "friendly", "label", "category"}
 _SAFE = {"redcap_event_name", "redcap_repeat_instrument", "measure_name", "event_name",
          "visit_name", "measure", "phase", "visit", "unit", "side", "value", "patient_id",
          "record_id", "day", "dose_ug_day", "dose_mg_day"}

@@ -1,7 +1,7 @@
 """Inputs stay inside the dataset: the files of a dataset that are read, and the link rule.
 
 A symbolic link under a dataset folder (the observations file, ``patients.csv``,
-``study.yaml``, a REDCap data dictionary, the C3D trials and ``norms.parquet`` under ``gait/``)
+``study.yaml``, ``mapping.yaml``, a REDCap data dictionary, the C3D trials and ``norms.parquet`` under ``gait/``)
 that resolves outside that folder is refused before anything is read, naming the link and where
 it points (:func:`analysis.paths.check_inside`); ``follow_links=True`` (``--follow-links``)
 follows such links. A data file given alone is judged against the folder holding it.
@@ -9,6 +9,7 @@ follows such links. A data file given alone is judged against the folder holding
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from analysis.paths import OutsideDatasetError, check_inside
 __all__ = ["check_dataset", "dataset_inputs", "dictionary_file", "observations_file"]
 
 #: Files of a dataset folder read besides the observations file.
-_BESIDE = ("patients.csv", "study.yaml")
+_BESIDE = ("patients.csv", "study.yaml", "mapping.yaml")
 _GAIT_FILES = ("*.c3d", "norms.parquet")
 _OBS_EXT = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".sav", ".zsav", ".dta", ".parquet", ".pq")
 
@@ -58,8 +59,10 @@ def _is_dictionary(path: Path) -> bool:
         "_", "").replace(" ", "")
 
 
-def dictionary_file(root: Path) -> Path | None:
-    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary').
+def dictionary_file(root: Path, *, beside: Path | None = None) -> Path | None:
+    """A REDCap data dictionary in a dataset directory (name contains 'datadictionary', as
+    REDCap names it: ``<PROJECT>_DataDictionary_<date>.csv``); with several, the one whose
+    project prefix the export ``beside`` shares (``<PROJECT>_DATA_<date>_<time>.csv``).
 
     Examples
     --------
@@ -68,8 +71,14 @@ def dictionary_file(root: Path) -> Path | None:
     >>> _ = (d / "ITB_DataDictionary_2024.csv").write_text("")
     >>> dictionary_file(d).name
     'ITB_DataDictionary_2024.csv'
+    >>> _ = (d / "HSP_DataDictionary_2024-03-10.csv").write_text("")
+    >>> dictionary_file(d, beside=d / "HSP_DATA_2024-03-10_1130.csv").name
+    'HSP_DataDictionary_2024-03-10.csv'
     """
     found = sorted(p for p in Path(root).iterdir() if _is_dictionary(p))
+    if beside is not None and len(found) > 1:
+        stem = beside.stem.lower()
+        return max(found, key=lambda p: len(os.path.commonprefix([stem, p.stem.lower()])))
     return found[0] if found else None
 
 

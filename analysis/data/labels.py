@@ -160,7 +160,7 @@ def check_labels(table: pd.DataFrame, col: Collector, *, rows: pd.Series | None 
         normal = [unicodedata.normalize("NFC", t) for t in texts]
         _characters(name, normal, first, col)
         _twins(name, normal, first, col)
-        changed = [i for i, (t, n) in enumerate(zip(texts, normal)) if t != n]
+        changed = [i for i, (t, n) in enumerate(zip(texts, normal, strict=False)) if t != n]
         if changed:
             table = _normalised(table, name, codes, normal, [int(first[i]) for i in changed], col)
     return table
@@ -189,7 +189,7 @@ def _first_positions(codes: np.ndarray) -> np.ndarray:
 
 
 def _characters(name: str, values: list[str], first: np.ndarray, col: Collector) -> None:
-    for v, row in zip(values, first):
+    for v, row in zip(values, first, strict=False):
         why = label_problem(v.strip())
         if why is not None:
             col.add(row, name, shown(v), f"the {_WHAT.get(name, name)} {why}",
@@ -201,7 +201,7 @@ def _twins(name: str, values: list[str], first: np.ndarray, col: Collector) -> N
     """Values that differ only in case or in look-alike characters."""
     seen: dict[str, tuple[str, int]] = {}
     what = _WHAT.get(name, name) + "s"
-    for v, row in sorted(zip(values, first), key=lambda x: x[1]):
+    for v, row in sorted(zip(values, first, strict=False), key=lambda x: x[1]):
         text = v.strip()
         if not text or text.lower() in NA_TOKENS:  # refused by the row rules already
             continue
@@ -222,7 +222,7 @@ def _twins(name: str, values: list[str], first: np.ndarray, col: Collector) -> N
 
 def _differing(a: str, b: str) -> str:
     """`` ('P' U+0050 and 'Р' U+0420)``: the first pair of characters that differ."""
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             return f" ('{shown(x)}' U+{ord(x):04X} and '{shown(y)}' U+{ord(y):04X})"
     return ""

@@ -32,8 +32,11 @@ from analysis.data.binary_files import read_excel, read_parquet, read_spss, read
 from analysis.data.codebook import Codebook
 from analysis.data.identifiers import find_identifiers, normalise_name
 from analysis.data.input_limits import check_size
+from analysis.data.mapping import Mapping
+from analysis.data.mapping import finish as finish_mapping
+from analysis.data.mapping_file import resolve as resolve_mapping
 from analysis.data.text_files import decode, read_text
-from analysis.errors import DataValidationError, Problem
+from analysis.errors import DataValidationError, MappingError, Problem
 from analysis.limits import LimitError
 
 __all__ = ["REQUIRED_COLUMNS", "TIDY_COLUMNS", "check_file", "decode", "read_observations"]
@@ -91,8 +94,9 @@ def _rule(exc: LimitError, file: str) -> str:
 
 
 def read_observations(path: str | Path, *, codebook: Codebook,
-                      redcap_dictionary: str | Path | None = None
-                      ) -> tuple[pd.DataFrame, list[Problem]]:
+                      redcap_dictionary: str | Path | None = None,
+                      mapping: str | Path | Mapping | None = None, mapping_found: bool = False,
+                      dictionary_found: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
     """Read an observation file into the raw tidy layout (values as text).
 
     Parameters
@@ -104,6 +108,13 @@ def read_observations(path: str | Path, *, codebook: Codebook,
         Used to recognise measures in wide and REDCap column names.
     redcap_dictionary : str or Path, optional
         The REDCap data dictionary (CSV) of a REDCap export with raw coded values.
+    mapping : str, Path or Mapping, optional
+        A column mapping (``mapping.yaml``, :mod:`analysis.data.mapping`) over the proposed one;
+        ``mapping_found``: it was found beside the data (used only when it names this file).
+        The mapping used is ``frame.attrs["mapping"]``, patient attributes of the sheet
+        ``frame.attrs["patients"]``.
+    dictionary_found : bool
+        The dictionary was found beside the data (not warned when the file is not REDCap).
 
     Returns
     -------
@@ -174,22 +185,41 @@ def read_observations(path: str | Path, *, codebook: Codebook,
         from_wide,
     )
 
+    labelled = False  # REDCap codes become labels under the export's own field names
+    if detect_layout(table) == "redcap" and redcap_dictionary is not None:
+        from analysis.data.redcap import apply_dictionary
+
+        try:
+            table = apply_dictionary(table, redcap_dictionary, file=file, problems=problems)
+        except DataValidationError as exc:  # the dictionary itself is unusable
+            return _empty(), problems + list(exc.problems)
+        labelled = True
+    try:
+        table, used = resolve_mapping(table, codebook=codebook, file=file, mapping=mapping,
+                                      problems=problems, found=mapping_found)
+    except MappingError as exc:
+        return _empty(), problems + [Problem(Path(str(mapping)).name, None, None, None, line,
+                                             fix="Correct the mapping file")
+                                     for line in exc.items]
+    patients = table.attrs.get("patients")
     layout = detect_layout(table)
     if layout == "redcap":
         try:
             table = from_redcap(table, codebook=codebook, file=file, problems=problems,
-                                dictionary=redcap_dictionary)
+                                dictionary=None if labelled else redcap_dictionary,
+                                labelled=labelled)
         except DataValidationError as exc:  # the dictionary itself is unusable
             return _empty(), problems + list(exc.problems)
     elif layout == "wide":
         table = from_wide(table, codebook=codebook, file=file, problems=problems)
-    elif redcap_dictionary is not None:
+    elif redcap_dictionary is not None and not dictionary_found:
         problems.append(Problem(file, None, None, None, "a REDCap data dictionary was given but "
                                 "the file is not a REDCap export (no redcap_event_name column); "
                                 "the dictionary was not used", severity="warning"))
     if "_source_column" not in table.columns:
         table["_source_column"] = "value"
-    table = table.reset_index(drop=True)
+    table = finish_mapping(table.reset_index(drop=True), used, patients=patients,
+                           problems=problems, file=file)
     table.attrs.update(attrs, layout=layout, format=fmt, rows_read=rows_read)
     return table, problems
 
@@ -251,7 +281,7 @@ def _canonical_names(table: pd.DataFrame, file: str, problems: list[Problem]) ->
         num = pd.to_numeric(text, errors="coerce")
         bad = num.isna() & (text.str.strip() != "")
         table["dose_ug_day"] = [("" if pd.isna(x) else repr(float(x) * 1000.0)) if not b else t
-                                for x, b, t in zip(num, bad, table["dose_mg_day"])]
+                                for x, b, t in zip(num, bad, table["dose_mg_day"], strict=False)]
         table = table.drop(columns="dose_mg_day")
         problems.append(Problem(file, None, "dose_mg_day", None, "dose given in mg/day: "
                                 "converted to ug/day (x1000) in column 'dose_ug_day'",

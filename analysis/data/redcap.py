@@ -126,7 +126,7 @@ def apply_dictionary(table: pd.DataFrame, dictionary: str | Path, *, file: str,
             continue
         mapping = choices[norm]
         out = []
-        for r, v in zip(table["_row"], table[col]):
+        for r, v in zip(table["_row"], table[col], strict=False):
             text = str(v).strip()
             if text == "" or text in mapping:
                 out.append(mapping.get(text, ""))

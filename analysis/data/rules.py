@@ -145,7 +145,8 @@ def _value(r: Mapping, m: Measure, decimal: str, col: Collector, src: str) -> fl
                 fix="enter a number, or leave the cell empty if the value is missing")
     else:
         if status == "comma":
-            col.add(row, src, text, f"decimal comma read as {fmt_number(v)}", severity="note",
+            # one rule text for every cell, so the report groups them: one line per column
+            col.add(row, src, text, "decimal comma read as a decimal point", severity="note",
                     fix="use a decimal point, or a ';'-separated file with decimal commas throughout")
         return v
     return None

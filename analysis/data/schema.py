@@ -99,7 +99,7 @@ def contract_failures(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             continue
         bad = np.asarray(bad, dtype=bool)
-        out += [(column, rule, i, v) for i, v in zip(present.index[bad], present[bad])]
+        out += [(column, rule, i, v) for i, v in zip(present.index[bad], present[bad], strict=False)]
     if all(c in frame.columns for c in KEY):
         dup = frame.duplicated(KEY, keep=False)
         out += [(",".join(KEY), "unique", i, None) for i in frame.index[dup]]

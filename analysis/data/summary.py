@@ -160,3 +160,46 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
         lines.append(f"Kept: {c['measures']} measure(s){which}, {c['patients']} patient(s), "
                      f"{c['rows']} observation(s){rows_read}{excluded}{dropped_text}.")
     return "\n".join(lines)
+
+
+#: Name and version of the JSON layout of ``itb validate --format json`` (README: Validation
+#: report as JSON). The same keys whatever the verdict; a new key raises the minor version.
+VALIDATION_SCHEMA = "itb-validation"
+VALIDATION_SCHEMA_VERSION = "1.0"
+
+
+def validation_json(problems: Sequence[Problem], report=None) -> dict:
+    """The validation report as one JSON-ready dictionary (one layout for valid and refused).
+
+    Keys: ``schema``, ``schema_version``, ``valid``, ``counts`` (null when refused), ``errors``,
+    ``warnings``, ``notes`` (each a list of problems: file, row, column, value, rule, severity,
+    fix), ``files``, ``visits``, ``measures``, ``mapping`` (what each column was read as, or
+    null), ``excluded`` and ``no_baseline`` (lists of rows).
+
+    Examples
+    --------
+    >>> out = validation_json([Problem("o.csv", 3, "value", "x", "text in a numeric column")])
+    >>> out["valid"], out["counts"], out["errors"][0]["row"], sorted(out)[:4]
+    (False, None, 3, ['counts', 'errors', 'excluded', 'files'])
+    """
+    import json
+    from dataclasses import asdict
+
+    def of(severity: str) -> list[dict]:
+        return [asdict(p) for p in problems if p.severity == severity]
+
+    def records(df) -> list[dict]:
+        return json.loads(df.to_json(orient="records")) if df is not None else []
+
+    valid = report is not None
+    return {
+        "schema": VALIDATION_SCHEMA, "schema_version": VALIDATION_SCHEMA_VERSION,
+        "valid": valid, "counts": dict(report.counts) if valid else None,
+        "errors": of("error"), "warnings": of("warning"), "notes": of("note"),
+        "files": dict(report.files) if valid else {},
+        "visits": list(report.visit_order) if valid else [],
+        "measures": sorted(report.observations["measure"].unique().tolist()) if valid else [],
+        "mapping": report.mapping if valid else None,
+        "excluded": records(report.excluded) if valid else [],
+        "no_baseline": records(report.no_baseline) if valid else [],
+    }

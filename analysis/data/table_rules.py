@@ -33,6 +33,7 @@ from analysis.data.rules import (
     observation,
 )
 from analysis.data.schema import PHASES
+from analysis.data.visits import VISIT_SPELLINGS
 
 Columns = dict[str, np.ndarray]
 
@@ -200,7 +201,7 @@ def _careful_rows(raw: pd.DataFrame, idx: np.ndarray, out: Columns, keep: np.nda
     names = list(raw.columns)
     cells = [raw[c].iloc[idx].tolist() for c in names]
     for j, i in enumerate(idx):
-        o = observation(dict(zip(names, (c[j] for c in cells))), cb, decimal, col, extras,
+        o = observation(dict(zip(names, (c[j] for c in cells), strict=False)), cb, decimal, col, extras,
                         unknown)
         if o is None:
             continue
@@ -222,9 +223,13 @@ def fill_phase_and_dose(obs: Columns, col: Collector) -> Columns:
             p = inferred[v] = infer_phase(v)
             if p is None:
                 first = int(np.flatnonzero(visits == v)[0])
+                src = str(obs["_src"][empty][first]) if "_src" in obs else "value"
                 col.add(obs["_row"][empty][first], "phase", "", f"phase is empty and cannot be "
-                        f"inferred from visit '{v}'", fix=f"fill phase with one of "
-                        f"{', '.join(PHASES)}")
+                        f"inferred from visit '{v}'" + (f" (column '{src}')" if src != "value"
+                                                        else ""),
+                        fix=f"fill phase with one of {', '.join(PHASES)}; or write the visit as "
+                        f"a recognised name ({VISIT_SPELLINGS}), or give its phase in "
+                        "mapping.yaml (itb init)")
             else:
                 col.add(None, "phase", v, f"phase of visit '{v}' inferred as {p}",
                         severity="note", fix="fill the phase column")

@@ -15,13 +15,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analysis.data.identifiers import normalise_name
+from analysis.data.header import HEADER_WORDS, choose_header, combine_group
 from analysis.errors import Problem
 
-#: Column names that mark the header row of an observations table.
-HEADER_WORDS = {"patient_id", "patient", "record_id", "subject_id", "visit", "measure", "value",
-                "redcap_event_name", "patientid", "pid", "id"}
-_MAX_TITLE_ROWS = 20
+__all__ = ["HEADER_WORDS", "column_letter", "excel_error_cells", "find_header",
+           "table_from_records"]
 
 
 def column_letter(index: int) -> str:
@@ -40,30 +38,19 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _is_header(cells: Sequence[str]) -> bool:
-    names = {normalise_name(c) for c in cells if c.strip()}
-    return bool(names & HEADER_WORDS)
-
-
 def find_header(records: Sequence[tuple[int, list[str]]]) -> int:
-    """Index (in ``records``) of the header row: the first of the first rows that names a
-    patient, visit, measure or value column, when every row above it is sparse (a title: at
-    most half as many filled cells); else the first non-blank row.
+    """Index (in ``records``) of the header row, chosen by scoring the first rows
+    (:func:`analysis.data.header.choose_header`); the first row when nothing is recognised.
 
     Examples
     --------
     >>> find_header([(1, ["ITB study export"]), (2, ["", ""]), (3, ["patient_id", "tug_bl"])])
     2
     """
-    for i, (_, cells) in enumerate(records[:_MAX_TITLE_ROWS]):
-        if _is_header(cells):
-            width = sum(bool(c.strip()) for c in cells)
-            # rows above a header are titles only when sparse (else the first row is the header)
-            if all(sum(bool(c.strip()) for c in above) <= max(1, width // 2)
-                   for _, above in records[:i]):
-                return i
-            break
-    return next((i for i, (_, c) in enumerate(records) if any(x.strip() for x in c)), 0)
+    keep = [i for i, (_, c) in enumerate(records) if any(x.strip() for x in c)]
+    if not keep:
+        return 0
+    return keep[choose_header([records[i] for i in keep]).index]
 
 
 def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
@@ -87,12 +74,20 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     records = [(n, [c.strip() for c in cells]) for n, cells in records if "".join(cells).strip()]
     if not records:
         return None
-    h = find_header(records)
+    choice = choose_header(records)
+    h = choice.index
+    group_row = records[choice.group][0] if choice.group is not None else None
     for n, _ in records[:h]:
+        if n == group_row:
+            continue
         problems.append(Problem(file, n, None, None, "row above the header skipped (a title "
                                 "or note?) and ignored", severity="warning",
                                 fix="Delete it, so the header is the first row"))
     header_row, header = records[h]
+    if group_row is not None:
+        header = combine_group(records[choice.group][1], header)
+    if h > 0:
+        problems.append(Problem(file, header_row, None, None, choice.reason, severity="note"))
     body = records[h + 1:]
     width = len(header)
     filled = [False] * width
@@ -145,6 +140,9 @@ def table_from_records(records: Sequence[tuple[int, list[str]]], *, file: str,
     table["_row"] = numbers
     table.attrs["rows_read"] = len(body)
     table.attrs["header_row"] = header_row
+    if h > 0:  # (a header in row 1 needs no explanation; the fast text path sets none)
+        table.attrs["group_row"] = group_row
+        table.attrs["header_reason"] = choice.reason
     return table
 
 

@@ -42,9 +42,13 @@ import pandas as pd
 
 from analysis.data.codebook import Codebook, load_codebook
 from analysis.data.config import check_config, load_config
-from analysis.data.identifiers import find_identifiers, normalise_name
+from analysis.data.consistency import consistency_problems
+from analysis.data.identifiers import normalise_name
 from analysis.data.inputs import check_dataset, dictionary_file, observations_file
 from analysis.data.labels import check_labels
+from analysis.data.mapping import looks_like_values as _looks_like_values
+from analysis.data.mapping_file import find_mapping
+from analysis.data.patients import contradictions, read_patients, sheet_patients
 from analysis.data.plausibility import plausibility_problems
 from analysis.data.readers import (
     REQUIRED_COLUMNS,
@@ -54,7 +58,6 @@ from analysis.data.readers import (
 )
 from analysis.data.rules import (
     EXCLUDED_COLUMNS,
-    NA_TOKENS,
     Collector,
     no_baseline,
     parse_number,
@@ -67,9 +70,8 @@ from analysis.data.table_rules import (
     observations,
     r_missing_text,
 )
-from analysis.data.text_files import read_text
 from analysis.errors import CodebookError, ConfigError, DataValidationError, Problem
-from analysis.paths import OutsideDatasetError, sha256_file
+from analysis.paths import OutsideDatasetError, file_umask, sha256_file
 
 __all__ = ["Dataset", "ValidationReport", "load_dataset", "parse_number",
            "validate_observations", "validate_path", "write_derived"]
@@ -89,6 +91,7 @@ class ValidationReport:
     counts : mapping   patients, visits, measures, rows (observations), notes, excluded
     no_baseline : DataFrame   patient_id, measure, side without a baseline observation
     visit_order : tuple of str   visits by median day, then first appearance
+    mapping : mapping or None   the column mapping used (what each column was read as)
     """
 
     observations: pd.DataFrame
@@ -99,6 +102,7 @@ class ValidationReport:
     no_baseline: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["patient_id", "measure", "side"]))
     visit_order: tuple[str, ...] = ()
+    mapping: Mapping | None = None   # the column mapping used (analysis.data.mapping.to_dict)
 
     def summary(self) -> str:
         """The text report: sections in the order errors, dropped columns, warnings, notes,
@@ -146,7 +150,7 @@ def _visit_order(obs: pd.DataFrame) -> tuple[str, ...]:
 def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
                           problems: Sequence[Problem] = (),
                           files: Mapping[str, str] | None = None,
-                          strict: bool = False) -> ValidationReport:
+                          strict: bool = False, relax: Sequence[str] = ()) -> ValidationReport:
     """Check raw observations (as :func:`analysis.data.readers.read_observations` returns them).
 
     Parameters
@@ -163,6 +167,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         Input path -> SHA-256, recorded in the report.
     strict : bool
         Plausibility warnings (:mod:`analysis.data.plausibility`) become errors.
+    relax : sequence of str
+        Consistency checks (:mod:`analysis.data.consistency`) reported as warnings, not errors.
 
     Returns
     -------
@@ -196,6 +202,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
         others = [x for x in raw.columns if not str(x).startswith("_")]
         near = difflib.get_close_matches(c, [normalise_name(x) for x in others], n=1, cutoff=0.6)
         hint = next((x for x in others if normalise_name(x) == near[0]), None) if near else None
+        if hint is not None and c == "value" and not _looks_like_values(raw[hint]):
+            hint = None  # never advise renaming a column of text or ages to 'value' blindly
         col.add(None, c, None, f"required column '{c}' is missing", fix=(
             f"rename column '{hint}' to '{c}'" if hint else
             f"a tidy file needs the columns {', '.join(REQUIRED_COLUMNS)}; a wide file needs "
@@ -222,6 +230,13 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     text = ["patient_id", "visit", "measure", "phase", "side", "unit", *extras]
     obs = pd.DataFrame({c: pd.array(rows.get(c, []), dtype="str" if c in text else "float64")
                         for c in TIDY_COLUMNS + extras})
+    if len(obs) and "_row" in rows and not any(p.severity == "error" for p in col.problems):
+        col.problems += consistency_problems(obs.assign(_row=rows["_row"]), file=file,
+                                             relax=relax)
+        if "site" in obs.columns:
+            sites = sorted(s for s in obs["site"].unique() if s)
+            col.add(None, "site", None, f"data from {len(sites)} site(s): {', '.join(sites)}",
+                    severity="note")
     if not missing and "day" not in raw.columns and len(obs):
         col.add(None, "day", None, "no 'day' column: visits are ordered by first appearance",
                 severity="note", fix="add days relative to the start of the test infusion")
@@ -251,65 +266,11 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
 
 # ---------------------------------------------------------------------------- datasets
 
-_SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F", "v": "F",
-        "vrouw": "F", "w": "F"}
-
-
-def _patients(path: Path, obs: pd.DataFrame, col: Collector) -> pd.DataFrame:
-    """Read and check patients.csv (patient_id, age, sex, genotype, disease_duration)."""
-    read_problems: list[Problem] = []
-    table, _ = read_text(path, path.name, read_problems)
-    col.problems += read_problems
-    if table is None:
-        table = pd.DataFrame({"patient_id": pd.Series(dtype="str"), "_row": []})
-    rows = table.pop("_row")
-    table.columns = [normalise_name(c) for c in table.columns]
-    table = table.loc[:, ~table.columns.duplicated()]
-    if any(p.severity == "error" for p in read_problems):
-        return table
-    col.problems += find_identifiers(table, file=path.name, rows=rows)
-    table = check_labels(table, col, rows=rows, columns=("patient_id",))
-    bad = lambda r, c, v, rule, fix: col.problems.append(  # noqa: E731
-        Problem(path.name, r, c, v, rule, "error", fix))
-    if "patient_id" not in table.columns:
-        bad(None, "patient_id", None, "required column 'patient_id' is missing",
-            "Add the pseudonymous patient codes used in the observations")
-        return table
-    for c in ("age", "disease_duration"):
-        if c in table.columns:
-            nums = []
-            for r, v in zip(rows, table[c]):
-                x, status = parse_number(v)
-                if status not in ("ok", "comma", "missing") or (x is not None and x < 0):
-                    bad(int(r), c, v, f"{c} must be a number of years >= 0", "Correct the value")
-                nums.append(np.nan if x is None else x)
-            table[c] = np.asarray(nums, dtype="float64")
-    if "sex" in table.columns:
-        sexes = []
-        for r, v in zip(rows, table["sex"]):
-            s = _SEX.get(v.strip().lower(), "" if v.strip().lower() in NA_TOKENS else None)
-            if s is None:
-                bad(int(r), "sex", v, "sex must be M or F (or empty)", "Write M or F")
-            sexes.append(s or "")
-        table["sex"] = sexes
-    dup = table["patient_id"][table["patient_id"].duplicated()]
-    for i, v in dup.items():
-        bad(int(rows[i]), "patient_id", v, "patient listed twice", "Keep one row per patient")
-    listed = set(pd.unique(table["patient_id"]))
-    seen = set(pd.unique(obs["patient_id"])) if len(obs) and "patient_id" in obs else set()
-    for pid in sorted(seen - listed):
-        col.add(None, "patient_id", pid, f"patient {pid} has observations but no row in "
-                f"{path.name}", severity="note")
-    for pid in sorted(listed - seen) if seen else []:
-        col.add(None, "patient_id", pid, f"patient {pid} in {path.name} has no observations",
-                severity="note")
-    return table.reset_index(drop=True)
-
-
 def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                  extra_codebook: str | Path | None = None,
                  redcap_dictionary: str | Path | None = None,
-                 strict: bool = False, follow_links: bool = False) -> Dataset:
+                 strict: bool = False, follow_links: bool = False,
+                 mapping: str | Path | None = None, relax: Sequence[str] = ()) -> Dataset:
     """Read and validate a data file or a dataset directory.
 
     Parameters
@@ -323,13 +284,20 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
         The user's own codebook YAML, added to the built-in one (give this or ``codebook``,
         not both).
     redcap_dictionary : str or Path, optional
-        The REDCap data dictionary of a REDCap export (default: a file whose name contains
-        ``DataDictionary`` in the dataset directory).
+        The REDCap data dictionary of a REDCap export (default: a file named as REDCap names
+        it, ``<PROJECT>_DataDictionary_<date>.csv``, in the dataset directory or beside the
+        data file).
     strict : bool
         Plausibility warnings are errors.
     follow_links : bool
         Follow symbolic links that lead out of the dataset folder (refused by default:
         :mod:`analysis.data.inputs`).
+    mapping : str or Path, optional
+        A column mapping file (default: ``mapping.yaml`` in the dataset directory or beside the
+        data file, when it names this file; :mod:`analysis.data.mapping`).
+    relax : sequence of str
+        Consistency checks reported as warnings instead of errors
+        (:data:`analysis.data.consistency.CHECKS`).
 
     Returns
     -------
@@ -359,16 +327,30 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                             "(load_codebook(extra=...) builds a codebook with your measures)")
     cb = codebook if codebook is not None else load_codebook(extra=extra_codebook)
     path = Path(path)
-    check_dataset(path, extra=[redcap_dictionary] if redcap_dictionary else [],
+    check_dataset(path, extra=[f for f in (redcap_dictionary, mapping) if f],
                   follow_links=follow_links)
     root = path if path.is_dir() else path.parent
     obs_path = observations_file(path) if path.is_dir() else path
     files = {str(obs_path): sha256_file(obs_path)} if check_file(obs_path) is None else {}
-    if redcap_dictionary is None and path.is_dir():
-        redcap_dictionary = dictionary_file(path)
-    raw, problems = read_observations(obs_path, codebook=cb, redcap_dictionary=redcap_dictionary)
-    if redcap_dictionary is not None and check_file(redcap_dictionary) is None:
+    dictionary_found = mapping_found = False
+    if redcap_dictionary is None and root.is_dir():
+        redcap_dictionary = dictionary_file(root, beside=obs_path)
+        dictionary_found = redcap_dictionary is not None
+    if mapping is None:
+        mapping = find_mapping(path)
+        mapping_found = mapping is not None
+    if dictionary_found or mapping_found:
+        check_dataset(path, extra=[f for f in (redcap_dictionary, mapping) if f],
+                      follow_links=follow_links)
+    raw, problems = read_observations(obs_path, codebook=cb, redcap_dictionary=redcap_dictionary,
+                                      mapping=mapping, mapping_found=mapping_found,
+                                      dictionary_found=dictionary_found)
+    if redcap_dictionary is not None and check_file(redcap_dictionary) is None and (
+            not dictionary_found or raw.attrs.get("layout") == "redcap"):
         files[str(redcap_dictionary)] = sha256_file(redcap_dictionary)
+    used = raw.attrs.get("mapping")
+    if used is not None and used.source is not None and check_file(used.source) is None:
+        files[used.source] = sha256_file(used.source)
     read_note = [Problem(obs_path.name, None, None, None,
                          ROWS_READ + str(int(raw.attrs.get("rows_read", 0))), severity="note")
                  ] if "rows_read" in raw.attrs else []
@@ -376,15 +358,28 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
     study = root / "study.yaml" if path.is_dir() and (root / "study.yaml").is_file() else None
     try:
         report = validate_observations(raw, codebook=cb, file=obs_path.name, problems=problems,
-                                       files=files, strict=strict)
+                                       files=files, strict=strict, relax=relax)
         err = None
     except DataValidationError as exc:
         report, err = None, DataValidationError(exc.problems + read_note)
     patients = None
-    if pat_path is not None and pat_path.is_file():
-        col = Collector(pat_path.name, [])
-        patients = _patients(pat_path, report.observations if report else raw, col)
-        files[str(pat_path)] = sha256_file(pat_path)
+    sheet = raw.attrs.get("patients")
+    if pat_path is None and obs_path.parent.joinpath("patients.csv").is_file() and sheet is not None:
+        pat_path = obs_path.parent / "patients.csv"
+    if pat_path is not None and pat_path.is_file() or sheet is not None:
+        col = Collector(pat_path.name if pat_path is not None and pat_path.is_file()
+                        else obs_path.name, [])
+        obs_now = report.observations if report else raw
+        from_sheet = None if sheet is None else sheet_patients(sheet, obs_path.name, col,
+                                                               relax=relax)
+        if pat_path is not None and pat_path.is_file():
+            patients = read_patients(pat_path, obs_now, col, relax=relax)
+            files[str(pat_path)] = sha256_file(pat_path)
+            if from_sheet is not None:
+                contradictions(patients, from_sheet, col, files=(pat_path.name, obs_path.name))
+        else:
+            patients = from_sheet
+        patients.attrs.pop("rows", None)  # the rows named in messages; not part of the table
         pat_errors = [p for p in col.problems if p.severity == "error"]
         if err is not None or pat_errors:
             raise DataValidationError((err.problems if err else []) + col.problems)
@@ -393,14 +388,16 @@ def load_dataset(path: str | Path, *, codebook: Codebook | None = None,
                                  "notes": len(report.problems) + len(col.problems)})
     elif err is not None:
         raise err
-    report = replace(report, files=files)
+    report = replace(report, files=files,
+                     mapping=used.to_dict() if used is not None else None)
     return Dataset(report.observations, patients, report, cb, path, study)
 
 
 def validate_path(path: str | Path, *, codebook: Codebook | None = None,
                   extra_codebook: str | Path | None = None,
                   redcap_dictionary: str | Path | None = None, strict: bool = False,
-                  check_study: bool = True, follow_links: bool = False) -> ValidationReport:
+                  check_study: bool = True, follow_links: bool = False,
+                  mapping: str | Path | None = None, relax: Sequence[str] = ()) -> ValidationReport:
     """Validate a data file or dataset directory; DataValidationError lists every problem.
 
     For a directory, ``study.yaml`` (when present) is validated too: its shape
@@ -424,7 +421,7 @@ def validate_path(path: str | Path, *, codebook: Codebook | None = None,
     try:
         ds = load_dataset(path, codebook=codebook, extra_codebook=extra_codebook,
                           redcap_dictionary=redcap_dictionary, strict=strict,
-                          follow_links=follow_links)
+                          follow_links=follow_links, mapping=mapping, relax=relax)
     except OutsideDatasetError:  # nothing was read, study.yaml included
         raise
     except DataValidationError as exc:
@@ -465,6 +462,7 @@ def _atomic_write(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~file_umask())  # mkstemp makes 0600; outputs are 0644
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from analysis.vocabulary import Layout
 
 _VISIT_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _PER_VISIT = ("dose_ug_day", "phase", "day")  # longest first
+_CARRIED = ("site",)  # columns of a wide row copied to each of its observations
 _PATIENT_LEVEL = {"age", "sex", "genotype", "disease_duration", "gender", "spg"}
 NAMING_RULE = ("name wide columns <measure>[_<side>]_<visit> (e.g. tug_m6, "
                "mas_knee_ext_L_baseline) with measure a codebook key")
@@ -120,6 +121,11 @@ def _unmatched(col: str, codebook: Codebook, file: str, problems: list[Problem])
     parts = norm.split("_")
     stems = ["_".join(parts[:k]) for k in range(len(parts) - 1, max(len(parts) - 4, 0), -1)]
     hint = next((h for h in map(codebook.suggest, stems) if h), None)
+    if hint is None:  # labels, aliases and names in other languages (column vocabulary)
+        from analysis.data.columns import suggest_name
+
+        hint = suggest_name(str(col), codebook)
+        hint = hint if hint in codebook else None
     if hint is not None:
         problems.append(Problem(file, None, col, None, f"column matches no codebook measure; "
                                 f"did you mean '{hint}'?", fix=NAMING_RULE + "; or add the "
@@ -144,7 +150,8 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
     [['P01', 'baseline', 'tug', '14', 'tug_bl'], ['P01', 'post_m6', 'tug', '9.5', 'tug_m6']]
     """
     with_visit = "visit" not in table.columns
-    fixed = {"patient_id", "_row"} | ({"visit"} if not with_visit else set())
+    carried = [c for c in _CARRIED if c in table.columns]   # per row, e.g. the site
+    fixed = {"patient_id", "_row", *carried} | ({"visit"} if not with_visit else set())
     measure_cols: dict[str, tuple[str, str, str | None]] = {}
     per_visit: dict[tuple[str, str], str] = {}   # (covariate, visit) -> column
     row_cov = [c for c in _PER_VISIT if c in table.columns] if not with_visit else []
@@ -180,10 +187,12 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
                     row[cov] = rec[per_visit[(cov, visit)]]
                 elif cov in row_cov:
                     row[cov] = rec[cov]
+            for c in carried:
+                row[c] = rec[c]
             row["_row"] = rec["_row"]
             row["_source_column"] = col
             out.append(row)
-    cols = ["patient_id", "visit", "measure", "side", "value", *_PER_VISIT, "_row",
+    cols = ["patient_id", "visit", "measure", "side", "value", *_PER_VISIT, *carried, "_row",
             "_source_column"]
     frame = pd.DataFrame(out, columns=cols)
     present = [c for c in _PER_VISIT if c in row_cov or any(k[0] == c for k in per_visit)]
@@ -195,12 +204,13 @@ def from_wide(table: pd.DataFrame, *, codebook: Codebook, file: str,
 
 
 def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
-                problems: list[Problem], dictionary: str | Path | None = None) -> pd.DataFrame:
+                problems: list[Problem], dictionary: str | Path | None = None,
+                labelled: bool = False) -> pd.DataFrame:
     """Convert a REDCap export (see the module docstring) into raw tidy rows.
 
     With ``dictionary`` (the project's data dictionary CSV) coded choices are replaced by their
     labels; without it, ordinal columns of an export holding raw codes are refused
-    (:mod:`analysis.data.redcap`).
+    (:mod:`analysis.data.redcap`), unless ``labelled`` (the dictionary was applied already).
 
     Examples
     --------
@@ -241,6 +251,6 @@ def from_redcap(table: pd.DataFrame, *, codebook: Codebook, file: str,
                                 fix="export a longitudinal project with redcap_event_name"))
         return table
     frame = from_wide(table, codebook=codebook, file=file, problems=problems)
-    if dictionary is None:
+    if dictionary is None and not labelled:
         frame = refuse_coded_ordinals(frame, codebook=codebook, file=file, problems=problems)
     return frame

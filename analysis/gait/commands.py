@@ -89,7 +89,7 @@ def _import(args: argparse.Namespace) -> int:
     rows = gait_results({args.visit: result}, norms, seed=args.seed,
                         norms_name=args.norms.name if args.norms else "--norms")
     for path in write_import(result, args.out, results=rows):
-        print(path)
+        print(Path(path).resolve())  # as every command prints a written file
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -113,5 +113,5 @@ def _norms_build(args: argparse.Namespace) -> int:
     else:
         table.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, args.out)
-    print(args.out)
+    print(args.out.resolve())  # as every command prints a written file
     return 0

@@ -72,5 +72,5 @@ def _plan(args: argparse.Namespace) -> int:
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
           file=sys.stderr)
     for path in paths:
-        print(path)
+        print(Path(path).resolve())  # as every command prints a written file
     return 0

@@ -84,8 +84,10 @@ def load(params: Mapping[str, Any] | None = None, **kwargs: Any):
     data = given.get("data")
     if not data:
         raise RenderError("the report needs the parameter 'data' (a dataset directory or file)")
-    options = {k: given[k] for k in ("config", "codebook", "df_method", "follow_links")
-               if given.get(k)}
+    options = {k: given[k] for k in ("config", "codebook", "df_method", "follow_links",
+                                     "mapping", "redcap_dictionary") if given.get(k)}
+    if given.get("relax"):  # a comma-separated list, as document parameters are text
+        options["relax"] = tuple(str(given["relax"]).split(","))
     return run_analysis(Path(str(data)), cache_dir=given.get("cache_dir", "default"), **options)
 
 

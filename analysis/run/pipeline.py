@@ -114,6 +114,9 @@ def run_analysis(
     cache_dir: str | Path | None = "default",
     progress: bool = False,
     follow_links: bool = False,
+    mapping: str | Path | None = None,
+    redcap_dictionary: str | Path | None = None,
+    relax: tuple[str, ...] = (),
 ) -> AnalysisRun:
     """Validate a dataset, run every applicable analysis, and return the results.
 
@@ -157,7 +160,9 @@ def run_analysis(
     pa.set_memory_pool(pa.system_memory_pool())
     try:
         return _run_analysis(data, config=config, codebook=codebook, df_method=df_method,
-                             cache_dir=cache_dir, progress=progress, follow_links=follow_links)
+                             cache_dir=cache_dir, progress=progress, follow_links=follow_links,
+                             mapping=mapping, redcap_dictionary=redcap_dictionary,
+                             relax=tuple(relax))
     finally:
         pa.set_memory_pool(previous_pool)
 
@@ -165,7 +170,9 @@ def run_analysis(
 def _run_analysis(data: str | Path, *, config: str | Path | None,
                   codebook: str | Path | None, df_method: str | None,
                   cache_dir: str | Path | None, progress: bool,
-                  follow_links: bool) -> AnalysisRun:
+                  follow_links: bool, mapping: str | Path | None = None,
+                  redcap_dictionary: str | Path | None = None,
+                  relax: tuple[str, ...] = ()) -> AnalysisRun:
     data = Path(data)
     check_dataset(data, extra=[config] if config is not None else [], follow_links=follow_links)
     config_path = Path(config) if config is not None else _default_config(data)
@@ -174,7 +181,8 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
     if config_path is not None:  # recorded relative to the working directory, as the inputs are
         cfg = dataclasses.replace(cfg, source=_relative(config_path))
     book = load_codebook(extra=codebook_path)
-    dataset = load_dataset(data, codebook=book, follow_links=follow_links)
+    dataset = load_dataset(data, codebook=book, follow_links=follow_links, mapping=mapping,
+                           redcap_dictionary=redcap_dictionary, relax=relax)
     check_config(cfg, book, dataset.observations)
     cfg = resolve_reference_visit(cfg, dataset.observations)
     # motion-lab gait: C3D trials in a gait/ folder beside the data (analysis.gait.results)
@@ -194,6 +202,10 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         "codebook": None if codebook_path is None else _relative(codebook_path),
         "df_method": cfg.df_method,
         **({"follow_links": True} if follow_links else {}),
+        **({"mapping": _relative(Path(mapping))} if mapping is not None else {}),
+        **({"redcap_dictionary": _relative(Path(redcap_dictionary))}
+           if redcap_dictionary is not None else {}),
+        **({"relax": sorted(relax)} if relax else {}),
     }
     command = "itb analyze " + " ".join(
         shlex.quote(x) for x in [run_spec["data"]]
@@ -201,10 +213,16 @@ def _run_analysis(data: str | Path, *, config: str | Path | None,
         + (["--codebook", run_spec["codebook"]] if run_spec["codebook"] else [])
         + ["--df-method", cfg.df_method]
         + (["--follow-links"] if follow_links else [])
+        + (["--mapping", run_spec["mapping"]] if "mapping" in run_spec else [])
+        + (["--redcap-dictionary", run_spec["redcap_dictionary"]]
+           if "redcap_dictionary" in run_spec else [])
+        + [x for check in run_spec.get("relax", []) for x in ("--relax", check)]
     )
     manifest = build_manifest(results, inputs=inputs, config=cfg.to_dict(), seed=cfg.seed,
                               command=command, root=Path.cwd())
     manifest["run"] = run_spec
+    if dataset.report.mapping is not None:  # what each column was read as
+        manifest["mapping"] = dataset.report.mapping
     return AnalysisRun(
         observations=dataset.observations, patients=patients, changes=changes,
         results=results, window=window, config=cfg, manifest=manifest, codebook=book,

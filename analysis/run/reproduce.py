@@ -395,6 +395,8 @@ def reproduce_manifest(path: str | Path, *, rtol: float | None = None) -> Reprod
             df_method=run.get("df_method"),
             cache_dir=None,
             follow_links=bool(run.get("follow_links", False)),
+            **{k: root / run[k] for k in ("mapping", "redcap_dictionary") if run.get(k)},
+            relax=tuple(run.get("relax", ())),
         ).results
         if version < 2:
             reproduced = result_numbers(rerun)

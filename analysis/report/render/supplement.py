@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import RenderError
+from analysis.paths import file_umask
 
 __all__ = ["supplement_block", "extract_supplement", "write_supplement", "supplement_path"]
 
@@ -92,6 +93,7 @@ def write_supplement(sheets: list[tuple[str, str]], path: Path) -> Path | None:
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, 0o666 & ~file_umask())  # mkstemp makes 0600: same mode as every output
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
