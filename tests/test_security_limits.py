@@ -497,6 +497,10 @@ def test_c3d_frame_and_point_overrides(tmp_path, capsys):
 
 # ----------------------------------------------------------------- native failures
 
+def _problem_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if not line.startswith("itb: ")]
+
+
 def test_memory_errors_are_one_line(monkeypatch, tmp_path, capsys, obs):
     from analysis.data import validate
 
@@ -505,14 +509,14 @@ def test_memory_errors_are_one_line(monkeypatch, tmp_path, capsys, obs):
 
     monkeypatch.setattr(validate, "validate_path", boom)
     err = run(["validate", str(obs)], capsys, [obs], "not enough memory")
-    assert err.count("\n") == 1
+    assert len(_problem_lines(err)) == 1  # progress lines ("itb: ...") aside
 
     def native(*a, **k):
         raise RuntimeError("std::bad_alloc")
 
     monkeypatch.setattr(validate, "validate_path", native)
     err = run(["validate", str(obs)], capsys, [obs], "not enough memory")
-    assert err.count("\n") == 1
+    assert len(_problem_lines(err)) == 1  # progress lines ("itb: ...") aside
 
 
 def test_long_line_subprocess_no_traceback(tmp_path):
