@@ -82,7 +82,7 @@ def test_mixed_model_power_equals_a_brute_force_loop():
              "sd_within": 0.5, "dropout": 0.1, "tests": ["lmm"]}
     d = _design(study, n_sim)
     table = power_simulation(d, progress=False)
-    for sc, (_, row) in zip(d.scenarios, table.iterrows()):
+    for sc, (_, row) in zip(d.scenarios, table.iterrows(), strict=True):
         rejected = fitted = 0
         for i, ss in enumerate(scenario_seed(d.seed, sc).spawn(math.ceil(n_sim / CHUNK))):
             rng = np.random.default_rng(ss)

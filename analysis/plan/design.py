@@ -326,7 +326,7 @@ def parse_design(raw: Any, *, source: str = "design", seed: int | None = None) -
                 raise _fail(where, f"{k}: an empty list gives no scenario")
         varying[name] = list(grid)
         for combo in itertools.product(*grid.values()):
-            p = _check_scalar(design, {**spec, **dict(zip(grid, combo))}, where)
+            p = _check_scalar(design, {**spec, **dict(zip(grid, combo, strict=True))}, where)
             _check_n(design, p, where)
             key = scenario_key(name, design, p, seed=seed, n_sim=n_sim)
             scenarios.append(Scenario(name, design, p, key))

@@ -38,7 +38,7 @@ def power_curve_figure(table: pd.DataFrame, *, target_power: float = 0.8):
     studies = list(dict.fromkeys(table["study"]))
     fig = Figure(figsize=(4.2 * len(studies), 3.4), layout="constrained")
     axes = fig.subplots(1, len(studies), squeeze=False)
-    for ax, study in zip(axes[0], studies):
+    for ax, study in zip(axes[0], studies, strict=True):
         rows = table[table["study"] == study]
         for (curve, test), g in rows.groupby(["curve", "test"], sort=False):
             g = g.sort_values("n")
