@@ -233,3 +233,76 @@ def lmm_contrast(y: np.ndarray, present: np.ndarray, visit: int, *, conf: float)
     covered &= np.isfinite(p) & np.isfinite(df) & (df > 0) & (~interior | (det > 0))
     return dict(p=p, estimate=est, low=est - half, high=est + half,
                 singular=np.sqrt(u) < SINGULAR_TOL, covered=covered, df=df, se=se, u=u)
+
+
+# ------------------------------------------------------------------ AB and titration designs
+#: (test, variant, statistic, m, n, confidence) -> (p, estimate, low, high) of the reference.
+_RANK_CACHE: dict = {}
+
+
+def rank_results(test: str, variant: str, a: np.ndarray, b: np.ndarray, conf: float,
+                 reference) -> dict:
+    """NAP or Tau-U of each row of ``a`` (B, m) against ``b`` (B, n), with the reference's own
+    numbers: without ties, NAP's p and Newcombe interval depend on U (improving pairs) alone,
+    and Tau-U's p and interval on S alone (Kendall's variance has no tie correction), so the
+    reference function is run once per distinct statistic (at most m n + 1 values; kept for
+    the process) and its result copied to every row with that statistic. Rows with ties
+    (after snapping, as the reference) are returned as None: the caller runs the reference.
+
+    Returns
+    -------
+    list
+        Per row: (p, estimate, low, high) or None.
+    """
+    both = snap_rows(np.concatenate([a, b], axis=1))
+    m = a.shape[1]
+    a, b = both[:, :m], both[:, m:]
+    srt = np.sort(both, axis=1)
+    tied = np.any(srt[:, 1:] == srt[:, :-1], axis=1)
+    s_ab = np.sign(b[:, None, :] - a[:, :, None]).sum(axis=(1, 2))
+    if test == "tau_u" and variant == "A vs B - trend A":
+        i, j = np.triu_indices(m, k=1)
+        stat = s_ab - np.sign(a[:, j] - a[:, i]).sum(axis=1)
+    else:
+        stat = s_ab
+    out: list = []
+    for row in range(len(a)):
+        if tied[row]:
+            out.append(None)
+            continue
+        key = (test, variant, int(stat[row]), m, b.shape[1], conf)
+        if key not in _RANK_CACHE:
+            r = reference(a[row], b[row])
+            _RANK_CACHE[key] = (float(r.p_value), float(r.estimate), float(r.ci_low),
+                                float(r.ci_high))
+        out.append(_RANK_CACHE[key])
+    return out
+
+
+def piecewise_level_change(days: np.ndarray, Y: np.ndarray, phase: np.ndarray, *,
+                           conf: float) -> dict | None:
+    """OLS piecewise regression of every row of ``Y`` on one design (Huitema & McKean 2000),
+    the ``level change`` term: arrays p, estimate, low, high, covered (False: a perfect fit, for
+    the reference). None when the design is not estimable (the reference explains why)."""
+    d = phase.astype(float)
+    if np.sum(d == 0) < 2 or np.sum(d == 1) < 2 or days.size < 5:
+        return None
+    t0 = days[d == 1].min()
+    X = np.column_stack([np.ones_like(days), days, d, (days - t0) * d])
+    if np.linalg.matrix_rank(X) < 4:
+        return None
+    xtx_inv = np.linalg.inv(X.T @ X)
+    beta = Y @ (X @ xtx_inv)  # (B, 4)
+    resid = Y - beta @ X.T
+    dof = days.size - 4
+    s2 = (resid ** 2).sum(axis=1) / dof
+    se = np.sqrt(s2 * xtx_inv[2, 2])
+    est = beta[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * stats.t.sf(np.abs(est / se), dof)
+    half = stats.t.ppf(1 - (1 - conf) / 2, dof) * se
+    scale = np.abs(Y).max(axis=1)
+    # a margin over the reference's 1e-10 (a near-perfect fit goes to the reference)
+    perfect = np.abs(resid).max(axis=1) <= 1e-8 * np.where(scale > 0, scale, 1.0)
+    return dict(p=p, estimate=est, low=est - half, high=est + half,
+                covered=~perfect & np.isfinite(p))

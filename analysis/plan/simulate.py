@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 
@@ -269,29 +270,79 @@ def single_case_series(p: dict, rng: np.random.Generator) -> tuple[np.ndarray, n
     return days, y, phase
 
 
-def _single_case(p: dict, n_sim: int, rng: np.random.Generator) -> dict:
-    tests = p["tests"]
-    out = {t: _tally() for t in tests}
-    thr = p["alpha"] / p["holm_family"]
+def analyse_single_case(days: np.ndarray, y: np.ndarray, phase: np.ndarray, p: dict,
+                        tests) -> dict:
+    """The reference analyses of one AB or titration series (the package's own functions).
+
+    Returns
+    -------
+    dict
+        test -> (p, estimate, low, high, singular=False).
+    """
     conf = 1 - p["alpha"]
-    for _ in range(n_sim):
-        days, y, phase = single_case_series(p, rng)
-        a, b = y[phase == 0], y[phase == 1]
-        if "nap" in tests:
-            r = nap(a, b, confidence=conf)
-            _count(out["nap"], p=r.p_value, threshold=thr, estimate=r.estimate,
-                   low=r.ci_low, high=r.ci_high)
-        if "tau_u" in tests:
-            r = tau_u(a, b, variant=p["tau_variant"], confidence=conf)
-            _count(out["tau_u"], p=r.p_value, threshold=thr, estimate=r.estimate,
-                   low=r.ci_low, high=r.ci_high)
-        if "piecewise" in tests:
-            rows = piecewise(days, y, phase, confidence=conf).set_index("term")
-            r = rows.loc["level change"]
-            _count(out["piecewise"], p=float(r["p_value"]), threshold=thr,
-                   estimate=float(r["estimate"]), low=float(r["ci_low"]),
-                   high=float(r["ci_high"]))
+    a, b = y[phase == 0], y[phase == 1]
+    out = {}
+    if "nap" in tests:
+        r = nap(a, b, confidence=conf)
+        out["nap"] = (r.p_value, r.estimate, r.ci_low, r.ci_high, False)
+    if "tau_u" in tests:
+        r = tau_u(a, b, variant=p["tau_variant"], confidence=conf)
+        out["tau_u"] = (r.p_value, r.estimate, r.ci_low, r.ci_high, False)
+    if "piecewise" in tests:
+        rows = piecewise(days, y, phase, confidence=conf).set_index("term")
+        r = rows.loc["level change"]
+        out["piecewise"] = (float(r["p_value"]), float(r["estimate"]), float(r["ci_low"]),
+                            float(r["ci_high"]), False)
     return out
+
+
+def batched_single_case(p: dict, days: np.ndarray, Y: np.ndarray, phase: np.ndarray
+                        ) -> list[dict]:
+    """Results of every series of a chunk (rows of ``Y``), as :func:`analyse_single_case`
+    gives them (:mod:`analysis.plan.batched`); rows it does not cover go to the reference."""
+    from analysis.plan.batched import piecewise_level_change, rank_results
+
+    tests = p["tests"]
+    conf = 1 - p["alpha"]
+    a, b = Y[:, phase == 0], Y[:, phase == 1]
+    results: list[dict] = [{} for _ in range(len(Y))]
+    missing: dict[int, list[str]] = {}
+    for test in ("nap", "tau_u"):
+        if test not in tests:
+            continue
+        variant = p["tau_variant"] if test == "tau_u" else ""
+        reference = (functools.partial(nap, confidence=conf) if test == "nap" else
+                     functools.partial(tau_u, variant=variant, confidence=conf))
+        for i, r in enumerate(rank_results(test, variant, a, b, conf, reference)):
+            if r is None:
+                missing.setdefault(i, []).append(test)
+            else:
+                results[i][test] = (*r, False)
+    if "piecewise" in tests:
+        fit = piecewise_level_change(days, Y, phase, conf=conf)
+        for i in range(len(Y)):
+            if fit is not None and fit["covered"][i]:
+                results[i]["piecewise"] = (float(fit["p"][i]), float(fit["estimate"][i]),
+                                           float(fit["low"][i]), float(fit["high"][i]), False)
+            else:
+                missing.setdefault(i, []).append("piecewise")
+    for i, todo in missing.items():
+        results[i].update(analyse_single_case(days, Y[i], phase, p, todo))
+    return results
+
+
+def _single_case(p: dict, n_sim: int, rng: np.random.Generator, batched: bool = True) -> dict:
+    tests = p["tests"]
+    thr = p["alpha"] / p["holm_family"]
+    series = [single_case_series(p, rng) for _ in range(n_sim)]
+    if not series:
+        return _tally_results(tests, [], thr)
+    days, phase = series[0][0], series[0][2]
+    if not batched:
+        results = [analyse_single_case(d, y, ph, p, tests) for d, y, ph in series]
+    else:
+        results = batched_single_case(p, days, np.stack([s[1] for s in series]), phase)
+    return _tally_results(tests, results, thr)
 
 
 def simulate_chunk(scenario: Scenario, n_sim: int, seed: np.random.SeedSequence, *,
@@ -321,5 +372,5 @@ def simulate_chunk(scenario: Scenario, n_sim: int, seed: np.random.SeedSequence,
     if scenario.design == "case_series":
         return _case_series(scenario.params, n_sim, rng, batched)
     if scenario.design in ("ab", "titration"):
-        return _single_case(scenario.params, n_sim, rng)
+        return _single_case(scenario.params, n_sim, rng, batched)
     raise ITBError(f"scenario {scenario.key}: design {scenario.design!r} is not simulated")
