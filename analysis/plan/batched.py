@@ -38,6 +38,17 @@ from scipy import stats
 MAX_NEWTON = 60
 #: lme4's singular-fit rule on theta (as :data:`analysis.stats.lmm.fitting.SINGULAR_TOL`).
 SINGULAR_TOL = 1e-4
+#: Bytes of one array of a batch: chunks are split into sub-batches of datasets so that no
+#: array of the batched path exceeds this (each holds at most ~20 such arrays at once), which
+#: keeps the peak memory of a worker under 1 GB for any design within the limits.
+BATCH_BYTES = 16 * 2 ** 20
+
+
+def sub_batches(n_rows: int, bytes_per_row: float) -> list[slice]:
+    """Consecutive slices of ``n_rows`` datasets, each under :data:`BATCH_BYTES` per array
+    (at least one dataset each). Depends on the design only, never on the machine."""
+    size = max(1, int(BATCH_BYTES // max(bytes_per_row, 1.0)))
+    return [slice(i, min(i + size, n_rows)) for i in range(0, n_rows, size)]
 
 
 def snap_rows(d: np.ndarray, digits: int = 12) -> np.ndarray:
@@ -54,7 +65,7 @@ def snap_rows(d: np.ndarray, digits: int = 12) -> np.ndarray:
     return out + 0.0
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=64)  # at most 64 x 2 x 80,000 floats (m <= 400): 82 MB
 def _signed_rank_cdf(m: int) -> tuple[np.ndarray, np.ndarray]:
     """(P(V <= v), P(V >= v)) for v = 0..m(m+1)/2 under the null with m distinct ranks."""
     dist = np.zeros(m * (m + 1) // 2 + 1)
@@ -148,7 +159,7 @@ def lmm_contrast(y: np.ndarray, present: np.ndarray, visit: int, *, conf: float)
     R = np.where(present, y - mu[:, None, :], 0.0)
     n_i = M.sum(axis=2)  # (B, n)
     A = np.concatenate([M, R.sum(axis=2)[:, :, None]], axis=2)  # (B, n, k+1)
-    outer = A[:, :, :, None] * A[:, :, None, :]  # (B, n, k+1, k+1)
+    At = np.ascontiguousarray(A.transpose(0, 2, 1))
     G0 = np.zeros((B, k + 1, k + 1))
     G0[:, np.arange(k), np.arange(k)] = counts
     G0[:, k, k] = (R ** 2).sum(axis=(1, 2))
@@ -157,12 +168,15 @@ def lmm_contrast(y: np.ndarray, present: np.ndarray, visit: int, *, conf: float)
     c = np.zeros(k)
     c[visit], c[0] = 1.0, -1.0
 
+    def gram(weights):  # sum_i weights_i a_i a_i' per dataset, without an (n, k+1, k+1) array
+        return At @ (A * weights[:, :, None])
+
     def parts(u):
         den = 1.0 + u[:, None] * n_i
         w, w1, w2 = u[:, None] / den, 1.0 / den ** 2, -2.0 * n_i / den ** 3
-        G = G0 - np.einsum("bi,bixy->bxy", w, outer)
-        dG = -np.einsum("bi,bixy->bxy", w1, outer)
-        d2G = -np.einsum("bi,bixy->bxy", w2, outer)
+        G = G0 - gram(w)
+        dG = -gram(w1)
+        d2G = -gram(w2)
         Gxx = G[:, :k, :k]
         Ginv = np.linalg.inv(Gxx)
         beta = np.einsum("bxy,by->bx", Ginv, G[:, :k, k])
@@ -255,14 +269,27 @@ def rank_results(test: str, variant: str, a: np.ndarray, b: np.ndarray, conf: fl
         Per row: (p, estimate, low, high) or None.
     """
     both = snap_rows(np.concatenate([a, b], axis=1))
-    m = a.shape[1]
+    m, n = a.shape[1], b.shape[1]
     a, b = both[:, :m], both[:, m:]
-    srt = np.sort(both, axis=1)
+    order = np.argsort(both, axis=1, kind="stable")
+    srt = np.take_along_axis(both, order, axis=1)
     tied = np.any(srt[:, 1:] == srt[:, :-1], axis=1)
-    s_ab = np.sign(b[:, None, :] - a[:, :, None]).sum(axis=(1, 2))
+    # without ties: U = rank sum of B - n(n+1)/2 and S_AvsB = 2U - mn (memory O(m + n))
+    ranks = np.empty(both.shape)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1.0, m + n + 1), both.shape),
+                      axis=1)
+    s_ab = 2 * (ranks[:, m:].sum(axis=1) - n * (n + 1) / 2) - m * n
     if test == "tau_u" and variant == "A vs B - trend A":
-        i, j = np.triu_indices(m, k=1)
-        stat = s_ab - np.sign(a[:, j] - a[:, i]).sum(axis=1)
+        s_a = np.zeros(len(a))
+        if m <= 300:  # Kendall S of A against time, all pairs, in bounded sub-batches
+            i, j = np.triu_indices(m, k=1)
+            for part in sub_batches(len(a), 8.0 * i.size):
+                s_a[part] = np.sign(a[part][:, j] - a[part][:, i]).sum(axis=1)
+        else:  # O(m log m): S = tau * m (m - 1) / 2 without ties
+            for row in np.flatnonzero(~tied):
+                tau = stats.kendalltau(np.arange(m), a[row]).statistic
+                s_a[row] = np.rint(tau * m * (m - 1) / 2)
+        stat = s_ab - s_a
     else:
         stat = s_ab
     out: list = []

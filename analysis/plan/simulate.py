@@ -191,6 +191,16 @@ def _case_series(p: dict, n_sim: int, rng: np.random.Generator, batched: bool = 
 def batched_case_series(p: dict, draws: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
     """Results of every dataset of a chunk (as :func:`analyse_case_series`), computed
     together (:mod:`analysis.plan.batched`); datasets it does not cover go to the reference."""
+    from analysis.plan.batched import sub_batches
+
+    n, k = draws[0][0].shape if draws else (0, 0)
+    results: list[dict] = []
+    for part in sub_batches(len(draws), 8.0 * n * (k + 1)):  # bounded memory
+        results += _batched_case_series(p, draws[part])
+    return results
+
+
+def _batched_case_series(p: dict, draws: list[tuple[np.ndarray, np.ndarray]]) -> list[dict]:
     from analysis.plan.batched import lmm_contrast, paired_tests
 
     tests = p["tests"]
@@ -300,8 +310,11 @@ def batched_single_case(p: dict, days: np.ndarray, Y: np.ndarray, phase: np.ndar
                         ) -> list[dict]:
     """Results of every series of a chunk (rows of ``Y``), as :func:`analyse_single_case`
     gives them (:mod:`analysis.plan.batched`); rows it does not cover go to the reference."""
-    from analysis.plan.batched import piecewise_level_change, rank_results
+    from analysis.plan.batched import piecewise_level_change, rank_results, sub_batches
 
+    parts = sub_batches(len(Y), 8.0 * Y.shape[1])
+    if len(parts) > 1:  # bounded memory
+        return [r for part in parts for r in batched_single_case(p, days, Y[part], phase)]
     tests = p["tests"]
     conf = 1 - p["alpha"]
     a, b = Y[:, phase == 0], Y[:, phase == 1]
