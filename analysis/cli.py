@@ -342,8 +342,14 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
         if name == "case-report":
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
+        # the study's title for Quarto (the built-in engine takes it from the document's cell)
+        from analysis.report.context import build_context
+        from analysis.report.treatment_text import plain_title
+
+        title = plain_title(build_context(run, patient=params.get("patient")))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
-                                  engine=args.engine, progress=sys.stderr.isatty()):
+                                  engine=args.engine, progress=sys.stderr.isatty(),
+                                  metadata={"title": title}):
             print(path)
     return 0
 

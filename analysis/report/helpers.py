@@ -48,6 +48,19 @@ def out(text: str) -> None:
     print(markdown_prose(text))
 
 
+def set_title(text: object) -> None:
+    """Make ``text`` (plain text) the document title: the built-in renderer writes it into the
+    metadata as a Markdown literal (:func:`analysis.report.escape.markdown_literal`), so nothing
+    in it is markup. Quarto ignores this display; ``itb report`` gives Quarto the same title
+    with ``--metadata``. Prints nothing.
+    """
+    from IPython.display import display
+
+    from analysis.report.render.execute import TITLE_MIME
+
+    display({TITLE_MIME: {"title": str(text)}}, raw=True)
+
+
 def literal(text: object) -> Markdown:
     """A data value as literal Markdown text (every significant character escaped), for a
     cell that writes its own markup around it (``f"*{kit.literal(note)}*"``).

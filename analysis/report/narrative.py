@@ -19,9 +19,9 @@ from analysis.report.statements import (
     change_text,
     first_clause,
 )
-from analysis.report.treatment_text import design_text, patient_dose_text, report_title
+from analysis.report.treatment_text import design_text, patient_dose_text, plain_title, report_title
 
-__all__ = ["report_title", "reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
+__all__ = ["report_title", "plain_title", "reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
            "case_summary", "dose_paragraph", "tolerability_paragraph",
            "flow_paragraph", "mixed_model_sentence", "single_case_paragraph", "pgic_sentence",
            "diagnosis_paragraph", "methods_paragraph"]

@@ -30,6 +30,13 @@ def _small(n: int) -> str:
             "paired test cannot support inference; it describes these patients only.")
 
 
+def _split_small(text: str) -> list[str]:
+    """``text`` as its change sentence and its small-sample caveat (if any)."""
+    head, sep, tail = text.partition(" With ")
+    return [head, sep.strip() + " " + tail] if sep and "cannot support inference" in tail \
+        else [text]
+
+
 def _ordinal_change(ctx, m: str, s: str, term: str) -> str:
     info = ctx.measure_info(m)
     visit = term.split(" - ")[0]
@@ -99,7 +106,8 @@ def group_change_text(ctx) -> str:
                        _continuous_change(ctx, m, s, term))
     out = [x for x in out if x]
     if out:
-        return " ".join(out)
+        # the small-sample caveat once, when the sides share it
+        return " ".join(dict.fromkeys(x for o in out for x in _split_small(o)))
     if ctx.n_patients < 2:
         return "No paired comparison of the primary outcome was run: it needs at least two patients."
     n_ref = max((len(ctx.facts.with_reference.get((m, s), ())) for s in primary_sides(ctx)),

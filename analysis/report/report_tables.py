@@ -219,14 +219,24 @@ def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
     return f"median {fmt_num(med, 0 if med % 1 == 0 else 1)} steps"
 
 
+def _clmm_term(ctx: ReportContext, term: str, reference: str) -> str:
+    """A cumulative link model's term ``visit<code>`` as "<visit> against <reference>"."""
+    visit = term[len("visit"):] if term.startswith("visit") else term
+    if term.startswith("visit") and reference:
+        return f"{ctx.labels(visit)} against {ctx.labels(reference)}"
+    return ctx.words(term)
+
+
 def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
     """Mixed-model contrasts of the primary outcome, visits in words."""
     m, s = ctx.primary.measure, ctx.primary.side
     if ctx.is_ordinal(m):
         # no linear model of level codes: the cumulative link model's rows when present
         clmm = ctx.rows("clmm_fixed", measure=m, patient="")
+        ref = ctx.run.config.reference_visit or ""
         return pd.DataFrame([{
-            "Term": ctx.words(str(r["term"])),
+            **({"Side": ctx.label(m, r["side"]).rsplit(", ", 1)[-1]} if r["side"] else {}),
+            "Term": _clmm_term(ctx, str(r["term"]), ref),
             "Estimate [95% CI] (log odds)": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], 2),
             "p": fmt_p(r["p_value"], prefix=False)} for _, r in clmm.iterrows()])
     rows = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
