@@ -10,14 +10,15 @@ estimate; the footnote quotes the row's ``note``.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
 from analysis.report.context import ReportContext
 from analysis.report.escape import Markdown, markdown_prose
 from analysis.report.facts import ordinal_median
-from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
-from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
+from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p, fmt_stat
+from analysis.report.labels import GAIT_LAB_MEASURES, grade, grade_steps, phase_word, unit_symbol
 from analysis.report.statements import digits_of, first_clause
 from analysis.stats.individual_change import RCI_CRITICAL
 
@@ -148,7 +149,8 @@ def timeline_table(ctx: ReportContext) -> pd.DataFrame:
 
 
 def case_outcomes_table(ctx: ReportContext) -> pd.DataFrame:
-    """One patient, every measure at its own last visit against the reference visit."""
+    """One patient, every measure at its own last visit against the reference visit; a measure
+    the gait laboratory also gives is labelled "(clinical sheet)", its source here."""
     out = []
     ch = ctx.run.changes
     ch = ch[(ch["patient_id"] == ctx.patient) & ch["change"].notna()]
@@ -162,7 +164,9 @@ def case_outcomes_table(ctx: ReportContext) -> pd.DataFrame:
         rci = ctx.rows("rci", measure=m, side=s, patient=ctx.patient, term=term)
         cls = ctx.rows("mcid_class", measure=m, side=s, patient=ctx.patient, term=term)
         out.append({
-            "Measure": ctx.label(m, s, unit=True), "Visit": ctx.labels(last["visit"]),
+            "Measure": ctx.label(m, s, unit=True)
+            + (" (clinical sheet)" if m in GAIT_LAB_MEASURES else ""),
+            "Visit": ctx.labels(last["visit"]),
             "Reference": _value(info, last["baseline"]), "Follow-up": _value(info, last["value"]),
             "Change": change,
             "RCI": fmt_num(rci.iloc[0]["estimate"], 2) if len(rci) else MISSING,
@@ -251,15 +255,75 @@ def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
         lambda x: ctx.visit_rank(x.split(' - ')[0]))).iterrows()])
 
 
-_SC_NAMES = {"crawford_howell": "Crawford-Howell t", "pct_more_extreme": "% of controls more extreme",
-             "z_cc": "Z-CC", "bayes_single_case": "Bayesian % of controls more extreme",
+_SC_NAMES = {"crawford_howell": "Crawford-Howell t", "pct_more_extreme": "% of controls beyond",
+             "z_cc": "Z-CC", "bayes_single_case": "Bayesian",
              "rsdt": "Revised standardised difference test", "nap": "NAP", "tau_u": "Tau-U",
              "pnd": "PND (%)", "piecewise": "Piecewise regression", "dose_slope": "Dose slope"}
 
 
+def _sided(term: str) -> str:
+    """"two-sided" or "one-sided, lower"/"one-sided, higher" from a Crawford-Howell term."""
+    t = str(term)
+    if "two-sided" in t:
+        return "two-sided"
+    if "one-sided" in t:
+        tail = t.rsplit("one-sided", 1)[1]
+        return "one-sided, " + ("lower" if "less" in tail else "higher" if "greater" in tail
+                                else tail.strip(" ()") or "one tail")
+    return ""
+
+
+def _beyond(term: str) -> str:
+    """"below" / "above" (worse/better) of a percentage term ("controls below (worse) patient")."""
+    m = re.search(r"controls (below|above)(?: \((worse|better)\))?", str(term))
+    if not m:
+        return "beyond"
+    return m[1] + (f" ({m[2]})" if m[2] else "")
+
+
+def _source(term: str) -> str:
+    """The norms a comparison used ("gait-lab norms") from the visit part of its term."""
+    m = re.search(r"\(([^)]*norms[^)]*)\)", str(term).split(":")[0])
+    return m[1] if m else "controls"
+
+
+def _pct(value: float) -> str:
+    """A percentage of controls: two decimals, "< 0.01" below (never a rounded 0.00)."""
+    return "< 0.01" if pd.notna(value) and 0 <= value < 0.005 else fmt_num(value, 2)
+
+
+def single_case_label(analysis: str, term: str) -> str:
+    """What a one-patient row is: its statistic and sidedness, or what its estimate measures.
+
+    Examples
+    --------
+    >>> single_case_label("crawford_howell", "baseline: patient - controls: one-sided (less)")
+    'Crawford-Howell t (one-sided, lower)'
+    >>> single_case_label("bayes_single_case", "baseline: z_cc: patient - controls")
+    'Bayesian Z-CC (patient - control mean)/SD, credible interval'
+    >>> single_case_label("bayes_single_case",
+    ...                   "baseline: percentage of controls below (worse) patient")
+    'Bayesian % of controls below (worse) the patient'
+    """
+    if analysis == "crawford_howell":
+        return f"Crawford-Howell t ({_sided(term)})" if _sided(term) else "Crawford-Howell t"
+    if analysis == "pct_more_extreme":
+        return f"% of controls {_beyond(term)} the patient (Crawford-Howell)"
+    if analysis == "z_cc":
+        return "Z-CC (patient - control mean)/SD, confidence interval"
+    if analysis == "bayes_single_case":
+        if "z_cc" in str(term):
+            return "Bayesian Z-CC (patient - control mean)/SD, credible interval"
+        return f"Bayesian % of controls {_beyond(term)} the patient"
+    return _SC_NAMES[analysis]
+
+
 def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
     """One-patient analyses of the primary outcome, bounded and degenerate ones flagged; a
-    small dose slope is shown per 100 µg/day."""
+    small dose slope is shown per 100 µg/day. Each comparison with controls is labelled with
+    its statistic and sidedness (a t statistic as "t(df) = ..."), the norms it used, and what
+    its estimate is; a percentage whose (mean) point estimate lies outside its equal-tailed
+    interval is flagged."""
     notes = Footnotes()
     m, s = ctx.primary.measure, ctx.primary.side
     rows = ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
@@ -270,6 +334,8 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
         dg = 2
         est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
         what = first_clause(r["term"]).replace("dose_ug_day", "dose")
+        mark = flag(r)
+        text = None
         if r["analysis"] == "dose_slope":
             unit = unit_symbol(getattr(info, "unit", ""))
             if pd.notna(est) and abs(est) < 0.01:
@@ -278,19 +344,26 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
             else:
                 what = f"{unit} per µg/day"
             dg = 3
-        elif r["analysis"] == "crawford_howell":
-            parts = str(r["term"]).split(":")
-            what = ctx.labels(parts[0].strip()) + (f", {parts[1].strip()}" if len(parts) > 1 else "")
-            est = r["statistic"]
-        elif r["analysis"] in ("pct_more_extreme", "bayes_single_case", "z_cc"):
-            what = ctx.labels(str(r["term"]).split(":")[0].strip())
+        elif r["analysis"] in ("crawford_howell", "pct_more_extreme", "bayes_single_case",
+                               "z_cc"):
+            visit = str(r["term"]).split(":")[0].split("(")[0].strip()
+            what = f"{ctx.labels(visit)}, against {_source(r['term'])}"
+            if r["analysis"] == "crawford_howell":
+                text = fmt_stat("t", r["statistic"], r["df"], None).split(",")[0]
+            elif "%" in single_case_label(str(r["analysis"]), str(r["term"])):
+                text = f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]" if pd.notna(lo) else _pct(est)
+            if str(r["analysis"]) in ("pct_more_extreme", "bayes_single_case") and \
+                    pd.notna(est) and pd.notna(lo) and pd.notna(hi) and not lo <= est <= hi:
+                mark = ("the point estimate (the mean, as Crawford & Garthwaite define it) lies "
+                        "outside the equal-tailed interval: the distribution of the percentage "
+                        "is very skewed at so extreme a score")
         out.append({
-            "Analysis": _SC_NAMES[r["analysis"]], "What": what,
-            "Estimate [95% CI]": fmt_est_ci(est, lo, hi, dg) + notes.mark(flag(r)),
+            "Analysis": single_case_label(str(r["analysis"]), str(r["term"])), "What": what,
+            "Estimate [95% CI]": (text if text is not None else fmt_est_ci(est, lo, hi, dg))
+            + notes.mark(mark),
             "p": fmt_p(r["p_value"], prefix=False),
         })
     return pd.DataFrame(out), notes
-
 
 
 # ------------------------------------------------------------ responders and effect sizes
