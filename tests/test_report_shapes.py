@@ -301,3 +301,23 @@ def test_patient_without_baseline_counted(runs):
     for key, ids in ctx.facts.with_reference.items():
         assert "P01" not in ids and len(ids) == 5
     assert "P01" in " ".join(" ".join(v) for v in ctx.facts.without_reference.values())
+
+
+def test_baseline_table_counts_patients_with_a_reference_value(runs):
+    ctx = _context(runs["patient_without_baseline"])
+    table = rt.baseline_summary_table(ctx)
+    value = dict(zip(table["Characteristic"], table["Value"], strict=True))
+    assert value["Patients, n"] == "6"
+    assert value["Patients with a value at the reference visit, n"] == "5"
+    measures = table[table["Characteristic"].str.contains(", (?:mean|median)", regex=True)
+                     & ~table["Characteristic"].str.startswith(("Age", "Disease"))]
+    assert len(measures) and measures["Value"].str.endswith("(n = 5)").all()
+
+
+def test_ordinal_change_has_a_sign_test_and_whole_or_between_steps(runs):
+    ctx = _context(runs["ordinal_only"])
+    text = say.series_summary(ctx) if not ctx.patient else say.case_summary(ctx)
+    if "level steps" in text:
+        assert re.search(r"median change (?:−?\d+|between −?\d+ and −?\d+) level steps", text)
+    if re.search(r"lower in [1-9]|higher in [1-9]", text):
+        assert "sign test on the level changes" in text and "without change dropped" in text
