@@ -298,7 +298,7 @@ def test_patient_without_baseline_counted(runs):
     ctx = _context(runs["patient_without_baseline"])
     ref = rt.reference_values_table(ctx)
     assert set(ref["n"].astype(int)) == {5}
-    for key, ids in ctx.facts.with_reference.items():
+    for ids in ctx.facts.with_reference.values():
         assert "P01" not in ids and len(ids) == 5
     assert "P01" in " ".join(" ".join(v) for v in ctx.facts.without_reference.values())
 
