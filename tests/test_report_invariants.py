@@ -98,6 +98,18 @@ def problems(spec, run, ctx) -> list[str]:
             if keys and int(r.n) != len(f.with_reference[keys[0]]):
                 out.append(f"reference n {r.n} for {r.Measure}, facts "
                            f"{len(f.with_reference[keys[0]])}")
+    # the improved / unchanged / worsened counts of each measure are the facts' classes
+    keys = {ctx.label(m_, s_): (m_, s_) for m_, ss in f.sides.items() for s_ in ss}
+    for hit in re.finditer(r"([^:;]+): improved in (\d+), unchanged in (\d+), worsened in "
+                           r"(\d+)(?: \([^)]*\))? of (\d+)", text.replace("\\", "")):
+        i, u, w, n = map(int, hit.groups()[1:])
+        key = keys.get(hit[1].strip().split(". ")[-1])
+        if i + u + w != n or n > f.n:
+            out.append(f"counts {i}+{u}+{w} of {n} ({f.n} patients)")
+        elif key is not None:
+            want = [len(f.classified(*key, c)) for c in ("improved", "unchanged", "worsened")]
+            if [i, u, w] != want:
+                out.append(f"{hit[1].strip()}: counts {[i, u, w]}, facts {want}")
     # every measure with a paired comparison is in the outcomes table
     if not ctx.patient:
         R = ctx.results
