@@ -195,7 +195,7 @@ def _one_patient() -> pd.DataFrame:
     dose = [0.0, 0.0, 25.0, 50.0, 75.0, 108.0, 108.0, 120.0]
     phase = ["baseline"] * 2 + ["test_infusion"] * 4 + ["post_implant"] * 2
     rows = []
-    for d, q, ph in zip(days, dose, phase):
+    for d, q, ph in zip(days, dose, phase, strict=False):
         rows.append({"patient_id": "P01", "visit": f"d{d:g}", "measure": "tug",
                      "value": 20 - q / 20, "day": d, "dose_ug_day": q, "phase": ph,
                      "side": "", "unit": "s"})
@@ -284,7 +284,7 @@ def test_save_figure_png_svg_byte_stable(tmp_path, changes):
     again = save_figure(slope_plot(changes, measure="tug", visit="post_m6"),
                         tmp_path / "b" / "slope")
     assert [p.name for p in first] == ["slope.png", "slope.svg"]
-    for x, y in zip(first, again):
+    for x, y in zip(first, again, strict=False):
         assert x.read_bytes() == y.read_bytes()
     assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     svg = first[1].read_text()
