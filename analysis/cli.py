@@ -495,9 +495,15 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
         LOG.info("rendering %s (%s)", name, ", ".join(formats))
+        # the study's title for Quarto (the built-in engine takes it from the document's cell)
+        from analysis.report.context import build_context
+        from analysis.report.treatment_text import plain_title
+
+        title = plain_title(build_context(run, patient=params.get("patient")))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
                                   engine=args.engine,
-                                  progress=sys.stderr.isatty() and not args.quiet):
+                                  progress=sys.stderr.isatty() and not args.quiet,
+                                  metadata={"title": title}):
             _written(path)
     return 0
 

@@ -133,21 +133,25 @@ def datasets(draw, max_patients: int = 60) -> Spec:
     return Spec(obs=obs, config=config, primary=primary, trends=trends)
 
 
-def build_run(spec: Spec, *, lmm: bool = True):
-    """Analyse a drawn dataset without I/O and return the run."""
+def build_run(spec: Spec, *, lmm: bool = True, clmm: bool | None = None):
+    """Analyse a drawn dataset without I/O and return the run (the linear mixed model fitted
+    when ``lmm``, the ordinal one when ``clmm``, by default as ``lmm``)."""
     from analysis.run import pipeline
     from analysis.run.pipeline import AnalysisRun, analyze
 
     cfg = StudyConfig.from_mapping(spec.config)
-    original = pipeline._visit_model
+    # the mixed models' fits are nearly all of the time of a draw (an ordinal fit up to ~40 s)
+    originals = pipeline._visit_model, pipeline._ordinal_model
     if not lmm:
         pipeline._visit_model = lambda *a, **k: []
+    if not (lmm if clmm is None else clmm):
+        pipeline._ordinal_model = lambda *a, **k: []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             results, window, changes = analyze(spec.obs, codebook=BOOK, config=cfg)
     finally:
-        pipeline._visit_model = original
+        pipeline._visit_model, pipeline._ordinal_model = originals
     from analysis.data.config import resolve_reference_visit
 
     if cfg.reference_visit is None or not cfg.reference_visit_reason:

@@ -201,7 +201,53 @@ def two_patients():
     return obs, pts, "primary_outcome: tug\n"
 
 
+def all_non_responders():
+    """Six patients whose every value after baseline equals their baseline value."""
+    obs, pts = _series(6, measures=["tug", "gait_speed"])
+    keys = ["patient_id", "measure", "side"]
+    base = obs[obs["visit"] == "baseline"].set_index(keys)["value"]
+    obs = obs.assign(value=base.reindex(obs.set_index(keys).index).to_numpy())
+    return obs, pts, "primary_outcome: tug\n"
+
+
+def only_five_years():
+    """Baseline and a single follow-up five years after implantation."""
+    obs, pts = _series(5, measures=["tug", "gait_speed"])
+    obs = obs[obs["visit"].isin(["baseline", "post_m12"])]
+    obs = obs.assign(visit=obs["visit"].replace({"post_m12": "post_y5"}),
+                     day=obs["day"].where(obs["visit"] == "baseline", 1825.0))
+    return obs, pts, "primary_outcome: tug\n"
+
+
+def week_visits():
+    """Visits numbered in weeks: week_0 (baseline), week_12, week_52."""
+    obs, pts = _series(5, measures=["tug", "gait_speed"])
+    names = {"baseline": "week_0", "post_m3": "week_12", "post_m12": "week_52"}
+    obs = obs[obs["visit"].isin(list(names))]
+    return obs.assign(visit=obs["visit"].map(names)), pts, "primary_outcome: tug\n"
+
+
+#: German visit names of a clinic's sheet (no codebook labels for them).
+GERMAN = {"baseline": "Ausgangsbefund", "ti_d2": "Testinfusion_Tag2", "ti_d4": "Testinfusion_Tag4",
+          "post_m3": "Kontrolle_3Monate", "post_m12": "Kontrolle_12Monate"}
+
+
+def german_visits():
+    """German visit names throughout."""
+    obs, pts = _series(5, measures=["tug", "gait_speed"])
+    obs = obs[obs["visit"].isin(list(GERMAN))]
+    return obs.assign(visit=obs["visit"].map(GERMAN)), pts, "primary_outcome: tug\n"
+
+
+def patient_without_baseline():
+    """Six patients; P01 has no baseline visit (no reference value of any measure)."""
+    obs, pts = _series(6, measures=["tug", "gait_speed"])
+    obs = obs[~((obs["patient_id"] == "P01") & (obs["visit"] == "baseline"))]
+    return obs, pts, "primary_outcome: tug\nreference_visit: baseline\n"
+
+
 ISSUE_21 = {f.__name__: f for f in (
     one_test_visit_one_dose, bolus_then_rising_doses, no_dose_column, one_normal_leg,
-    single_patient_worse, three_centres, two_patients)}
+    single_patient_worse, three_centres, two_patients, all_non_responders, only_five_years,
+    week_visits, german_visits, patient_without_baseline)}
 SHAPES.update(ISSUE_21)

@@ -432,3 +432,16 @@ def test_units_and_grades_on_axes(example_runs):
     ax = waterfall(ch, measure="mas_knee_ext", visit="post_m6", better="lower").axes[0]
     assert sorted(p.get_height() for p in ax.patches) == [-3.0, -1.0]  # 3 -> 1: 3, 2, 1+, 1
     assert "steps of the scale" in ax.get_ylabel()
+
+
+def test_titration_timeline_single_visit_has_one_whole_day_tick():
+    one = _one_patient()
+    last = one[one.phase == "post_implant"]["day"].max()
+    one = one[(one.phase != "post_implant") | (one.day == last)]
+    fig = titration_timeline(one, measures=["tug"])
+    axes = np.array(fig.axes).reshape(2, 2)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in axes[1, 1].get_xticklabels() if t.get_text()]
+    assert labels == [f"{last:.0f}"]
+    left = [t.get_text().replace("\u2212", "-") for t in axes[1, 0].get_xticklabels()]
+    assert all(re.fullmatch(r"-?\d+", x) for x in left if x)

@@ -59,6 +59,12 @@ def test_curves_mean_sd_norms_foot_off_and_clusters(gd):
     expected = [f"cluster/L/{c.start:g}-{c.end:g}" for c in result.clusters if c.p_value < 0.05]
     drawn = [g for g in lines if g.startswith("cluster/L/")]
     assert drawn == expected and drawn  # the simulated increase of knee flexion is found
+    # each bar covers only supra-threshold points, and its extent in % of the cycle is printed
+    pct = np.sort(gd.curves["pct"].unique())
+    for c in (c for c in result.clusters if c.p_value < 0.05):
+        assert (np.abs(result.t[c.start:c.end + 1]) > result.threshold).all()
+        lo, hi = pct[c.start], pct[c.end]
+        assert any(f"{lo:.0f}–{hi:.0f}%, {hi - lo:.0f}% of the cycle" in t for t in _texts(fig))
     texts = _texts(fig)
     assert any("3 months after implantation" in t for t in texts)
     assert "Normative mean ± SD" in texts

@@ -375,3 +375,65 @@ def test_case_series_on_users_data_without_configuration(tmp_path, monkeypatch):
     text = html.unescape(re.sub(r"<[^>]+>", "", (tmp_path / "out" / "case-series.html").read_text()))
     assert "The primary outcome is Gait speed, 10-metre walk test" in text
     assert (tmp_path / "out" / "case-series" / "manifest.json").exists()
+
+
+# --- the document title a cell gives (kit.set_title), escaped -----------------------------
+
+HOSTILE_TITLE = "![](/etc/passwd) <script>alert(1)</script> *x* [@munn2020]"
+TITLED = f"""---
+title: "Front-matter title"
+---
+
+```{{python}}
+from analysis.report import helpers as kit
+kit.set_title({HOSTILE_TITLE!r})
+```
+
+Body text.
+"""
+
+
+def test_title_from_a_cell_is_literal_text_in_every_format(tmp_path):
+    import zipfile
+
+    from pypdf import PdfReader
+
+    qmd = tmp_path / "titled.qmd"
+    qmd.write_text(TITLED, encoding="utf-8")
+    paths = render_report(qmd, formats=["html", "pdf", "docx"], out_dir=tmp_path / "out",
+                          engine="builtin", progress=False)
+    page = paths[0].read_text(encoding="utf-8")
+    assert "Front-matter title" not in page
+    assert "<script" not in page and "<img" not in page and "<em>x" not in page
+    shown = html.unescape(re.sub(r"<[^>]+>", "", re.search(
+        r"<h1 class=\"title\">(.*?)</h1>", page, re.S).group(1)))
+    assert shown == HOSTILE_TITLE
+    assert html.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1)) == HOSTILE_TITLE
+    text = " ".join(p.extract_text() for p in PdfReader(paths[1]).pages)
+    assert "/etc/passwd" in text and "<script>" in text and "Front-matter" not in text
+    xml = zipfile.ZipFile(paths[2]).read("word/document.xml").decode("utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in xml and "Front-matter" not in xml
+
+
+def test_quarto_gets_the_title_as_escaped_metadata(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen["cmd"] = cmd
+        folder = Path(cmd[cmd.index("--output-dir") + 1]) / "tests" / "fixtures" / "render"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "demo.html").write_text("x")
+
+        class Done:
+            returncode, stdout, stderr = 0, "", ""
+        return Done()
+
+    monkeypatch.setattr(quarto_mod.shutil, "which", lambda name: "/usr/bin/quarto")
+    monkeypatch.setattr(quarto_mod.subprocess, "run", fake_run)
+    render_report(DEMO, formats=["html"], out_dir=tmp_path, engine="quarto", progress=False,
+                  metadata={"title": HOSTILE_TITLE})
+    cmd = seen["cmd"]
+    key, _, value = cmd[cmd.index("--metadata") + 1].partition(":")
+    assert key == "title"
+    escaped = yaml.safe_load(value)
+    assert "<script>" not in escaped and "![" not in escaped and "\\<script\\>" in escaped

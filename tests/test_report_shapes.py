@@ -252,5 +252,75 @@ def test_two_patients_said_not_to_support_inference(runs):
 
 def test_ordinal_primary_has_no_linear_model(runs):
     ctx = _context(runs["ordinal_only"])
-    assert not len(rt.contrasts_table(ctx))
-    assert "ordinal scale" in say.mixed_model_sentence(ctx)
+    table = rt.contrasts_table(ctx)
+    # only the cumulative link model's contrasts (log odds, visits in words), never a linear one
+    assert not len(table) or ("Estimate [95% CI] (log odds)" in table.columns
+                              and table["Term"].str.contains(" against ").all())
+    assert "no linear" in say.mixed_model_sentence(ctx).lower()
+
+
+def test_all_non_responders_none_said_to_improve(runs):
+    ctx = _context(runs["all_non_responders"])
+    text = say.series_summary(ctx).replace("\\", "")
+    assert not re.search(r"improved in [1-9]", text) and "worsened in 0" not in text.replace(
+        "worsened in 0 of", "")
+    assert "improved in 0" in text or "unchanged" in text
+    table, _ = rt.responders_table(ctx)
+    assert len(table) and not table.astype(str).apply(
+        lambda c: c.str.match(r"^[1-9]\d* of ")).any().any()
+
+
+def test_only_a_five_year_follow_up(runs):
+    ctx = _context(runs["only_five_years"])
+    text = say.series_summary(ctx) + say.design_paragraph(ctx)
+    assert "5 years after implantation" in text
+    assert "month" not in text.lower().replace("months", "").replace("month ", "")
+
+
+def test_week_numbered_visits(runs):
+    ctx = _context(runs["week_visits"])
+    assert ctx.reference == "week_0"
+    text = say.series_summary(ctx)
+    assert "week 52" in text and "week_" not in text
+    assert "week 12" in " ".join(rt.series_outcomes_table(ctx)[0]["Visit"]) + " ".join(
+        " ".join(_texts(ctx)).split())
+
+
+def test_german_visit_names(runs):
+    from report_shapes import GERMAN
+
+    ctx = _context(runs["german_visits"])
+    assert ctx.reference == "Ausgangsbefund"
+    text = " ".join(_texts(ctx))
+    assert "Kontrolle 12Monate" in text and "Kontrolle_12Monate" not in text
+    visits = set(rt.series_outcomes_table(ctx)[0]["Visit"])
+    assert visits <= {v.replace("_", " ") for v in GERMAN.values()}
+
+
+def test_patient_without_baseline_counted(runs):
+    ctx = _context(runs["patient_without_baseline"])
+    ref = rt.reference_values_table(ctx)
+    assert set(ref["n"].astype(int)) == {5}
+    for ids in ctx.facts.with_reference.values():
+        assert "P01" not in ids and len(ids) == 5
+    assert "P01" in " ".join(" ".join(v) for v in ctx.facts.without_reference.values())
+
+
+def test_baseline_table_counts_patients_with_a_reference_value(runs):
+    ctx = _context(runs["patient_without_baseline"])
+    table = rt.baseline_summary_table(ctx)
+    value = dict(zip(table["Characteristic"], table["Value"], strict=True))
+    assert value["Patients, n"] == "6"
+    assert value["Patients with a value at the reference visit, n"] == "5"
+    measures = table[table["Characteristic"].str.contains(", (?:mean|median)", regex=True)
+                     & ~table["Characteristic"].str.startswith(("Age", "Disease"))]
+    assert len(measures) and measures["Value"].str.endswith("(n = 5)").all()
+
+
+def test_ordinal_change_has_a_sign_test_and_whole_or_between_steps(runs):
+    ctx = _context(runs["ordinal_only"])
+    text = say.series_summary(ctx) if not ctx.patient else say.case_summary(ctx)
+    if "level steps" in text:
+        assert re.search(r"median change (?:−?\d+|between −?\d+ and −?\d+) level steps", text)
+    if re.search(r"lower in [1-9]|higher in [1-9]", text):
+        assert "sign test on the level changes" in text and "without change dropped" in text

@@ -102,40 +102,66 @@ def patient_treatment(obs: pd.DataFrame, patient: str, *, order: list[str],
                       test_phase: str = "test_infusion") -> PatientTreatment:
     """The recorded treatment of ``patient`` (one dose per visit: its first non-empty one)."""
     mine = obs[obs["patient_id"] == patient]
-    rank = {v: i for i, v in enumerate(order)}
-    phases = tuple(p for p in ("baseline", test_phase, "post_implant")
-                   if "phase" in mine and (mine["phase"] == p).any())
-    cols = ["visit", "phase"] + [c for c in ("dose_ug_day", "administration") if c in mine]
-    per = mine[cols].copy()
+    return treatments_of(mine, order=order, test_phase=test_phase)[str(patient)]
+
+
+def _visit_doses(obs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """One row per patient and visit, in visit order: ``patient_id, visit, phase, dose, how``
+    (the first non-empty dose and administration of the visit)."""
+    cols = ["patient_id", "visit", "phase"] + [c for c in ("dose_ug_day", "administration")
+                                               if c in obs]
+    per = obs[cols].copy()
+    per["patient_id"] = per["patient_id"].astype(str)
     if "dose_ug_day" not in per:
         per["dose_ug_day"] = np.nan
     if "administration" not in per:
         per["administration"] = ""
     per["administration"] = per["administration"].fillna("").astype(str).str.strip().str.lower()
-    bad = sorted(set(per["administration"]) - {"", *ADMINISTRATIONS})
-    if bad:
+    bad = ~per["administration"].isin(["", *ADMINISTRATIONS])
+    if bad.any():
         from analysis.errors import InvalidInputError
 
-        raise InvalidInputError(f"column 'administration' of patient {patient!r} holds {bad}; "
+        patient = per.loc[bad, "patient_id"].iloc[0]
+        values = sorted(set(per.loc[bad & (per["patient_id"] == patient), "administration"]))
+        raise InvalidInputError(f"column 'administration' of patient {patient!r} holds {values}; "
                                 f"use one of {', '.join(ADMINISTRATIONS)} (or leave it empty)")
-    per = (per.groupby("visit", sort=False)
-           .agg(phase=("phase", "first"), dose=("dose_ug_day", "first"),
-                how=("administration", lambda s: next((x for x in s if x), "")))
-           .reset_index())
-    per = per.assign(_r=per["visit"].map(lambda v: rank.get(v, len(rank)))).sort_values(
-        "_r", kind="mergesort")
-    test = per[per["phase"] == test_phase]
-    doses = test["dose"]
-    state = ("none" if doses.isna().all() else "zero" if (doses.dropna() == 0).all()
-             else "partial" if doses.isna().any() else "recorded")
-    given = test[doses.notna() & (doses > 0)]
-    bolus = given["how"] == "bolus"
-    post = per[(per["phase"] == "post_implant") & per["dose"].notna() & (per["dose"] > 0)]
-    return PatientTreatment(
-        patient=str(patient), phases=phases, test_visits=tuple(test["visit"]),
-        boluses=tuple(float(d) for d in given.loc[bolus, "dose"]),
-        continuous=_merged(list(given.loc[~bolus, "dose"])), dose_state=state,
-        pump=tuple((str(v), float(d)) for v, d in zip(post["visit"], post["dose"], strict=False)))
+    keys = ["patient_id", "visit"]
+    g = per.groupby(keys, sort=False)
+    out = g.agg(phase=("phase", "first"), dose=("dose_ug_day", "first"))
+    how = per[per["administration"] != ""].groupby(keys, sort=False)["administration"].first()
+    out["how"] = how.reindex(out.index).fillna("").to_numpy()
+    out = out.reset_index()
+    rank = {v: i for i, v in enumerate(order)}
+    out["_r"] = out["visit"].map(lambda v: rank.get(v, len(rank)))
+    return out.sort_values("_r", kind="mergesort")
+
+
+def treatments_of(obs: pd.DataFrame, *, order: list[str],
+                  test_phase: str = "test_infusion") -> dict[str, PatientTreatment]:
+    """The recorded treatment of every patient of ``obs`` (see :func:`patient_treatment`),
+    from one pass over the observations."""
+    per = _visit_doses(obs, order)
+    seen = obs.groupby(obs["patient_id"].astype(str))["phase"].agg(set) if "phase" in obs \
+        else {}
+    out = {}
+    for pid, rows in per.groupby("patient_id", sort=True):
+        have = seen.get(pid, set()) if len(seen) else set()
+        phases = tuple(p for p in ("baseline", test_phase, "post_implant") if p in have)
+        recs = list(zip(rows["visit"], rows["phase"], rows["dose"], rows["how"], strict=True))
+        test = [r for r in recs if r[1] == test_phase]
+        doses = [d for _, _, d, _ in test]
+        known = [d for d in doses if pd.notna(d)]
+        state = ("none" if not known else "zero" if all(d == 0 for d in known)
+                 else "partial" if len(known) < len(doses) else "recorded")
+        given = [r for r in test if pd.notna(r[2]) and r[2] > 0]
+        post = [(str(v), float(d)) for v, ph, d, _ in recs
+                if ph == "post_implant" and pd.notna(d) and d > 0]
+        out[str(pid)] = PatientTreatment(
+            patient=str(pid), phases=phases, test_visits=tuple(r[0] for r in test),
+            boluses=tuple(float(r[2]) for r in given if r[3] == "bolus"),
+            continuous=_merged([r[2] for r in given if r[3] != "bolus"]), dose_state=state,
+            pump=tuple(post))
+    return out
 
 
 def ordinal_median(info: Any, values: Any) -> tuple[str, bool]:
@@ -271,8 +297,7 @@ def study_facts(obs: pd.DataFrame, *, changes: pd.DataFrame, results: pd.DataFra
     """
     patients = tuple(sorted(obs["patient_id"].astype(str).unique()))
     test_phase = getattr(config, "treatment_phase", "test_infusion")
-    treatments = {p: patient_treatment(obs, p, order=order, test_phase=test_phase)
-                  for p in patients}
+    treatments = treatments_of(obs, order=order, test_phase=test_phase)
     phases = tuple(ph for ph in ("baseline", test_phase, "post_implant")
                    if (obs["phase"] == ph).any())
     days: dict[str, float] = {}

@@ -128,7 +128,11 @@ def gait_section(gait_dir: str | Path, *, patient_id: str, visits: list[str] | N
                             "are means over the included gait cycles (foot strike to foot "
                             "strike of the same side)." + (f" {cite.strip()}" if cite.strip() else "")),
              "",
-             "| Measure | Side | " + " | ".join(markdown_literal(label(v)) for v in visits) + " |",
+             markdown_prose("Every value below is from the gait laboratory (C3D files); a "
+                            "measure also on the clinical sheet is shown with that source in "
+                            "the outcomes table, and the two are never mixed (see the methods)."),
+             "",
+             "| Measure (gait lab, C3D) | Side | " + " | ".join(markdown_literal(label(v)) for v in visits) + " |",
              "|---|---|" + "---:|" * len(visits)]
     for key, text in _ROWS:
         sides = sorted({s for v in visits for (m, s) in table[v].index if m == key})

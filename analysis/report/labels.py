@@ -25,6 +25,10 @@ from analysis.report.formatting import fmt_num
 __all__ = ["UNIT_SYMBOLS", "unit_symbol", "with_unit", "default_visit_label", "visit_labels",
            "VisitLabels", "side_word", "measure_label", "grade", "grade_steps", "phase_word"]
 
+#: The measures of the gait-lab table, which a clinical sheet may hold too (labelled by source).
+GAIT_LAB_MEASURES = frozenset({"knee_flex_ic", "knee_flex_lr", "knee_flex_swing_peak",
+                               "gait_lab_speed", "cadence", "stride_length", "stance_pct", "gps"})
+
 #: Unit codes of the codebook and their printed symbols.
 UNIT_SYMBOLS: dict[str, str] = {"uV": "µV", "deg": "°", "ug/day": "µg/day", "mg/day": "mg/day",
                                 "grade": "grade", "points": "points", "%": "%"}

@@ -14,14 +14,15 @@ from analysis.report.context import ReportContext
 from analysis.report.doses import window_text
 from analysis.report.escape import markdown_output
 from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_stat
+from analysis.report.labels import GAIT_LAB_MEASURES
 from analysis.report.outcome_text import balance_text, group_change_text, primary_sides
 from analysis.report.statements import (
     change_text,
     first_clause,
 )
-from analysis.report.treatment_text import design_text, patient_dose_text, report_title
+from analysis.report.treatment_text import design_text, patient_dose_text, plain_title, report_title
 
-__all__ = ["report_title", "reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
+__all__ = ["report_title", "plain_title", "reference_sentence", "primary_sentence", "design_paragraph", "series_summary",
            "case_summary", "dose_paragraph", "tolerability_paragraph",
            "flow_paragraph", "mixed_model_sentence", "single_case_paragraph", "pgic_sentence",
            "diagnosis_paragraph", "methods_paragraph"]
@@ -275,6 +276,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                       "Crawford-Howell test [@crawford1998] and its Bayesian counterpart "
                       "[@crawford2007]" if "crawford_howell"
                       in present else "") + ".")
+    if ctx.patient and set(ctx.measures) & GAIT_LAB_MEASURES:
+        out.append("A gait measure recorded both on the clinical sheet (the data file) and by "
+                   "the gait laboratory (its C3D files) is never mixed between the two: the "
+                   "tables of outcomes and every statistic use the clinical-sheet value, the "
+                   "gait-analysis section the gait-lab value (the mean over its gait cycles), "
+                   "and each is labelled with its source.")
     if "dose_slope" in present:
         out.append("The outcome was regressed on the test-infusion dose (per patient by ordinary "
                    "least squares; over patients by a mixed model with a random dose slope "

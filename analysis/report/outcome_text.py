@@ -5,6 +5,7 @@ improved, did not change or worsened on every measure, with the same weight.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.report.escape import markdown_output
@@ -13,7 +14,8 @@ from analysis.report.formatting import CI95, fmt_est_ci, fmt_num, fmt_p, fmt_sta
 from analysis.report.labels import grade_steps, with_unit
 from analysis.report.statements import adjustment_words, digits_of
 
-__all__ = ["SMALL_SAMPLE", "primary_sides", "group_change_text", "balance_text"]
+__all__ = ["SMALL_SAMPLE", "primary_sides", "group_change_text", "balance_text", "median_steps",
+           "sign_test_text"]
 
 #: Up to this many complete pairs a paired test is said not to support inference.
 SMALL_SAMPLE = 3
@@ -28,6 +30,43 @@ def primary_sides(ctx) -> list[str]:
 def _small(n: int) -> str:
     return (f"With {n} patient{'s' if n != 1 else ''} with both values (df = {n - 1}), this "
             "paired test cannot support inference; it describes these patients only.")
+
+
+def median_steps(med: float) -> str:
+    """A median of level steps; one between two whole steps says so.
+
+    Examples
+    --------
+    >>> median_steps(-1.0), median_steps(0.5)
+    ('−1 level steps', 'between 0 and 1 level steps')
+    """
+    if float(med).is_integer():
+        return f"{fmt_num(med, 0)} level steps"
+    return f"between {fmt_num(np.floor(med), 0)} and {fmt_num(np.ceil(med), 0)} level steps"
+
+
+def sign_test_text(higher: int, lower: int, zeros: int) -> str:
+    """The exact sign test of level changes (``scipy.stats.binomtest`` on the signs, two-sided,
+    zero changes dropped and counted).
+
+    Examples
+    --------
+    >>> sign_test_text(0, 6, 2).replace("\u00a0", " ")
+    'sign test on the level changes p = .031 (6 signs; 2 without change dropped)'
+    """
+    from scipy.stats import binomtest
+
+    n = higher + lower
+    p = binomtest(higher, n, 0.5).pvalue
+    return (f"sign test on the level changes {fmt_p(p)} ({n} sign{'s' if n != 1 else ''}; "
+            f"{zeros} without change dropped)")
+
+
+def _split_small(text: str) -> list[str]:
+    """``text`` as its change sentence and its small-sample caveat (if any)."""
+    head, sep, tail = text.partition(" With ")
+    return [head, sep.strip() + " " + tail] if sep and "cannot support inference" in tail \
+        else [text]
 
 
 def _ordinal_change(ctx, m: str, s: str, term: str) -> str:
@@ -46,12 +85,14 @@ def _ordinal_change(ctx, m: str, s: str, term: str) -> str:
     lower = sum(x < 0 for x in steps)
     higher = sum(x > 0 for x in steps)
     text = (f"{ctx.label(m, s)} went from a median grade {before} at the reference visit to "
-            f"{after} at {ctx.labels(visit)} (median change {fmt_num(med, 0 if med % 1 == 0 else 1)}"
-            f" level steps; at least one level lower in {lower}, higher in {higher} and "
+            f"{after} at {ctx.labels(visit)} (median change {median_steps(med)}"
+            f"; at least one level lower in {lower}, higher in {higher} and "
             f"unchanged in {len(steps) - lower - higher} of {len(steps)} patients)")
     w = ctx.rows("wilcoxon", measure=m, side=s, patient="", term=term)
     if len(w) and pd.notna(w.iloc[0]["p_value"]):
         text += f"; Wilcoxon signed-rank on the level ranks {fmt_p(w.iloc[0]['p_value'])}"
+    if lower + higher:
+        text += "; " + sign_test_text(higher, lower, len(steps) - lower - higher)
     text += "."
     if len(steps) <= SMALL_SAMPLE and len(w) and pd.notna(w.iloc[0]["p_value"]):
         text += " " + _small(len(steps))
@@ -99,7 +140,8 @@ def group_change_text(ctx) -> str:
                        _continuous_change(ctx, m, s, term))
     out = [x for x in out if x]
     if out:
-        return " ".join(out)
+        # the small-sample caveat once, when the sides share it
+        return " ".join(dict.fromkeys(x for o in out for x in _split_small(o)))
     if ctx.n_patients < 2:
         return "No paired comparison of the primary outcome was run: it needs at least two patients."
     n_ref = max((len(ctx.facts.with_reference.get((m, s), ())) for s in primary_sides(ctx)),

@@ -9,81 +9,27 @@ estimate; the footnote quotes the row's ``note``.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from analysis.report.context import ReportContext
-from analysis.report.escape import Markdown, markdown_prose
 from analysis.report.facts import ordinal_median
 from analysis.report.formatting import MISSING, fmt_df, fmt_est_ci, fmt_num, fmt_p
-from analysis.report.labels import grade, grade_steps, phase_word, unit_symbol
+from analysis.report.labels import GAIT_LAB_MEASURES, grade, grade_steps, phase_word, unit_symbol
+from analysis.report.outcome_text import median_steps
+from analysis.report.responder_tables import (  # noqa: F401 (the qmds use rt.<name>)
+    effect_size_rows,
+    effect_sizes_table,
+    gait_table,
+    grade_steps_text,
+    responders_table,
+)
+from analysis.report.single_case_table import single_case_label, single_case_rows  # noqa: F401
 from analysis.report.statements import digits_of, first_clause
-from analysis.stats.individual_change import RCI_CRITICAL
+from analysis.report.table_notes import _BETTER, BOUNDS, Footnotes, flag  # noqa: F401
 
 __all__ = ["flag", "Footnotes", "measures_table", "reference_values_table", "timeline_table",
            "case_outcomes_table", "series_outcomes_table", "contrasts_table", "single_case_rows",
            "responders_table", "effect_size_rows", "effect_sizes_table"]
-
-#: Bounds of bounded indices (estimate and interval).
-BOUNDS = {"nap": (0.0, 1.0), "tau_u": (-1.0, 1.0), "rank_biserial": (-1.0, 1.0),
-          "pct_more_extreme": (0.0, 100.0),
-          "pnd": (0.0, 100.0), "responder": (0.0, 1.0), "improved_one_grade": (0.0, 1.0)}
-
-_BETTER = {"higher": "higher", "lower": "lower", "towards_normal": "towards the normal range",
-           "context": "depends on the clinical context"}
-
-
-def flag(row: pd.Series) -> str:
-    """Why an interval of a results row needs a comment, or "".
-
-    Examples
-    --------
-    >>> flag(pd.Series({"analysis": "rank_biserial", "estimate": -1.0, "ci_low": -1.0,
-    ...                 "ci_high": -1.0, "note": "all differences negative"}))
-    'the interval collapsed to a single point at the bound of the index (all differences negative)'
-    >>> flag(pd.Series({"analysis": "tau_u", "estimate": 0.9, "ci_low": 0.4, "ci_high": 1.37,
-    ...                 "note": ""})).replace("\u2212", "-")
-    'the interval passes the bound of the index (-1 to 1); read it as truncated there'
-    """
-    lo, hi, est = row.get("ci_low"), row.get("ci_high"), row.get("estimate")
-    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-        return ""
-    note = first_clause(row.get("note", ""))
-    tail = f" ({note})" if note else ""
-    bounds = BOUNDS.get(str(row.get("analysis")))
-    if math.isclose(float(lo), float(hi), rel_tol=1e-9, abs_tol=1e-12):
-        at = bounds is not None and any(math.isclose(float(lo), b, abs_tol=1e-12) for b in bounds)
-        return ("the interval collapsed to a single point" + (" at the bound of the index" if at
-                                                               else "") + tail)
-    if bounds is not None and (float(lo) < bounds[0] - 1e-9 or float(hi) > bounds[1] + 1e-9):
-        return (f"the interval passes the bound of the index ({fmt_num(bounds[0], 0)} to "
-                f"{fmt_num(bounds[1], 0)}); read it as truncated there" + tail)
-    if est is not None and pd.notna(est) and not float(lo) - 1e-9 <= float(est) <= float(hi) + 1e-9:
-        return "the estimate lies outside its interval" + tail
-    if bounds is not None and (math.isclose(float(lo), bounds[0], abs_tol=1e-12)
-                               or math.isclose(float(hi), bounds[1], abs_tol=1e-12)):
-        return "the interval reaches the bound of the index" + tail
-    return ""
-
-
-class Footnotes:
-    """Collects footnotes and returns their markers ("a", "b", ...)."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def mark(self, text: str) -> str:
-        if not text:
-            return ""
-        if text not in self.notes:
-            self.notes.append(text)
-        return f" ^{chr(ord('a') + self.notes.index(text))}^"
-
-    def markdown(self) -> Markdown:
-        """The footnotes as paragraphs, through the boundary of :mod:`analysis.report.escape`."""
-        return markdown_prose("\n\n".join(f"^{chr(ord('a') + i)}^ {t[:1].upper() + t[1:]}."
-                                            for i, t in enumerate(self.notes)))
 
 
 def measures_table(ctx: ReportContext) -> pd.DataFrame:
@@ -128,6 +74,29 @@ def reference_values_table(ctx: ReportContext) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def baseline_summary_table(ctx: ReportContext) -> pd.DataFrame:
+    """Demographics of every patient, then each measure at the reference visit with its own n:
+    the patients with a value there (never the number of patients in the data).
+
+    Columns ``Characteristic`` and ``Value``.
+    """
+    from analysis.report.tables import baseline_table
+
+    base = baseline_table(ctx.run.patients, ctx.all_obs, codebook=ctx.codebook,
+                          baseline_visit=ctx.reference, measures=[])
+    values = reference_values_table(ctx)
+    have = {k: v for k, v in ctx.facts.with_reference.items() if v}
+    n_ref = len(set().union(*have.values())) if have else 0
+    rows = [("Patients with a value at the reference visit, n", str(n_ref))]
+    for r in values.itertuples(index=False):
+        unit = f" ({r.Unit})" if r.Unit != MISSING else ""
+        stat = "median" if str(r.Value).startswith("median") else "mean (SD)"
+        rows.append((f"{r.Measure}{unit}, {stat}", f"{str(r.Value).removeprefix('median ')}"
+                     f" (n = {r.n})"))
+    return pd.concat([base, pd.DataFrame(rows, columns=["Characteristic", "Value"])],
+                     ignore_index=True)
+
+
 def timeline_table(ctx: ReportContext) -> pd.DataFrame:
     """Phases of one patient: visits, days (when recorded) and doses."""
     out = []
@@ -148,7 +117,8 @@ def timeline_table(ctx: ReportContext) -> pd.DataFrame:
 
 
 def case_outcomes_table(ctx: ReportContext) -> pd.DataFrame:
-    """One patient, every measure at its own last visit against the reference visit."""
+    """One patient, every measure at its own last visit against the reference visit; a measure
+    the gait laboratory also gives is labelled "(clinical sheet)", its source here."""
     out = []
     ch = ctx.run.changes
     ch = ch[(ch["patient_id"] == ctx.patient) & ch["change"].notna()]
@@ -162,7 +132,9 @@ def case_outcomes_table(ctx: ReportContext) -> pd.DataFrame:
         rci = ctx.rows("rci", measure=m, side=s, patient=ctx.patient, term=term)
         cls = ctx.rows("mcid_class", measure=m, side=s, patient=ctx.patient, term=term)
         out.append({
-            "Measure": ctx.label(m, s, unit=True), "Visit": ctx.labels(last["visit"]),
+            "Measure": ctx.label(m, s, unit=True)
+            + (" (clinical sheet)" if m in GAIT_LAB_MEASURES else ""),
+            "Visit": ctx.labels(last["visit"]),
             "Reference": _value(info, last["baseline"]), "Follow-up": _value(info, last["value"]),
             "Change": change,
             "RCI": fmt_num(rci.iloc[0]["estimate"], 2) if len(rci) else MISSING,
@@ -215,8 +187,15 @@ def _median_steps(ctx: ReportContext, m: str, s: str, visit: str, info) -> str:
     steps = pd.Series([x for x in steps if x is not None], dtype=float)
     if steps.empty:
         return MISSING
-    med = steps.median()
-    return f"median {fmt_num(med, 0 if med % 1 == 0 else 1)} steps"
+    return "median " + median_steps(steps.median()).replace(" level", "")
+
+
+def _clmm_term(ctx: ReportContext, term: str, reference: str) -> str:
+    """A cumulative link model's term ``visit<code>`` as "<visit> against <reference>"."""
+    visit = term[len("visit"):] if term.startswith("visit") else term
+    if term.startswith("visit") and reference:
+        return f"{ctx.labels(visit)} against {ctx.labels(reference)}"
+    return ctx.words(term)
 
 
 def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
@@ -225,8 +204,10 @@ def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
     if ctx.is_ordinal(m):
         # no linear model of level codes: the cumulative link model's rows when present
         clmm = ctx.rows("clmm_fixed", measure=m, patient="")
+        ref = ctx.run.config.reference_visit or ""
         return pd.DataFrame([{
-            "Term": ctx.words(str(r["term"])),
+            **({"Side": ctx.label(m, r["side"]).rsplit(", ", 1)[-1]} if r["side"] else {}),
+            "Term": _clmm_term(ctx, str(r["term"]), ref),
             "Estimate [95% CI] (log odds)": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], 2),
             "p": fmt_p(r["p_value"], prefix=False)} for _, r in clmm.iterrows()])
     rows = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
@@ -239,203 +220,3 @@ def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
         "p (Holm)": fmt_p(r["p_adjusted"], prefix=False),
     } for _, r in rows.sort_values("term", key=lambda t: t.map(
         lambda x: ctx.visit_rank(x.split(' - ')[0]))).iterrows()])
-
-
-_SC_NAMES = {"crawford_howell": "Crawford-Howell t", "pct_more_extreme": "% of controls more extreme",
-             "z_cc": "Z-CC", "bayes_single_case": "Bayesian % of controls more extreme",
-             "rsdt": "Revised standardised difference test", "nap": "NAP", "tau_u": "Tau-U",
-             "pnd": "PND (%)", "piecewise": "Piecewise regression", "dose_slope": "Dose slope"}
-
-
-def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
-    """One-patient analyses of the primary outcome, bounded and degenerate ones flagged; a
-    small dose slope is shown per 100 µg/day."""
-    notes = Footnotes()
-    m, s = ctx.primary.measure, ctx.primary.side
-    rows = ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
-    rows = rows[rows["estimate"].notna() | rows["p_value"].notna()]
-    info = ctx.measure_info(m)
-    out = []
-    for _, r in rows.iterrows():
-        dg = 2
-        est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
-        what = first_clause(r["term"]).replace("dose_ug_day", "dose")
-        if r["analysis"] == "dose_slope":
-            unit = unit_symbol(getattr(info, "unit", ""))
-            if pd.notna(est) and abs(est) < 0.01:
-                est, lo, hi = est * 100, lo * 100, hi * 100
-                what = f"{unit} per 100 µg/day"
-            else:
-                what = f"{unit} per µg/day"
-            dg = 3
-        elif r["analysis"] == "crawford_howell":
-            parts = str(r["term"]).split(":")
-            what = ctx.labels(parts[0].strip()) + (f", {parts[1].strip()}" if len(parts) > 1 else "")
-            est = r["statistic"]
-        elif r["analysis"] in ("pct_more_extreme", "bayes_single_case", "z_cc"):
-            what = ctx.labels(str(r["term"]).split(":")[0].strip())
-        out.append({
-            "Analysis": _SC_NAMES[r["analysis"]], "What": what,
-            "Estimate [95% CI]": fmt_est_ci(est, lo, hi, dg) + notes.mark(flag(r)),
-            "p": fmt_p(r["p_value"], prefix=False),
-        })
-    return pd.DataFrame(out), notes
-
-
-
-# ------------------------------------------------------------ responders and effect sizes
-
-def _threshold_words(info) -> str:
-    """The threshold the individual classification used (MCID, else MDC, else half an SD)."""
-    unit = unit_symbol(getattr(info, "unit", ""))
-    if info is not None and info.mcid is not None:
-        value = grade_steps_text(info, info.mcid) if info.levels else f"{fmt_num(info.mcid, 2)} {unit}"
-        return f"improved by at least the MCID ({value.strip()})"
-    if info is not None and info.mdc is not None:
-        return f"improved by at least the MDC ({fmt_num(info.mdc, 2)} {unit}; no MCID published)"
-    return "improved by at least half a standard deviation (no MCID or MDC published)"
-
-
-def grade_steps_text(info, value: float) -> str:
-    """An MCID of an ordinal scale in its code units ("1 grade")."""
-    return f"{fmt_num(value, 0 if float(value).is_integer() else 1)} grade" + (
-        "" if float(value) == 1 else "s")
-
-
-def _pct_ci(row) -> str:
-    if row is None or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
-        return MISSING
-    return f"{fmt_num(100 * row['ci_low'], 0)} to {fmt_num(100 * row['ci_high'], 0)}"
-
-
-def _visit_of(term: str) -> str:
-    """The visit of a responder term ("mcid: post_m6") or a contrast ("post_m6 - baseline")."""
-    term = str(term)
-    return term.split(":", 1)[1].strip() if ":" in term else term.split(" - ")[0].strip()
-
-
-def responders_table(ctx: ReportContext, *, ordinal: bool | None = None
-                     ) -> tuple[pd.DataFrame, Footnotes]:
-    """Responders of each measure at its own last visit: improved by at least the MCID (or the
-    threshold used instead), reliably improved (RCI), improved by at least one grade (ordinal
-    scales); n/N (%) with Wilson and Clopper-Pearson 95% intervals. An interval that collapsed
-    or passes 0-100 % is flagged; criteria with no classified patient are left out.
-
-    ``ordinal=False`` keeps the measures on interval scales, ``True`` the ordinal scales (the
-    report prints the first and puts the whole table in its supplement), ``None`` all."""
-    notes = Footnotes()
-    rows = ctx.rows(("responder", "responder_cp", "improved_one_grade"), patient="")
-    rows = rows[rows["estimate"].notna()]
-    out = []
-    for (m, s), g in rows.groupby(["measure", "side"], sort=True):
-        info = ctx.measure_info(m)
-        if ordinal is not None and bool(info is not None and info.levels) != ordinal:
-            continue
-        g = g.assign(_visit=g["term"].map(_visit_of))
-        last = max(g["_visit"], key=ctx.visit_rank)
-        g = g[g["_visit"] == last]
-        for crit in ("mcid", "rci", "grade"):
-            if crit == "grade":
-                wil = g[g["analysis"] == "improved_one_grade"]
-                cp = g.iloc[0:0]
-                words = "improved by at least one grade"
-            else:
-                wil = g[(g["analysis"] == "responder") & g["term"].str.startswith(f"{crit}:")]
-                cp = g[(g["analysis"] == "responder_cp") & g["term"].str.startswith(f"{crit}:")]
-                words = (_threshold_words(info) if crit == "mcid" else
-                         "reliable improvement (Reliable Change Index above "
-                         f"{fmt_num(RCI_CRITICAL, 2)})")
-            if wil.empty:
-                continue
-            w = wil.iloc[0]
-            total = w["n_patients"] if pd.notna(w["n_patients"]) else w["n_obs"]
-            k = w["statistic"] if pd.notna(w["statistic"]) else round(float(w["estimate"]) * float(total))
-            mark = flag(w)
-            mark = "" if mark.startswith("the interval reaches") else mark
-            out.append({
-                "Measure": ctx.label(m, s), "Visit": ctx.labels(last), "Criterion": words,
-                "Responders, n/N (%)": f"{int(k)}/{int(total)} ({fmt_num(100 * float(w['estimate']), 0)}%)",
-                "Wilson 95% CI (%)": _pct_ci(w) + notes.mark(mark),
-                "Clopper-Pearson 95% CI (%)": _pct_ci(cp.iloc[0] if len(cp) else None),
-            })
-    return pd.DataFrame(out), notes
-
-
-_EFFECTS = (("cohens_dz", "*d*~z~ [95% CI]"), ("cohens_dav", "*d*~av~ [95% CI]"),
-            ("hedges_gav", "*g*~av~ [95% CI]"))
-
-
-def effect_size_rows(ctx: ReportContext) -> pd.DataFrame:
-    """Rows of the results table behind :func:`effect_sizes_table` (and the forest plot):
-    d_z, d_av and g_av of each measure and side at its own last visit against the reference."""
-    picked = []
-    rows = ctx.rows(tuple(a for a, _ in _EFFECTS), patient="")
-    rows = rows[rows["estimate"].notna() & rows["term"].str.endswith(f" - {ctx.reference}")]
-    for (_, _), g in rows.groupby(["measure", "side"], sort=True):
-        last = max(g["term"], key=lambda t: ctx.visit_rank(t.split(" - ")[0]))
-        picked.append(g[g["term"] == last])
-    return pd.concat(picked) if picked else rows.iloc[0:0]
-
-
-def effect_sizes_table(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
-    """Standardised mean changes of each measure at its own last visit: Cohen's d_z (change
-    over the SD of the changes), d_av (change over the mean of the two visits' SDs) and Hedges'
-    g_av (d_av with the small-sample correction), with 95% intervals; degenerate ones flagged."""
-    notes = Footnotes()
-    rows = effect_size_rows(ctx)
-    out = []
-    for (m, s, term), g in rows.groupby(["measure", "side", "term"], sort=True):
-        rec = {"Measure": ctx.label(m, s), "Visit": ctx.labels(term.split(" - ")[0]),
-               "n": fmt_num(g["n_obs"].max(), 0)}
-        for analysis, header in _EFFECTS:
-            r = g[g["analysis"] == analysis]
-            rec[header] = MISSING if r.empty else (
-                fmt_est_ci(r.iloc[0]["estimate"], r.iloc[0]["ci_low"], r.iloc[0]["ci_high"], 2)
-                + notes.mark(flag(r.iloc[0])))
-        out.append(rec)
-    return pd.DataFrame(out), notes
-
-
-def gait_table(ctx: ReportContext) -> pd.DataFrame:
-    """Motion-lab gait of each patient with gait results rows (:mod:`analysis.gait.results`):
-    Gait Profile Score at the first and last gait visit and its change, and the knee flexion
-    clusters of the permutation SPM (last gait visit against the first). Empty unless at least
-    two patients have gait rows (a case series; the case report has its own gait section).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> from analysis.results import result_frame
-    >>> R = result_frame([{"patient_id": p, "measure": "gps", "analysis": "gps", "term": t,
-    ...                    "estimate": e} for p in ("P01", "P02")
-    ...                   for t, e in (("bl", 6.0), ("post", 4.5), ("post - bl", -1.5))])
-    >>> ctx = SimpleNamespace(results=R, labels=lambda v: v.upper())
-    >>> gait_table(ctx).iloc[0].tolist()
-    ['P01', 'BL → POST', '6.0', '4.5', '−1.5', 'none']
-    """
-    from analysis.report.labels import (
-        side_word,  # local: this file's imports are not ours
-    )
-
-    R = ctx.results
-    gps = R[(R["analysis"] == "gps") & (R["measure"] == "gps") & (R["patient_id"] != "")]
-    if gps["patient_id"].nunique() < 2:
-        return pd.DataFrame()
-    out = []
-    for pid, g in gps.groupby("patient_id", sort=True):
-        change = g[g["term"].str.contains(" - ", regex=False)]
-        if change.empty:
-            continue
-        later, first = change["term"].iloc[-1].split(" - ")
-        value = g.set_index("term")["estimate"]
-        spm = R[(R["analysis"] == "spm_cluster") & (R["patient_id"] == pid)
-                & R["term"].str.startswith(f"knee_flexion: {later} - {first}: ")
-                & (R["p_value"] < 0.05)]
-        clusters = "; ".join(f"{side_word(r.side) or r.side} {r.term.rsplit(': ', 1)[1]} "
-                             f"({fmt_p(r.p_value)})" for r in spm.itertuples()) or "none"
-        out.append({"Patient": pid, "Visits": f"{ctx.labels(first)} → {ctx.labels(later)}",
-                    "GPS first (°)": fmt_num(value.get(first), 1),
-                    "GPS last (°)": fmt_num(value.get(later), 1),
-                    "Change (°)": fmt_num(value.get(f"{later} - {first}"), 1),
-                    "Knee flexion clusters (SPM)": clusters})
-    return pd.DataFrame(out)

@@ -14,7 +14,7 @@ from analysis.report.escape import markdown_output
 from analysis.report.facts import PatientTreatment
 from analysis.report.formatting import fmt_num
 
-__all__ = ["report_title", "design_text", "patient_dose_text", "series_dose_text",
+__all__ = ["report_title", "plain_title", "design_text", "patient_dose_text", "series_dose_text",
            "reduction_text", "count_words"]
 
 
@@ -51,6 +51,23 @@ def _test_words(ctx) -> str:
     return "intrathecal baclofen test phase"
 
 
+def plain_title(ctx) -> str:
+    """The title as plain text (the document title: escaped by the renderer, which writes it
+    into the metadata as a Markdown literal); :func:`report_title` is the same as prose."""
+    f = ctx.facts
+    if f.title:
+        return f.title
+    implant = "post_implant" in f.phases
+    if f.tested:
+        what = _test_words(ctx) + (" and pump implantation" if implant else "")
+    elif implant:
+        what = "intrathecal baclofen by implanted pump"
+    else:
+        what = "intrathecal baclofen"
+    kind = ("a case report" if ctx.patient or f.n == 1 else f"a case series of {f.n} patients")
+    return f"{what[:1].upper()}{what[1:]} in hereditary spastic paraplegia: {kind}"
+
+
 @markdown_output
 def report_title(ctx) -> str:
     """The title: ``title`` of study.yaml when given, else from the facts.
@@ -64,18 +81,7 @@ def report_title(ctx) -> str:
     >>> report_title(ctx)
     'Continuous ITB test infusion and pump implantation in HSP, illustrative case report'
     """
-    f = ctx.facts
-    if f.title:
-        return f.title
-    implant = "post_implant" in f.phases
-    if f.tested:
-        what = _test_words(ctx) + (" and pump implantation" if implant else "")
-    elif implant:
-        what = "intrathecal baclofen by implanted pump"
-    else:
-        what = "intrathecal baclofen"
-    kind = ("a case report" if ctx.patient or f.n == 1 else f"a case series of {f.n} patients")
-    return f"{what[:1].upper()}{what[1:]} in hereditary spastic paraplegia: {kind}"
+    return plain_title(ctx)
 
 
 def _phase_parts(ctx) -> list[str]:

@@ -235,7 +235,9 @@ def _foot_off(cycles: pd.DataFrame | None, visit: str, side: str) -> float | Non
 
 def _mark_clusters(ax: Any, side: str, pct: np.ndarray, a: np.ndarray, b: np.ndarray, *,
                    alpha: float, seed: int) -> bool:
-    """Bars along the top of the panel over each cluster with p < alpha, labelled with p."""
+    """Bars along the top of the panel over each cluster with p < alpha (the points where the
+    t curve crosses the threshold, nothing else), labelled with p and the cluster's extent in
+    % of the cycle."""
     result = spm_ttest2(a, b, alpha=alpha, seed=seed)
     drawn = False
     for c in result.clusters:
@@ -244,8 +246,10 @@ def _mark_clusters(ax: Any, side: str, pct: np.ndarray, a: np.ndarray, b: np.nda
         lo, hi = float(pct[c.start]), float(pct[c.end])
         ax.plot([lo, hi], [0.97, 0.97], transform=ax.get_xaxis_transform(), color="black",
                 lw=3, solid_capstyle="butt", gid=f"cluster/{side}/{lo:g}-{hi:g}")
-        ax.text((lo + hi) / 2, 0.93, fmt_p(c.p_value), transform=ax.get_xaxis_transform(),
-                ha="center", va="top", fontsize=6)
+        extent = f"{lo:.0f}–{hi:.0f}%, {hi - lo:.0f}% of the cycle"
+        ax.text((lo + hi) / 2, 0.93, f"{fmt_p(c.p_value)}\n{extent}",
+                transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize=6,
+                gid=f"cluster-text/{side}/{lo:g}-{hi:g}")
         drawn = True
     return drawn
 

@@ -123,6 +123,7 @@ def titration_timeline(
                              color=DOSE, lw=1.2, marker=".", ms=3)
             for ax in axes[:, c]:
                 _shade_phases(ax, part, top=ax is axes[0, c])
+            _day_ticks(axes[-1, c], part["day"].to_numpy(float), wide=c == 0)
         axes[-1, 0].set_ylabel("Dose (\u00b5g/day)", fontsize=7)
         axes[-1, 0].set_ylim(bottom=0)
         if len(parts) == 2:
@@ -133,6 +134,18 @@ def titration_timeline(
                 _break_marks(axes[r, 1], "left")
         fig.supxlabel("Day relative to the start of the test infusion", fontsize=8)
     return fig
+
+
+def _day_ticks(ax: Axes, days: np.ndarray, *, wide: bool) -> None:
+    """Whole days as ticks: the days themselves when there are at most three (one visit is
+    one tick, never 369.5 370.0 370.5), else a few integer ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    days = np.unique(days[np.isfinite(days)])
+    if 0 < len(days) <= 3:
+        ax.set_xticks(days, [f"{d:.0f}" for d in days])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6 if wide else 3, integer=True))
 
 
 def _shade_phases(ax: Axes, part: pd.DataFrame, *, top: bool) -> None:

@@ -115,6 +115,7 @@ def render_report(
     progress: bool = True,
     timeout: int = 1200,
     freeze: bool | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> list[Path]:
     """Render one report to the given formats.
 
@@ -134,6 +135,10 @@ def render_report(
         Show a progress bar over the steps (execute, then each format).
     timeout : int
         Seconds each cell may run (built-in engine).
+    metadata : dict, optional
+        Plain-text metadata over the front matter's under Quarto (``itb report`` gives the
+        study's title); the built-in engine takes the title from the document's cells
+        (``kit.set_title``). Escaped as Markdown literals.
     freeze : bool, optional
         Re-use stored outputs while their inputs are unchanged (built-in engine); default: the
         document's ``execute: freeze`` option.
@@ -166,7 +171,8 @@ def render_report(
     qmd = Path(qmd)
     out_dir = Path(out_dir)
     if engine == "quarto" or (engine == "auto" and quarto_available()):
-        return render_with_quarto(qmd, formats=formats, params=params, out_dir=out_dir)
+        return render_with_quarto(qmd, formats=formats, params=params, out_dir=out_dir,
+                                  metadata=metadata)
 
     root = project_dir(qmd)
     doc = with_project(read_qmd(qmd), root / "_quarto.yml")

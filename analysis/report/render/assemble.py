@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis.report.escape import markdown_literal
 from analysis.report.render.citations import Bibliography, check_citations
 from analysis.report.render.execute import ExecutedDocument, Output
 from analysis.report.render.markup import (
@@ -275,11 +276,21 @@ def _markdown_cell(done, numbers: dict[str, int], name: str) -> str:
     return resolve_crossrefs(text, numbers, where=f"{name}, text from line {cell.line}: ")
 
 
-def _metadata(front: dict, fmt: str) -> dict:
+def cell_title(executed: ExecutedDocument) -> str | None:
+    """The last title a cell gave (``kit.set_title``), plain text; None when none did."""
+    found = [o.content for d in executed.cells for o in d.outputs if o.kind == "title"]
+    return found[-1] if found and found[-1].strip() else None
+
+
+def _metadata(front: dict, fmt: str, title: str | None = None) -> dict:
+    """Pandoc metadata; ``title`` (plain text from a cell) replaces the front matter's, as a
+    Markdown literal: Pandoc parses YAML metadata strings as Markdown."""
     # Authors, abstract and keywords are written into the body by markup.front_block (the same
     # in every format); the templates' own fields would show the author schema as "true" and
     # Pandoc 3.9's Typst template writes keywords unquoted, which Typst rejects.
     meta = {k: front[k] for k in ("title", "subtitle", "date", "lang") if k in front}
+    if title is not None:
+        meta["title"] = str(markdown_literal(" ".join(title.split())))
     if str(meta.get("date", "")).strip() in {"today", "now", "last-modified"}:
         meta["date"] = _dt.date.today().isoformat()
     elif isinstance(meta.get("date"), (_dt.date, _dt.datetime)):
@@ -369,7 +380,7 @@ def assemble_markdown(executed: ExecutedDocument, fmt: str = "html", *,
     pieces = _lay_out_tables(pieces, fmt)
 
     parts = []
-    meta = _metadata(doc.front_matter, fmt)
+    meta = _metadata(doc.front_matter, fmt, cell_title(executed))
     if meta:
         parts.append("---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---")
     parts.append(front_block(doc.front_matter))

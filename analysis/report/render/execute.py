@@ -59,6 +59,12 @@ except ImportError:
 """
 
 
+#: The MIME type of a cell's display that sets the document title (``kit.set_title``): the
+#: front matter's ``title`` cannot be computed, a cell can. Quarto ignores it (``itb report``
+#: gives Quarto the same title with ``--metadata``).
+TITLE_MIME = "application/vnd.itb.title+json"
+
+
 @dataclass(frozen=True)
 class Output:
     """One output of a code cell.
@@ -66,10 +72,12 @@ class Output:
     ``kind`` is ``"markdown"`` (``text/markdown`` or ``output: asis`` text, passed through),
     ``"image"`` (``content`` is the image path relative to the working directory, without its
     extension; ``formats`` lists the files written, e.g. ``("svg", "png")``), ``"text"``
-    (stdout or a plain-text result, shown as a code block) or ``"stderr"`` (warnings).
+    (stdout or a plain-text result, shown as a code block), ``"stderr"`` (warnings) or
+    ``"title"`` (the document title a cell gave, :data:`TITLE_MIME`: plain text, escaped as a
+    Markdown literal when it is written into the metadata).
     """
 
-    kind: Literal["markdown", "image", "text", "stderr"]
+    kind: Literal["markdown", "image", "text", "stderr", "title"]
     content: str
     formats: tuple[str, ...] = ()
 
@@ -152,7 +160,11 @@ def _collect(
                 outputs.append(Output("markdown" if asis else "text", text))
         elif out["output_type"] in ("display_data", "execute_result"):
             data = out.get("data", {})
-            if "text/markdown" in data:
+            if TITLE_MIME in data:
+                value = data[TITLE_MIME]
+                value = value.get("title", "") if isinstance(value, dict) else value
+                outputs.append(Output("title", str(value)))
+            elif "text/markdown" in data:
                 outputs.append(Output("markdown", data["text/markdown"]))
             elif "image/png" in data or "image/svg+xml" in data:
                 n_images += 1

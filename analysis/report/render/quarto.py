@@ -13,6 +13,7 @@ number 7. They are typed first exactly as the built-in engine types them
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from analysis.errors import RenderError
+from analysis.report.escape import markdown_literal
 from analysis.report.render.qmd import coerce_params, project_dir, read_qmd
 
 __all__ = ["quarto_available", "render_with_quarto", "quarto_command", "quarto_outputs",
@@ -44,20 +46,28 @@ def quarto_available() -> bool:
 
 
 def quarto_command(
-    qmd: Path, *, formats: Sequence[str], params_file: Path | None, out_dir: Path
+    qmd: Path, *, formats: Sequence[str], params_file: Path | None, out_dir: Path,
+    metadata: dict[str, str] | None = None,
 ) -> list[str]:
-    """The ``quarto render`` command line (without running it).
+    """The ``quarto render`` command line (without running it). ``metadata`` values (plain
+    text, e.g. the study's title) are given with ``--metadata key:value`` as Markdown literals
+    (Pandoc parses metadata strings as Markdown) quoted as YAML strings.
 
     Examples
     --------
     >>> quarto_command(Path("reports/a.qmd"), formats=["html", "pdf"], params_file=None,
     ...                out_dir=Path("_output"))[:5]
     ['quarto', 'render', 'reports/a.qmd', '--to', 'html,typst']
+    >>> quarto_command(Path("a.qmd"), formats=["html"], params_file=None, out_dir=Path("o"),
+    ...                metadata={"title": "![](/etc/passwd) <b>"})[-2:]
+    ['--metadata', 'title:"\\\\\\\\!\\\\\\\\[\\\\\\\\](/etc/passwd) \\\\\\\\<b\\\\\\\\>"']
     """
     cmd = ["quarto", "render", str(qmd), "--to", ",".join(QUARTO_FORMATS[f] for f in formats),
            "--output-dir", str(out_dir), "--no-execute-daemon"]
     if params_file is not None:
         cmd += ["--execute-params", str(params_file)]
+    for key, value in (metadata or {}).items():
+        cmd += ["--metadata", f"{key}:{json.dumps(str(markdown_literal(' '.join(value.split()))))}"]
     return cmd
 
 
@@ -89,8 +99,10 @@ def render_with_quarto(
     formats: Sequence[str] = ("html", "pdf", "docx"),
     params: dict[str, Any] | None = None,
     out_dir: str | Path = "_output",
+    metadata: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Render a report with ``quarto render`` into ``out_dir``.
+    """Render a report with ``quarto render`` into ``out_dir`` (``metadata``: plain-text values
+    over the front matter's, e.g. the study's title; see :func:`quarto_command`).
 
     Returns
     -------
@@ -114,7 +126,8 @@ def render_with_quarto(
         if typed:
             params_file = Path(tmp) / "params.yml"
             params_file.write_text(yaml.safe_dump(typed, sort_keys=False), encoding="utf-8")
-        cmd = quarto_command(qmd, formats=formats, params_file=params_file, out_dir=out_dir)
+        cmd = quarto_command(qmd, formats=formats, params_file=params_file, out_dir=out_dir,
+                             metadata=metadata)
         proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip()[-2000:]

@@ -1,0 +1,127 @@
+"""The one-patient table of the case report: phase (AB) analyses, dose slope and the
+comparisons with controls, each labelled with its statistic, sidedness, norms and what its
+estimate is."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from analysis.report.context import ReportContext
+from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_p, fmt_stat
+from analysis.report.labels import unit_symbol
+from analysis.report.statements import first_clause
+from analysis.report.table_notes import Footnotes, flag
+
+__all__ = ["single_case_label", "single_case_rows"]
+
+_SC_NAMES = {"crawford_howell": "Crawford-Howell t", "pct_more_extreme": "% of controls beyond",
+             "z_cc": "Z-CC", "bayes_single_case": "Bayesian",
+             "rsdt": "Revised standardised difference test", "nap": "NAP", "tau_u": "Tau-U",
+             "pnd": "PND (%)", "piecewise": "Piecewise regression", "dose_slope": "Dose slope"}
+
+
+def _sided(term: str) -> str:
+    """"two-sided" or "one-sided, lower"/"one-sided, higher" from a Crawford-Howell term."""
+    t = str(term)
+    if "two-sided" in t:
+        return "two-sided"
+    if "one-sided" in t:
+        tail = t.rsplit("one-sided", 1)[1]
+        return "one-sided, " + ("lower" if "less" in tail else "higher" if "greater" in tail
+                                else tail.strip(" ()") or "one tail")
+    return ""
+
+
+def _beyond(term: str) -> str:
+    """"below" / "above" (worse/better) of a percentage term ("controls below (worse) patient")."""
+    m = re.search(r"controls (below|above)(?: \((worse|better)\))?", str(term))
+    if not m:
+        return "beyond"
+    return m[1] + (f" ({m[2]})" if m[2] else "")
+
+
+def _source(term: str) -> str:
+    """The norms a comparison used ("gait-lab norms") from the visit part of its term."""
+    m = re.search(r"\(([^)]*norms[^)]*)\)", str(term).split(":")[0])
+    return m[1] if m else "controls"
+
+
+def _pct(value: float) -> str:
+    """A percentage of controls: two decimals, "< 0.01" below (never a rounded 0.00)."""
+    return "< 0.01" if pd.notna(value) and 0 <= value < 0.005 else fmt_num(value, 2)
+
+
+def single_case_label(analysis: str, term: str) -> str:
+    """What a one-patient row is: its statistic and sidedness, or what its estimate measures.
+
+    Examples
+    --------
+    >>> single_case_label("crawford_howell", "baseline: patient - controls: one-sided (less)")
+    'Crawford-Howell t (one-sided, lower)'
+    >>> single_case_label("bayes_single_case", "baseline: z_cc: patient - controls")
+    'Bayesian Z-CC (patient - control mean)/SD, credible interval'
+    >>> single_case_label("bayes_single_case",
+    ...                   "baseline: percentage of controls below (worse) patient")
+    'Bayesian % of controls below (worse) the patient'
+    """
+    if analysis == "crawford_howell":
+        return f"Crawford-Howell t ({_sided(term)})" if _sided(term) else "Crawford-Howell t"
+    if analysis == "pct_more_extreme":
+        return f"% of controls {_beyond(term)} the patient (Crawford-Howell)"
+    if analysis == "z_cc":
+        return "Z-CC (patient - control mean)/SD, confidence interval"
+    if analysis == "bayes_single_case":
+        if "z_cc" in str(term):
+            return "Bayesian Z-CC (patient - control mean)/SD, credible interval"
+        return f"Bayesian % of controls {_beyond(term)} the patient"
+    return _SC_NAMES[analysis]
+
+
+def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
+    """One-patient analyses of the primary outcome, bounded and degenerate ones flagged; a
+    small dose slope is shown per 100 µg/day. Each comparison with controls is labelled with
+    its statistic and sidedness (a t statistic as "t(df) = ..."), the norms it used, and what
+    its estimate is; a percentage whose (mean) point estimate lies outside its equal-tailed
+    interval is flagged."""
+    notes = Footnotes()
+    m, s = ctx.primary.measure, ctx.primary.side
+    rows = ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
+    rows = rows[rows["estimate"].notna() | rows["p_value"].notna()]
+    info = ctx.measure_info(m)
+    out = []
+    for _, r in rows.iterrows():
+        dg = 2
+        est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
+        what = first_clause(r["term"]).replace("dose_ug_day", "dose")
+        mark = flag(r)
+        text = None
+        if r["analysis"] == "dose_slope":
+            unit = unit_symbol(getattr(info, "unit", ""))
+            if pd.notna(est) and abs(est) < 0.01:
+                est, lo, hi = est * 100, lo * 100, hi * 100
+                what = f"{unit} per 100 µg/day"
+            else:
+                what = f"{unit} per µg/day"
+            dg = 3
+        elif r["analysis"] in ("crawford_howell", "pct_more_extreme", "bayes_single_case",
+                               "z_cc"):
+            visit = str(r["term"]).split(":")[0].split("(")[0].strip()
+            what = f"{ctx.labels(visit)}, against {_source(r['term'])}"
+            if r["analysis"] == "crawford_howell":
+                text = fmt_stat("t", r["statistic"], r["df"], None).split(",")[0]
+            elif "%" in single_case_label(str(r["analysis"]), str(r["term"])):
+                text = f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]" if pd.notna(lo) else _pct(est)
+            if str(r["analysis"]) in ("pct_more_extreme", "bayes_single_case") and \
+                    pd.notna(est) and pd.notna(lo) and pd.notna(hi) and not lo <= est <= hi:
+                mark = ("the point estimate (the mean, as Crawford & Garthwaite define it) lies "
+                        "outside the equal-tailed interval: the distribution of the percentage "
+                        "is very skewed at so extreme a score")
+        out.append({
+            "Analysis": single_case_label(str(r["analysis"]), str(r["term"])), "What": what,
+            "Estimate [95% CI]": (text if text is not None else fmt_est_ci(est, lo, hi, dg))
+            + notes.mark(mark),
+            "p": fmt_p(r["p_value"], prefix=False),
+        })
+    return pd.DataFrame(out), notes
