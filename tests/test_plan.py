@@ -292,7 +292,7 @@ def test_progress_lines_when_not_on_a_terminal(capsys):
     d = parse_design({**SMALL, "studies": SMALL["studies"][:1]})
     power_simulation(d, progress=True)
     err = capsys.readouterr().err
-    assert "plan: 4/4 tasks (100%)" in err
+    assert "plan: 4/4 chunks (100%)" in err
 
 
 # --------------------------------------------------------------------- design and CLI
@@ -328,7 +328,7 @@ def test_itb_plan_writes_table_figure_and_paragraph(tmp_path, capsys):
                       "  - {name: norms, design: controls, n_controls: [10, 40], effect: -3}\n")
     assert main(["plan", str(design), "--out", str(tmp_path / "o")]) == 0
     captured = capsys.readouterr()
-    assert "plan: 2/2 tasks (100%)" in captured.err  # progress lines when not on a terminal
+    assert "plan: 2/2 chunks (100%)" in captured.err  # progress lines when not on a terminal
     out = captured.out.split()
     assert [p.rsplit("/", 1)[-1] for p in out] == ["power.csv", "power.parquet",
                                                    "power_curve.png", "sample_size.md"]

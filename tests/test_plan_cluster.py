@@ -121,9 +121,9 @@ def test_plan_on_a_scheduler_and_two_worker_processes(tmp_path):
         # 2. one worker killed mid-run: its tasks are recomputed on the other, same table
         run = _plan(design, tmp_path / "killed", address)
         lines = []
-        for line in run.stderr:  # progress lines: "plan: k/n tasks (p%), s"
+        for line in run.stderr:  # progress lines: "plan: k/n chunks (p%), s"
             lines.append(line)
-            if line.startswith("plan: ") and "tasks (" in line:
+            if line.startswith("plan: ") and "chunks (" in line:
                 done, total = line.split()[1].split("/")
                 assert int(done) < int(total), "the run finished before a worker was killed"
                 workers[0].kill()  # SIGKILL: no goodbye to the scheduler

@@ -28,7 +28,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,9 +40,12 @@ from analysis.plan.design import N_KEY, PlanDesign, Scenario, load_design
 from analysis.plan.scheduler import scheduler_target
 from analysis.plan.simulate import TALLY, simulate_chunk
 
-#: Simulated datasets per task (a constant: the tasks, and so the numbers, do not depend
+#: Simulated datasets per chunk (a constant: the chunks, and so the numbers, do not depend
 #: on the number of workers).
 CHUNK = 25
+#: Chunks per task at most: one task per chunk would cost the scheduler and the client more
+#: than small chunks take to compute on a two-core machine.
+GROUP = 8
 STORE = "plan_store"
 #: Columns of the power table.
 COLUMNS = ("study", "design", "scenario", "curve", "n", "test", "n_sim", "power", "mcse",
@@ -75,22 +78,27 @@ def scenario_seed(seed: int, scenario: Scenario) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(int(scenario.key, 16),))
 
 
-def _tasks(design: PlanDesign, todo: Iterable[Scenario]) -> list[tuple]:
-    tasks = []
+def _tasks(design: PlanDesign, todo: Iterable[Scenario], workers: int) -> list[tuple]:
+    """Chunks grouped into tasks: a task runs up to :data:`GROUP` consecutive chunks of one
+    scenario, fewer when that would leave fewer than four tasks per worker. Grouping changes
+    the scheduling overhead only: each chunk keeps its own seed and tally."""
+    per_scenario = []
     for sc in todo:
         if sc.design == "controls":
             continue
         n_chunks = math.ceil(design.n_sim / CHUNK)
         seeds = scenario_seed(design.seed, sc).spawn(n_chunks)
-        for i, ss in enumerate(seeds):
-            size = min(CHUNK, design.n_sim - i * CHUNK)
-            tasks.append((sc, i, size, ss))
-    return tasks
+        per_scenario.append((sc, [(i, min(CHUNK, design.n_sim - i * CHUNK), ss)
+                                  for i, ss in enumerate(seeds)]))
+    total = sum(len(c) for _, c in per_scenario)
+    group = max(1, min(GROUP, total // (4 * max(1, workers))))
+    return [(sc, tuple(c[j:j + group])) for sc, c in per_scenario
+            for j in range(0, len(c), group)]
 
 
-def _run_task(task: tuple) -> tuple[str, int, dict]:
-    sc, i, size, ss = task
-    return sc.key, i, simulate_chunk(sc, size, ss)
+def _run_task(task: tuple) -> list[tuple[str, int, dict]]:
+    sc, chunks = task
+    return [(sc.key, i, simulate_chunk(sc, size, ss)) for i, size, ss in chunks]
 
 
 def _curve(design: PlanDesign, sc: Scenario) -> str:
@@ -132,7 +140,8 @@ def _rows(design: PlanDesign, sc: Scenario, chunks: dict[int, dict]) -> pd.DataF
 
 
 class _Progress:
-    """tqdm on a terminal; otherwise plain ``plan: k/n tasks`` lines (about every 10%)."""
+    """tqdm on a terminal; otherwise plain ``plan: k/n chunks`` lines (about every 10%);
+    a chunk is :data:`CHUNK` datasets."""
 
     def __init__(self, total: int, enabled: bool | None):
         self.total, self.done, self.next_line = total, 0, 0.0
@@ -143,7 +152,7 @@ class _Progress:
         if self.enabled and tty:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc="plan", unit="task", file=sys.stderr)
+            self.bar = tqdm(total=total, desc="plan", unit="chunk", file=sys.stderr)
 
     def update(self) -> None:
         self.done += 1
@@ -153,7 +162,7 @@ class _Progress:
             self.bar.update(1)
         elif self.done >= self.next_line or self.done == self.total:
             self.next_line = self.done + max(1, self.total // 10)
-            print(f"plan: {self.done}/{self.total} tasks ({100 * self.done // self.total}%), "
+            print(f"plan: {self.done}/{self.total} chunks ({100 * self.done // self.total}%), "
                   f"{time.monotonic() - self.start:.0f} s", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -161,19 +170,19 @@ class _Progress:
             self.bar.close()
 
 
-def _serial(tasks: list[tuple]) -> Iterator[tuple]:
+def _serial(tasks: list[tuple]) -> Iterator[list]:
     for task in tasks:
         yield _run_task(task)
 
 
-def _joblib(tasks: list[tuple], workers: int) -> Iterator[tuple]:
+def _joblib(tasks: list[tuple], workers: int) -> Iterator[list]:
     from joblib import Parallel, delayed
 
     yield from Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")(
         delayed(_run_task)(t) for t in tasks)
 
 
-def _dask(tasks: list[tuple], scheduler: str) -> Iterator[tuple]:
+def _dask(make_tasks: Callable[[int], list[tuple]], scheduler: str) -> Iterator[list]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency
@@ -187,6 +196,7 @@ def _dask(tasks: list[tuple], scheduler: str) -> Iterator[tuple]:
                        f"({type(exc).__name__}: {_one_line(exc)}); start one with `dask "
                        "scheduler` and `dask worker`") from None
     try:
+        tasks = make_tasks(max(1, sum(client.nthreads().values())))
         futures = client.map(_run_task, tasks, pure=False)
         with client.as_current():
             for fut in as_completed(futures):
@@ -276,25 +286,25 @@ def power_simulation(design: PlanDesign | str | Path, *, out: str | Path | None 
             done[sc.key] = _rows(design, sc, {})
             if store is not None:
                 _write_atomic(done[sc.key], store / f"{sc.key}.parquet")
-    tasks = _tasks(design, todo)
     expected = {sc.key: math.ceil(design.n_sim / CHUNK) for sc in todo if sc.key not in done}
     by_key = {sc.key: sc for sc in todo}
     chunks: dict[str, dict[int, dict]] = {k: {} for k in expected}
-    bar = _Progress(len(tasks), progress)
+    bar = _Progress(sum(expected.values()), progress)
     if scheduler:
-        results = _dask(tasks, scheduler)
-    elif workers == 1 or len(tasks) <= 1:
-        results = _serial(tasks)
+        results = _dask(lambda n: _tasks(design, todo, n), scheduler)
+    elif workers == 1 or sum(expected.values()) <= 1:
+        results = _serial(_tasks(design, todo, 1))
     else:
-        results = _joblib(tasks, workers)
+        results = _joblib(_tasks(design, todo, workers), workers)
     try:
-        for key, i, tally in results:
-            chunks[key][i] = tally
-            bar.update()
-            if len(chunks[key]) == expected[key]:
-                done[key] = _rows(design, by_key[key], chunks.pop(key))
-                if store is not None:
-                    _write_atomic(done[key], store / f"{key}.parquet")
+        for finished in results:
+            for key, i, tally in finished:
+                chunks[key][i] = tally
+                bar.update()
+                if len(chunks[key]) == expected[key]:
+                    done[key] = _rows(design, by_key[key], chunks.pop(key))
+                    if store is not None:
+                        _write_atomic(done[key], store / f"{key}.parquet")
     finally:
         bar.close()
     table = pd.concat([done[sc.key] for sc in design.scenarios], ignore_index=True)
