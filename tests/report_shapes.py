@@ -246,8 +246,23 @@ def patient_without_baseline():
     return obs, pts, "primary_outcome: tug\nreference_visit: baseline\n"
 
 
+def escalating_boluses():
+    """Two test boluses each (50 then 75 µg, upper-case BOLUS), a sided MAS, pump doses:
+    every bolus named, no titration, no dose slope or therapeutic window on amounts."""
+    rows = []
+    for k, p in enumerate(("H1", "H2", "H3")):
+        rows += [(p, "baseline", "baseline", -3, 0, "mas_hip_add", [3, 2], ""),
+                 (p, "bolus50", "test_infusion", 0, 50, "mas_hip_add", [2, 1], "BOLUS"),
+                 (p, "bolus50", "test_infusion", 0, 50, "mrc_hip_add", [4, 4], "BOLUS"),
+                 (p, "bolus75", "test_infusion", 2, 75, "mas_hip_add", [1, 1], "Bolus"),
+                 (p, "bolus75", "test_infusion", 2, 75, "mrc_hip_add", [4, 3], "Bolus"),
+                 (p, "m6", "post_implant", 180, 150 - 30 * (k == 2), "mas_hip_add", [1, 1], "")]
+    obs = _obs(rows, sides=("R", "L"))
+    return obs, _patients(obs), "primary_outcome: mas_hip_add\n"
+
+
 ISSUE_21 = {f.__name__: f for f in (
     one_test_visit_one_dose, bolus_then_rising_doses, no_dose_column, one_normal_leg,
     single_patient_worse, three_centres, two_patients, all_non_responders, only_five_years,
-    week_visits, german_visits, patient_without_baseline)}
+    week_visits, german_visits, patient_without_baseline, escalating_boluses)}
 SHAPES.update(ISSUE_21)

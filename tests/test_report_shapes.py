@@ -215,6 +215,35 @@ def test_bolus_is_an_amount_and_rising_doses_are_not_reductions(runs):
     assert t.boluses == (50.0,) and t.continuous == (40.0, 80.0, 120.0) and not t.reductions
 
 
+def test_every_bolus_is_named_and_no_dose_analysis_reads_an_amount(runs):
+    run = runs["escalating_boluses"]
+    ctx = _context(run)
+    text = " ".join(_texts(ctx)).replace("\u00a0", " ")
+    assert "50 then 75 µg each" in text  # not "of 50 µg": the second bolus is not lost
+    assert "titrat" not in say.dose_paragraph(ctx) + say.design_paragraph(ctx)
+    assert "regressed on the test-infusion dose" not in say.methods_paragraph(ctx)
+    dosed = run.results[run.results["analysis"].isin(["dose_slope", "therapeutic_window"])]
+    assert dosed.empty  # bolus amounts (µg) are not daily rates
+    t = ctx.facts.treatments["H1"]
+    assert t.boluses == (50.0, 75.0) and t.continuous == () and not t.titrated
+
+
+def test_an_unknown_administration_is_refused_with_its_row(tmp_path):
+    from analysis.data.validate import load_dataset
+    from analysis.errors import DataValidationError
+
+    obs, pts, _ = SHAPES["escalating_boluses"]()
+    obs.loc[3, "administration"] = "infusion pump"
+    d = tmp_path / "d"
+    d.mkdir()
+    obs.to_csv(d / "observations.csv", index=False)
+    with pytest.raises(DataValidationError) as err:
+        load_dataset(d)
+    problem = next(p for p in err.value.problems if p.column == "administration")
+    assert problem.row == 5 and problem.value == "infusion pump"  # header is row 1
+    assert "bolus or continuous" in problem.rule
+
+
 def test_no_dose_column_keeps_the_test_infusion(runs):
     ctx = _context(runs["no_dose_column"])
     text = " ".join(_texts(ctx))

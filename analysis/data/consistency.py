@@ -10,6 +10,9 @@ instead; ``itb validate --relax NAME``):
 * ``visit_phases``: one visit label in two phases.
 * ``age_over_89`` (:mod:`analysis.data.patients`): an age over 89; relaxed, it is aggregated to
   the category "90 or over" (age 90) with a note.
+* ``administration`` (optional column; never relaxed): ``bolus`` (the dose column holds an
+  amount in ug given once) or ``continuous`` (a rate in ug/day), in any case, or empty
+  (continuous); any other value is an error.
 * ``chronology``: study days against phases and visits, per patient: a baseline day after day 0
   (the start of the test infusion), a post-implant day before the test infusion's last day (or
   before day 0), a visit ``post_m<N>`` earlier than a visit ``post_m<K>`` with ``K < N``.
@@ -67,6 +70,8 @@ def consistency_problems(obs: pd.DataFrame, *, file: str,
 
     if not len(obs):
         return out
+    if "administration" in obs:
+        out += _administration(obs, file)
     obs = obs.assign(day=pd.to_numeric(obs["day"], errors="coerce"),
                      dose_ug_day=pd.to_numeric(obs["dose_ug_day"], errors="coerce"))
     dose = obs["dose_ug_day"].to_numpy(dtype="float64")
@@ -89,6 +94,25 @@ def consistency_problems(obs: pd.DataFrame, *, file: str,
         add("visit_phases", rows, "phase", visit, f"visit '{visit}' is in two phases ({names})",
             "Give each visit one phase, or name the visits apart")
     out += _chronology(obs, add)
+    return out
+
+
+#: Values of the optional ``administration`` column (read case-insensitively; empty: continuous).
+ADMINISTRATIONS = ("bolus", "continuous")
+
+
+def _administration(obs: pd.DataFrame, file: str) -> list[Problem]:
+    how = obs["administration"].fillna("").astype(str).str.strip().str.lower()
+    bad = ~how.isin(["", *ADMINISTRATIONS])
+    out = []
+    for value, rows in obs[bad].groupby(obs.loc[bad, "administration"].astype(str), sort=True):
+        r = _rows(rows)
+        where = f" (rows {row_ranges(r)})" if len(r) > 1 else ""
+        out.append(Problem(file, r[0], "administration", value,
+                           "administration must be bolus or continuous (or empty: continuous)"
+                           + where, "error",
+                           "write bolus (an amount in ug given once) or continuous (a daily "
+                           "rate in ug/day)"))
     return out
 
 

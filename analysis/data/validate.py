@@ -247,6 +247,8 @@ def validate_observations(raw: pd.DataFrame, *, codebook: Codebook, file: str,
     if errors:
         raise DataValidationError(sorted(col.problems, key=order))
     obs = obs.reset_index(drop=True)
+    if "administration" in obs:  # checked above (consistency): read in any case
+        obs["administration"] = obs["administration"].str.strip().str.lower()
     try:
         check_observations(obs)
     except ContractError as exc:  # a bug in the rules above, said plainly

@@ -38,13 +38,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data.consistency import ADMINISTRATIONS
 from analysis.stats.individual_change import RELIABLE_DETERIORATION, RELIABLE_IMPROVEMENT
 
 __all__ = ["ADMINISTRATIONS", "PatientTreatment", "StudyFacts", "patient_treatment",
            "study_facts", "outcome_classes", "ordinal_median"]
 
-#: Values of the optional ``administration`` column (how the test-phase dose was given).
-ADMINISTRATIONS = ("bolus", "continuous")
 #: The configuration's default title: a title equal to it was not given.
 DEFAULT_TITLE = "ITB study"
 

@@ -283,9 +283,19 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "gait-analysis section the gait-lab value (the mean over its gait cycles), "
                    "and each is labelled with its source.")
     if "dose_slope" in present:
-        out.append("The outcome was regressed on the test-infusion dose (per patient by ordinary "
-                   "least squares; over patients by a mixed model with a random dose slope "
-                   "when at least three patients titrated).")
+        slopes = ctx.results[(ctx.results["analysis"] == "dose_slope")
+                             & ctx.results["estimate"].notna()]
+        pooled = slopes["patient_id"].fillna("").astype(str).eq("")
+        how = (["per patient by ordinary least squares"] if (~pooled).any() else []) + (
+            ["over patients by a mixed model with a random dose slope, as at least three "
+             "patients titrated"] if pooled.any() else [])
+        ordinal = slopes["note"].fillna("").str.startswith("ordinal measure").any()
+        bolus = any(t.boluses for t in ctx.facts.treatments.values())
+        out.append(f"The outcome was regressed on the continuous test-infusion dose "
+                   f"({'; '.join(how)})"
+                   + ("; test boluses, amounts rather than rates, were left out" if bolus else "")
+                   + ("; on an ordinal scale the slope describes the grade codes and is not a "
+                      "model of the grades" if ordinal else "") + ".")
     miss = ctx.rows("missing")
     if len(miss):
         total = int(miss["estimate"].fillna(0).sum())

@@ -93,13 +93,7 @@ def _phase_parts(ctx) -> list[str]:
         kinds: dict[str, list[str]] = {}
         for p in f.tested:
             t = f.treatments[p]
-            key = ("a titrated continuous test infusion (two or more doses)" if t.titrated else
-                   "a continuous test infusion at one dose" if t.administration == "continuous"
-                   else "a test bolus only" if t.administration == "bolus"
-                   else "a test bolus then a continuous infusion"
-                   if t.administration == "bolus then continuous"
-                   else "a test phase with every recorded dose 0" if t.dose_state == "zero"
-                   else "a test phase without a recorded dose")
+            key = _test_phase_words(t)
             kinds.setdefault(key, []).append(p)
         parts.append("a test phase (" + "; ".join(
             f"{k}: {count_words(len(v), f.n)}" for k, v in kinds.items()) + ")")
@@ -203,9 +197,7 @@ def series_dose_text(ctx) -> str:
                          f"{_spread([t.continuous[0] for t in one], 'µg/day')}.")
         bol = [f.treatments[p] for p in f.tested if f.treatments[p].boluses]
         if bol:
-            parts.append(f"A test bolus (an amount given once, not a daily rate) was given to "
-                         f"{count_words(len(bol), len(f.tested))} with a test phase, of "
-                         f"{_spread([t.boluses[0] for t in bol], 'µg')}.")
+            parts.append(_bolus_sentence([t.boluses for t in bol], len(f.tested)))
         none = [p for p in f.tested if f.treatments[p].administration is None]
         if none:
             parts.append(f"No dose above 0 is recorded in the test phase of "
@@ -218,6 +210,52 @@ def series_dose_text(ctx) -> str:
     elif "post_implant" in f.phases:
         parts.append("No pump dose is recorded after implantation.")
     return " ".join(parts)
+
+
+def _test_phase_words(t: PatientTreatment) -> str:
+    """One patient's test phase in words: boluses (how many), then the continuous infusion."""
+    n = len(t.boluses)
+    bolus = ("" if not n else "a test bolus" if n == 1
+             else f"{n} test boluses")
+    infusion = ("a titrated continuous test infusion (two or more doses)" if t.titrated
+                else "a continuous test infusion at one dose" if t.continuous else "")
+    if bolus and infusion:
+        return f"{bolus} then {infusion}"
+    if bolus:
+        return f"{bolus} only"
+    if infusion:
+        return infusion
+    return ("a test phase with every recorded dose 0" if t.dose_state == "zero"
+            else "a test phase without a recorded dose")
+
+
+def _bolus_sentence(sequences: list[tuple[float, ...]], tested: int) -> str:
+    """Every bolus of the series: each patient's amounts in order, grouped by sequence
+    (a summary by range when more than three sequences differ)."""
+    who = count_words(len(sequences), tested)
+    several = any(len(s) > 1 for s in sequences)
+    head = (f"Test boluses (amounts given once, not daily rates) were given to {who} with a "
+            "test phase" if several else
+            f"A test bolus (an amount given once, not a daily rate) was given to {who} with a "
+            "test phase")
+    groups: dict[tuple[float, ...], int] = {}
+    for s in sequences:
+        groups[s] = groups.get(s, 0) + 1
+    def words(s: tuple[float, ...]) -> str:
+        return " then ".join(_ug(b) for b in s) + " µg"
+    if len(groups) == 1:
+        (seq,) = groups
+        each = " each" if len(sequences) > 1 and several else ""
+        return f"{head}: {words(seq)}{each}."
+    if len(groups) <= 3:
+        return f"{head}: " + "; ".join(
+            f"{words(s)} ({n} patient{'s' if n != 1 else ''})"
+            for s, n in sorted(groups.items(), key=lambda g: (-g[1], g[0]))) + "."
+    amounts = [b for s in sequences for b in s]
+    counts = [len(s) for s in sequences]
+    many = (f"{min(counts)} to {max(counts)} boluses" if min(counts) != max(counts)
+            else f"{counts[0]} bolus{'es' if counts[0] != 1 else ''}")
+    return (f"{head}: {many} per patient, of {_ug(min(amounts))} to {_ug(max(amounts))} µg.")
 
 
 @markdown_output

@@ -297,14 +297,19 @@ def _analyze(obs: pd.DataFrame, *, codebook: Codebook, config: StudyConfig,
     # freed before the table is built: the responders' inputs and the per-measure copies
     del classified
     groups.clear()
-    window, window_rows = therapeutic_window_rows(obs, codebook, config)
+    # a bolus is an amount in ug given once, not a daily rate: the dose-response and the
+    # therapeutic window read continuous doses only
+    dosing = (obs[obs["administration"].ne("bolus").to_numpy()] if "administration" in obs
+              else obs)
+    window, window_rows = therapeutic_window_rows(dosing, codebook, config)
     frames.append(window_rows)
     if n_patients == 1:
         from analysis.run import single_case as single_patient  # one patient only: lazy
         frames += [single_patient.dissociation_results(obs, d, codebook, config)
                    for d in config.dissociations]
-    frames.append(dose.dose_response(obs, phase=config.treatment_phase))
-    frames += _group_dose(obs, config)
+    frames.append(_ordinal_dose_note(dose.dose_response(dosing, phase=config.treatment_phase),
+                                     codebook))
+    frames += [_ordinal_dose_note(f, codebook) for f in _group_dose(dosing, config)]
     # combine() by hand, so that the pieces are freed before the table is sorted in place: at
     # registry scale each copy of the table is about 110 MB
     results = concat_results(frames)
@@ -415,6 +420,21 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
     if warnings:
         warning = "; ".join(warnings)
         rows["note"] = [f"{warning}; {x}" if x else warning for x in rows["note"]]
+    return rows
+
+
+def _ordinal_dose_note(rows: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Dose slopes of an ordinal measure say that they treat the codes as interval values."""
+    if not len(rows):
+        return rows
+    kinds = {k: codebook.measure(k).kind for k in rows["measure"].unique() if k}
+    ordinal = rows["measure"].map(kinds).eq("ordinal").to_numpy()
+    if ordinal.any():
+        warning = ("ordinal measure: this slope treats the codes as interval values (a "
+                   "description of the titration, not a model of the grades)")
+        rows = rows.copy()
+        rows.loc[ordinal, "note"] = [f"{warning}; {x}" if isinstance(x, str) and x else warning
+                                     for x in rows.loc[ordinal, "note"]]
     return rows
 
 
