@@ -48,11 +48,15 @@ async def upload(request: Request) -> Response:
 
             names = [safe_name(f.filename) for f in files]  # every name checked before a write
             dataset = ws.new_dataset(Path(names[0]).stem)
-            for f, name in zip(files, names, strict=True):
-                content = await f.read(MAX_UPLOAD_BYTES + 1)
-                if len(content) > MAX_UPLOAD_BYTES:
-                    raise ITBError(f"upload {name!r}: larger than {MAX_UPLOAD_BYTES >> 20} MB")
-                ws.save(dataset, name, content)
+            try:
+                for f, name in zip(files, names, strict=True):
+                    content = await f.read(MAX_UPLOAD_BYTES + 1)
+                    if len(content) > MAX_UPLOAD_BYTES:
+                        raise ITBError(f"upload {name!r}: larger than {MAX_UPLOAD_BYTES >> 20} MB")
+                    ws.save(dataset, name, content)
+            except BaseException:  # nothing half-written: the new dataset goes as a whole
+                ws.discard(dataset)
+                raise
         except ITBError as exc:
             return page(request, "home.html", "Data", status=400, error=str(exc), current=None,
                         files=[], datasets=ws.dataset_names(), examples=EXAMPLE_NAMES)

@@ -114,7 +114,8 @@ class Workspace:
     def save(self, dataset: Path, name: str, content: bytes) -> Path:
         """Write one upload into ``dataset`` (C3D trials into ``gait/``) under its safe name."""
         name = safe_name(name)
-        folder = dataset / "gait" if name.lower().endswith(".c3d") else dataset
+        gait = name.lower().endswith(".c3d") or name.lower() == "norms.parquet"
+        folder = dataset / "gait" if gait else dataset
         folder.mkdir(exist_ok=True)
         target = folder / name
         if self.inside(target) is None or target.parent.resolve() != folder.resolve():
@@ -142,6 +143,14 @@ class Workspace:
             for p in trials:
                 shutil.copy2(p, dataset / "gait" / p.name)
         return dataset
+
+    def discard(self, dataset: Path) -> None:
+        """Remove a dataset folder made by this app (an upload that failed half-way)."""
+        if self.inside(dataset) is not None and dataset.parent == self.datasets:
+            shutil.rmtree(dataset, ignore_errors=True)
+            marker = self.root / "current"
+            if marker.is_file() and marker.read_text(encoding="utf-8").strip() == dataset.name:
+                marker.unlink()
 
     def set_current(self, name: str) -> None:
         (self.root / "current").write_text(name, encoding="utf-8")
