@@ -323,3 +323,17 @@ def test_the_server_answers_on_loopback_only_and_needs_the_token(tmp_path):
 def test_only_loopback_hosts_are_quiet():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
+
+
+def test_one_bad_name_refuses_the_whole_upload_and_trials_go_to_gait(client, work):
+    r = client.post("/upload", files=[("files", ("observations.csv", b"patient_id\n")),
+                                      ("files", ("evil.exe", b"x"))])
+    assert r.status_code == 400 and not any((work / "datasets").iterdir())
+    trial = (EXAMPLES / "case_report" / "gait" / "bl_d5_trial1.c3d").read_bytes()
+    client.post("/upload", files=[("files", ("observations.csv",
+                                             (EXAMPLES / "case_report" / "observations.csv")
+                                             .read_bytes())),
+                                  ("files", ("bl_d5_trial1.c3d", trial))])
+    dataset = next((work / "datasets").iterdir())
+    assert (dataset / "gait" / "bl_d5_trial1.c3d").read_bytes() == trial
+    assert sorted(p.name for p in dataset.iterdir()) == ["gait", "observations.csv"]
