@@ -337,3 +337,22 @@ def test_one_bad_name_refuses_the_whole_upload_and_trials_go_to_gait(client, wor
     dataset = next((work / "datasets").iterdir())
     assert (dataset / "gait" / "bl_d5_trial1.c3d").read_bytes() == trial
     assert sorted(p.name for p in dataset.iterdir()) == ["gait", "observations.csv"]
+
+
+@pytest.mark.slow
+def test_a_case_report_of_one_patient_of_a_series_is_previewed(client):
+    client.post("/choose", data={"example": "case_series"})
+    patients = re.findall(r"<option>([^<]+)</option>",
+                          client.get("/run").text.split('id="patient"')[1].split("</select>")[0])
+    assert len(patients) > 1
+    chosen = patients[1]
+    r = client.post("/run", data={"report": "case-report", "patient": chosen, "to_html": "1"})
+    run_id = str(r.url).rsplit("/", 1)[1]
+    assert _wait(client, run_id)["state"] == "done"
+    page = client.get(f"/runs/{run_id}").text
+    assert f"--report case-report --patient {chosen}" in page
+    frame = re.search(r'<iframe class="report" src="([^"]+case-report\.html)"', page)
+    assert frame, page[-2000:]
+    report = client.get(frame.group(1))
+    assert report.status_code == 200 and chosen in report.text
+    assert "sandbox" in report.headers["content-security-policy"]
