@@ -356,3 +356,14 @@ def test_a_case_report_of_one_patient_of_a_series_is_previewed(client):
     report = client.get(frame.group(1))
     assert report.status_code == 200 and chosen in report.text
     assert "sandbox" in report.headers["content-security-policy"]
+
+
+def test_itb_app_data_starts_on_a_copy_of_that_data(work, tmp_path):
+    data = tmp_path / "klinik.csv"
+    data.write_text(MESSY, encoding="utf-8")
+    c = TestClient(create_app(work, TOKEN, data_path=data))
+    page = c.get(f"/check?token={TOKEN}")
+    assert "klinik.csv: valid." in _text(page.text)
+    copies = [p for p in (work / "datasets").rglob("klinik.csv")]
+    assert len(copies) == 1 and copies[0].read_text(encoding="utf-8") == MESSY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["klinik.csv", "work"]
