@@ -19,6 +19,7 @@ from pathlib import Path
 
 import analysis
 from analysis import limits
+from analysis.app.command import add_command as add_app_command
 from analysis.data.consistency import CHECKS
 from analysis.data.summary import validation_json
 from analysis.errors import DataValidationError, ITBError
@@ -315,6 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_simulate)
 
     gait_commands.add_commands(sub)
+    add_app_command(sub)
     add_plan_commands(sub)
     _add_limit_option(parser)
     _verbosity_options(sub)

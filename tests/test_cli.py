@@ -25,7 +25,8 @@ from analysis.run.manifest import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "example"
-SUBCOMMANDS = ["validate", "analyze", "report", "reproduce", "codebook", "dictionary", "simulate"]
+SUBCOMMANDS = ["validate", "analyze", "report", "reproduce", "codebook", "dictionary", "simulate",
+               "init", "app"]
 #: The analysis cache of these runs (not the user's cache directory).
 CACHE = Path(tempfile.mkdtemp(prefix="itb-test-cache-"))
 

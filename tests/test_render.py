@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from analysis.errors import RenderError
+from analysis.paths import REPORTS as REPORT_SOURCES
 from analysis.report.render import project_dir, render_report
 from analysis.report.render import quarto as quarto_mod
 from analysis.report.render.pandoc import CrossrefWarning, resolve_crossrefs
@@ -437,3 +438,16 @@ def test_quarto_gets_the_title_as_escaped_metadata(monkeypatch, tmp_path):
     assert key == "title"
     escaped = yaml.safe_load(value)
     assert "<script>" not in escaped and "![" not in escaped and "\\<script\\>" in escaped
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_SOURCES))
+def test_every_parameter_itb_report_passes_is_defined_by_the_document(name):
+    """`itb report --mapping/--redcap-dictionary/--relax` reach the document (they were refused
+    as unknown parameters before the web app passed --mapping)."""
+    text = REPORT_SOURCES[name][0].read_text(encoding="utf-8")
+    cell = text.split("#| tags: [parameters]", 1)[1].split("```", 1)[0]
+    defined = set(re.findall(r"^(\w+) = ", cell, re.M))
+    assert {"data", "config", "codebook", "df_method", "patient", "follow_links", "mapping",
+            "redcap_dictionary", "relax"} <= defined
+    load = text.split("kit.load(", 1)[1].split(")", 1)[0]
+    assert all(f"{k}={k}" in load for k in ("mapping", "redcap_dictionary", "relax"))
