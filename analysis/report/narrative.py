@@ -14,7 +14,7 @@ from analysis.report.context import ReportContext
 from analysis.report.doses import window_text
 from analysis.report.escape import markdown_output
 from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_stat
-from analysis.report.labels import GAIT_LAB_MEASURES
+from analysis.report.labels import GAIT_LAB_MEASURES, side_word
 from analysis.report.outcome_text import balance_text, group_change_text, primary_sides
 from analysis.report.statements import (
     change_text,
@@ -47,7 +47,13 @@ def reference_sentence(ctx: ReportContext) -> str:
 
 @markdown_output
 def primary_sentence(ctx: ReportContext) -> str:
-    """The primary outcome and how it was chosen."""
+    """The primary outcome and how it was chosen; a sided measure with data on both sides is
+    named with both (the summary reports each side)."""
+    sides = [s for s in primary_sides(ctx) if s]
+    if len(sides) > 1:
+        both = " and ".join(side_word(s) for s in sides)
+        return (f"The primary outcome is {ctx.label(ctx.primary.measure)}, on each side "
+                f"({both}), reported side by side; it is {ctx.words(ctx.primary.reason)}.")
     return f"The primary outcome is {ctx.primary_label}; it is {ctx.words(ctx.primary.reason)}."
 
 
@@ -282,20 +288,22 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "tables of outcomes and every statistic use the clinical-sheet value, the "
                    "gait-analysis section the gait-lab value (the mean over its gait cycles), "
                    "and each is labelled with its source.")
-    if "dose_slope" in present:
-        slopes = ctx.results[(ctx.results["analysis"] == "dose_slope")
-                             & ctx.results["estimate"].notna()]
-        pooled = slopes["patient_id"].fillna("").astype(str).eq("")
+    slopes = ctx.results[(ctx.results["analysis"] == "dose_slope")
+                         & ctx.results["estimate"].notna()]
+    ordinal = slopes["note"].fillna("").str.startswith("ordinal measure")
+    if len(slopes[~ordinal]):
+        pooled = slopes.loc[~ordinal, "patient_id"].fillna("").astype(str).eq("")
         how = (["per patient by ordinary least squares"] if (~pooled).any() else []) + (
             ["over patients by a mixed model with a random dose slope, as at least three "
              "patients titrated"] if pooled.any() else [])
-        ordinal = slopes["note"].fillna("").str.startswith("ordinal measure").any()
         bolus = any(t.boluses for t in ctx.facts.treatments.values())
-        out.append(f"The outcome was regressed on the continuous test-infusion dose "
-                   f"({'; '.join(how)})"
+        out.append(f"Measures on an interval scale were regressed on the continuous "
+                   f"test-infusion dose ({'; '.join(how)})"
                    + ("; test boluses, amounts rather than rates, were left out" if bolus else "")
-                   + ("; on an ordinal scale the slope describes the grade codes and is not a "
-                      "model of the grades" if ordinal else "") + ".")
+                   + ".")
+    if ordinal.any():
+        out.append("The results table's dose slopes of ordinal scales are lines through grade "
+                   "codes, not models of the grades; this report does not interpret them.")
     miss = ctx.rows("missing")
     if len(miss):
         total = int(miss["estimate"].fillna(0).sum())

@@ -10,7 +10,8 @@ import pandas as pd
 
 from analysis.report.context import ReportContext
 from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_p, fmt_stat
-from analysis.report.labels import unit_symbol
+from analysis.report.labels import side_word, unit_symbol
+from analysis.report.outcome_text import primary_sides
 from analysis.report.statements import first_clause
 from analysis.report.table_notes import Footnotes, flag
 
@@ -86,10 +87,13 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
     its estimate is; a percentage whose (mean) point estimate lies outside its equal-tailed
     interval is flagged."""
     notes = Footnotes()
-    m, s = ctx.primary.measure, ctx.primary.side
-    rows = ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
+    m, sides = ctx.primary.measure, primary_sides(ctx)
+    rows = pd.concat([ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
+                      for s in sides])
     rows = rows[rows["estimate"].notna() | rows["p_value"].notna()]
     info = ctx.measure_info(m)
+    if getattr(info, "kind", "") == "ordinal":  # a line through grade codes: not reported
+        rows = rows[rows["analysis"] != "dose_slope"]
     out = []
     for _, r in rows.iterrows():
         dg = 2
@@ -119,6 +123,7 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
                         "outside the equal-tailed interval: the distribution of the percentage "
                         "is very skewed at so extreme a score")
         out.append({
+            **({"Side": side_word(r["side"])} if len(sides) > 1 else {}),
             "Analysis": single_case_label(str(r["analysis"]), str(r["term"])), "What": what,
             "Estimate [95% CI]": (text if text is not None else fmt_est_ci(est, lo, hi, dg))
             + notes.mark(mark),
