@@ -24,10 +24,11 @@ invisible letters; the rule is a few lines over ``unicodedata``.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["BIDI_CONTROLS", "ZERO_WIDTH", "hidden", "visible"]
+__all__ = ["BIDI_CONTROLS", "ZERO_WIDTH", "hidden", "say", "visible"]
 
 #: Bidirectional-text controls: they reorder the characters around them as shown.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -89,3 +90,16 @@ def visible(text: Any, *, line_breaks: bool = False) -> str:
     if text.isprintable() and not _PRINTABLE_HIDDEN.search(text):  # the usual case, fast
         return text
     return "".join(f"<U+{ord(c):04X}>" if c not in keep and hidden(c) else c for c in text)
+
+
+def say(text: Any, *, file: TextIO | None = None, end: str = "\n") -> None:
+    """Print ``text`` for people (stdout unless ``file``), through :func:`visible` with its
+    line breaks kept: every line the command line prints passes here (its log lines and
+    warnings through the same :func:`visible`, in :mod:`analysis.cli`).
+
+    Examples
+    --------
+    >>> say("measure 'gait\x1b[2J' is not in the codebook")
+    measure 'gait<U+001B>[2J' is not in the codebook
+    """
+    print(visible(text, line_breaks=True), file=sys.stdout if file is None else file, end=end)
