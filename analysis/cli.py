@@ -488,6 +488,7 @@ def _report(args: argparse.Namespace) -> int:
 def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats: tuple[str, ...],
                  out: Path, cache_dir: str | Path | None) -> int:
     from analysis.report.render import render_report
+    from analysis.report.treatment_text import run_title
     from analysis.run.manifest import write_run
     from analysis.run.pipeline import run_analysis
 
@@ -519,11 +520,9 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
         LOG.info("rendering %s (%s)", name, ", ".join(formats))
-        # the study's title for Quarto (the built-in engine takes it from the document's cell)
-        from analysis.report.context import build_context
-        from analysis.report.treatment_text import plain_title
-
-        title = plain_title(build_context(run, patient=params.get("patient")))
+        # the study's title for Quarto (the built-in engine takes it from the document's cell),
+        # from the few facts it needs: the document's kernel builds the whole context once
+        title = run_title(run, patient=params.get("patient"))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
                                   engine=args.engine,
                                   progress=sys.stderr.isatty() and not args.quiet,
