@@ -3,6 +3,10 @@
 Every subcommand has ``--help``. Problems in the user's input (data, configuration, codebook,
 manifest) print a message naming the file and the fix and exit with status 1, without a
 traceback; successful commands exit 0.
+
+Everything printed (results, errors, log lines, warnings) passes through
+:func:`analysis.text.visible`: a terminal escape sequence or a bidi control in a measure name,
+column header, note or file name is printed as ``<U+001B>``, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +31,7 @@ from analysis.errors import DataValidationError, ITBError
 from analysis.gait import commands as gait_commands
 from analysis.paths import REPORTS
 from analysis.plan.commands import add_commands as add_plan_commands
+from analysis.text import say, visible
 from analysis.vocabulary import DF_METHODS, ENGINES
 from analysis.vocabulary import REPORT_FORMATS as FORMATS
 
@@ -44,10 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_usage(sys.stderr)
-        print("itb: error: give a command (itb --help lists them)", file=sys.stderr)
+        say("itb: error: give a command (itb --help lists them)", file=sys.stderr)
         return 2
     _logging(args)
     previous = _stop_on_sigterm()
+    shown_warning = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         _check_out(args)
         with limits.overridden(dict(getattr(args, "limits", None) or [])):
@@ -55,13 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataValidationError as exc:
         from analysis.data.summary import render
 
-        print(render(exc.problems), file=sys.stderr)
+        say(render(exc.problems), file=sys.stderr)
         return 1
     except ITBError as exc:
-        print(f"error: {_problem_lines(exc)}", file=sys.stderr)
+        say(f"error: {_problem_lines(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: nothing more was written; outputs are the previous complete set or "
+        say("interrupted: nothing more was written; outputs are the previous complete set or "
               "absent", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
@@ -71,24 +79,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 1
     except OSError as exc:
-        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        say(f"error: {_os_message(exc)}", file=sys.stderr)
         return 1
     except RecursionError:
-        print("error: the input is nested too deeply to be read", file=sys.stderr)
+        say("error: the input is nested too deeply to be read", file=sys.stderr)
         return 1
     except MemoryError:  # also pyarrow's ArrowMemoryError (a native std::bad_alloc)
-        print(f"error: {_MEMORY}", file=sys.stderr)
+        say(f"error: {_MEMORY}", file=sys.stderr)
         return 1
     except Exception as exc:  # last resort: no traceback for users, unless they ask
         if os.environ.get("ITB_DEBUG"):
             raise
         if "bad_alloc" in str(exc) or "out of memory" in str(exc).lower():
-            print(f"error: {_MEMORY} ({type(exc).__name__})", file=sys.stderr)
+            say(f"error: {_MEMORY} ({type(exc).__name__})", file=sys.stderr)
             return 1
-        print(f"error: unexpected internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); "
+        say(f"error: unexpected internal error ({type(exc).__name__}: {_one_line(exc)[:300]}); "
               "please report it, with ITB_DEBUG=1 set to show the traceback", file=sys.stderr)
         return 1
     finally:
+        warnings.showwarning = shown_warning
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
@@ -127,15 +136,28 @@ def _logging(args: argparse.Namespace) -> None:
         logging.DEBUG if getattr(args, "verbose", 0) else logging.INFO)
     LOG.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("itb: %(message)s"))
+    handler.setFormatter(_VisibleFormatter("itb: %(message)s"))
     LOG.addHandler(handler)
     LOG.setLevel(level)
     LOG.propagate = False
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines with every hidden character written as ``<U+XXXX>`` (one record, one line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A Python warning (such as a discarded cache entry) printed as a log line: one line,
+    through :func:`analysis.text.visible`, without the source line of the library."""
+    LOG.warning("warning: %s", message)
+
+
 def _written(path: str | Path) -> None:
     """Every written file is printed the same way: its absolute path, one per line (stdout)."""
-    print(Path(path).resolve())
+    say(Path(path).resolve())
 
 
 def _verbosity_options(sub: argparse._SubParsersAction) -> None:
@@ -383,16 +405,16 @@ def _validate(args: argparse.Namespace) -> int:
                                relax=args.relax)
     except DataValidationError as exc:
         if args.format == "json":
-            print(json.dumps(validation_json(exc.problems), indent=2, default=str))
+            say(json.dumps(validation_json(exc.problems), indent=2, default=str))
             return 1
         raise
     for name, spec in ((report.mapping or {}).get("columns") or {}).items():
         LOG.debug("column %r read as %s (%s, %s)", name, spec["as"], spec["kind"],
                   spec["confidence"])
     if args.format == "json":
-        print(json.dumps(validation_json(report.problems, report), indent=2, default=str))
+        say(json.dumps(validation_json(report.problems, report), indent=2, default=str))
     elif not args.quiet:
-        print(report.summary())
+        say(report.summary())
     if args.write_derived is not None:
         path = write_derived(report, out_dir=args.write_derived)
         for name in (path.name, "exclusions.csv", "validation.json"):
@@ -466,6 +488,7 @@ def _report(args: argparse.Namespace) -> int:
 def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats: tuple[str, ...],
                  out: Path, cache_dir: str | Path | None) -> int:
     from analysis.report.render import render_report
+    from analysis.report.treatment_text import run_title
     from analysis.run.manifest import write_run
     from analysis.run.pipeline import run_analysis
 
@@ -497,11 +520,9 @@ def _render_jobs(args: argparse.Namespace, jobs: list[tuple[str, Path]], formats
             params["patient"] = args.patient or str(sorted(run.observations["patient_id"].unique())[0])
         qmd = REPORTS[name][0]
         LOG.info("rendering %s (%s)", name, ", ".join(formats))
-        # the study's title for Quarto (the built-in engine takes it from the document's cell)
-        from analysis.report.context import build_context
-        from analysis.report.treatment_text import plain_title
-
-        title = plain_title(build_context(run, patient=params.get("patient")))
+        # the study's title for Quarto (the built-in engine takes it from the document's cell),
+        # from the few facts it needs: the document's kernel builds the whole context once
+        title = run_title(run, patient=params.get("patient"))
         for path in render_report(qmd, formats=formats, params=params, out_dir=out,
                                   engine=args.engine,
                                   progress=sys.stderr.isatty() and not args.quiet,
@@ -551,14 +572,14 @@ def _reproduce(args: argparse.Namespace) -> int:
     failed = []
     for manifest in find_manifests(args.dir):
         outcome = reproduce_manifest(manifest, rtol=args.rtol)
-        print(outcome.report())
+        say(outcome.report())
         if not outcome.ok:
             failed.append(str(outcome.manifest))
     if failed:
-        print(f"NOT reproduced ({len(failed)} manifest(s)): see the files, inputs and numbers "
+        say(f"NOT reproduced ({len(failed)} manifest(s)): see the files, inputs and numbers "
               "named above")
         return 1
-    print("reproduced: every file is the recorded one and every number agrees")
+    say("reproduced: every file is the recorded one and every number agrees")
     return 0
 
 
@@ -593,6 +614,6 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _print_table(table, fmt: str) -> None:
     if fmt == "json":
-        print(table.to_json(orient="records", indent=2))
+        say(table.to_json(orient="records", indent=2))
     else:
-        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+        say(table.to_csv(index=False, lineterminator="\n"), end="")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from analysis.text import visible
+
 
 class ITBError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -38,16 +40,23 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
-        where = self.file
+        """One line; text from the data with its hidden characters written as ``<U+XXXX>``.
+
+        Examples
+        --------
+        >>> print(Problem("obs.csv", 3, "measure", "gait\\x1b[2J", "not in the codebook"))
+        obs.csv, row 3, column 'measure': not in the codebook (value: 'gait<U+001B>[2J')
+        """
+        where = visible(self.file)
         if self.row is not None:
             where += f", row {self.row}"
         if self.column is not None:
-            where += f", column '{self.column}'"
-        text = f"{where}: {self.rule}"
+            where += f", column '{visible(self.column)}'"
+        text = f"{where}: {visible(self.rule)}"
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += f" (value: {visible(self.value)!r})"
         if self.fix:
-            text += f". {self.fix}"
+            text += f". {visible(self.fix)}"
         return text
 
 

@@ -20,6 +20,7 @@ from analysis.run.pipeline import run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "data" / "example" / "case_report"
+CACHED_EXAMPLE = CASE  # the example of the cache fixtures (conftest.py)
 NAMES = (cache.ENTRY, *(f"{t}.parquet" for t in cache.TABLES))
 
 
@@ -33,34 +34,7 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-@pytest.fixture(scope="module")
-def reference():
-    """The case report analysed without any cache."""
-    return run_analysis(CASE, cache_dir=None)
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory, reference):
-    """A cache directory holding the case report's entry; returns (directory, entry)."""
-    directory = tmp_path_factory.mktemp("cache")
-    run_analysis(CASE, cache_dir=directory)
-    (entry,) = [p for p in directory.iterdir() if p.is_dir()]
-    return directory, entry
-
-
-def _copy(filled, tmp_path) -> tuple[Path, Path]:
-    directory, entry = filled
-    shutil.copytree(directory, tmp_path / "cache")
-    return tmp_path / "cache", tmp_path / "cache" / entry.name
-
-
-def _same_run(run, reference) -> None:
-    for name in ("results", "window", "changes"):
-        pd.testing.assert_frame_equal(getattr(run, name), getattr(reference, name), check_exact=True)
-    assert run.manifest == reference.manifest
-
-
-def test_entry_is_parquet_and_json_only_and_reads_back_identical(filled, reference):
+def test_entry_is_parquet_and_json_only_and_reads_back_identical(filled, same_run):
     directory, entry = filled
     assert sorted(p.name for p in entry.iterdir()) == sorted(NAMES)
     assert not list(directory.rglob("*.pickle")) and not list(directory.rglob("*.pkl"))
@@ -68,7 +42,7 @@ def test_entry_is_parquet_and_json_only_and_reads_back_identical(filled, referen
     assert record["key"] == entry.name and set(record["files"]) == set(NAMES) - {cache.ENTRY}
     with warnings.catch_warnings():
         warnings.simplefilter("error", cache.CacheWarning)  # a hit, nothing discarded
-        _same_run(run_analysis(CASE, cache_dir=directory), reference)
+        same_run(run_analysis(CASE, cache_dir=directory))
 
 
 def test_the_payload_would_run_if_unpickled(tmp_path):
@@ -79,8 +53,8 @@ def test_the_payload_would_run_if_unpickled(tmp_path):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_a_pickle_planted_under_any_name_is_never_loaded(filled, reference, tmp_path, name):
-    directory, entry = _copy(filled, tmp_path)
+def test_a_pickle_planted_under_any_name_is_never_loaded(cache_copy, same_run, tmp_path, name):
+    directory, entry = cache_copy
     marker = tmp_path / "executed"
     (entry / name).write_bytes(pickle.dumps(_Payload(marker)))
     # and under every name an older cache used, beside the entry
@@ -89,13 +63,13 @@ def test_a_pickle_planted_under_any_name_is_never_loaded(filled, reference, tmp_
     with pytest.warns(cache.CacheWarning, match="discarded"):
         run = run_analysis(CASE, cache_dir=directory)
     assert not marker.exists(), "a pickle from the cache was executed"
-    _same_run(run, reference)
+    same_run(run)
     assert sorted(p.name for p in entry.iterdir()) == sorted(NAMES)  # rewritten, verified
 
 
-def test_a_pickle_planted_in_the_kernel_cache_is_not_loaded_by_a_report(filled, tmp_path):
+def test_a_pickle_planted_in_the_kernel_cache_is_not_loaded_by_a_report(cache_copy, tmp_path):
     # The report documents' load() in a fresh process (as a Jupyter kernel runs it).
-    directory, entry = _copy(filled, tmp_path)
+    directory, entry = cache_copy
     marker = tmp_path / "executed"
     for name in NAMES:
         (entry / name).write_bytes(pickle.dumps(_Payload(marker)))
@@ -108,8 +82,8 @@ def test_a_pickle_planted_in_the_kernel_cache_is_not_loaded_by_a_report(filled, 
     assert "discarded" in proc.stderr
 
 
-def test_a_number_edited_in_the_cache_is_discarded(filled, reference, tmp_path):
-    directory, entry = _copy(filled, tmp_path)
+def test_a_number_edited_in_the_cache_is_discarded(cache_copy, same_run):
+    directory, entry = cache_copy
     path = entry / "results.parquet"
     table = pd.read_parquet(path)
     window = table["analysis"] == "therapeutic_window"
@@ -119,12 +93,12 @@ def test_a_number_edited_in_the_cache_is_discarded(filled, reference, tmp_path):
     with pytest.warns(cache.CacheWarning, match="checksum"):
         run = run_analysis(CASE, cache_dir=directory)
     assert run.results.loc[run.results["analysis"] == "therapeutic_window", "estimate"].tolist() == [108.0]
-    _same_run(run, reference)
+    same_run(run)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "bad json", "missing file", "extra file", "wrong key"])
-def test_a_damaged_entry_is_discarded_with_a_note(filled, reference, tmp_path, damage):
-    directory, entry = _copy(filled, tmp_path)
+def test_a_damaged_entry_is_discarded_with_a_note(cache_copy, same_run, damage):
+    directory, entry = cache_copy
     if damage == "truncate":
         data = (entry / "changes.parquet").read_bytes()
         (entry / "changes.parquet").write_bytes(data[: len(data) // 2])
@@ -140,7 +114,7 @@ def test_a_damaged_entry_is_discarded_with_a_note(filled, reference, tmp_path, d
         (entry / cache.ENTRY).write_text(json.dumps(record))
     with pytest.warns(cache.CacheWarning, match="discarded"):
         run = run_analysis(CASE, cache_dir=directory)
-    _same_run(run, reference)
+    same_run(run)
 
 
 def test_key_changes_with_inputs_configuration_versions_and_source(tmp_path, monkeypatch):

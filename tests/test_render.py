@@ -451,3 +451,37 @@ def test_every_parameter_itb_report_passes_is_defined_by_the_document(name):
             "redcap_dictionary", "relax"} <= defined
     load = text.split("kit.load(", 1)[1].split(")", 1)[0]
     assert all(f"{k}={k}" in load for k in ("mapping", "redcap_dictionary", "relax"))
+
+# --- itb report: the title Quarto gets, without a second report context ---------------------
+
+#: The bundled reports' titles (their study.yaml `title`), as Quarto received them before.
+BUNDLED_TITLES = {
+    "case-report": "Continuous ITB test infusion and pump implantation in HSP, illustrative "
+                   "case report",
+    "case-series": "Simulated ITB case series (illustrative)",
+}
+
+
+def test_itb_report_titles_without_building_the_context_twice(monkeypatch, tmp_path):
+    import analysis.report.context as context
+    import analysis.report.render as render
+    from analysis.cli import main
+    from analysis.paths import REPORTS
+
+    built, rendered = [], []
+    real = context.build_context
+    monkeypatch.setattr(context, "build_context",
+                        lambda *a, **k: built.append(k.get("patient")) or real(*a, **k))
+    monkeypatch.setattr(render, "render_report",
+                        lambda qmd, **k: rendered.append((Path(qmd).stem, k["metadata"])) or [])
+    assert main(["report", "--to", "html", "--no-cache", "--out", str(tmp_path), "-q"]) == 0
+    assert dict((name, meta["title"]) for name, meta in rendered) == BUNDLED_TITLES
+    assert built == []  # the parent builds no context: the document's kernel builds it once
+    for name in BUNDLED_TITLES:
+        assert REPORTS[name][0].read_text(encoding="utf-8").count("build_context(") == 1
+    # the same title as the document's own cell writes (kit.set_title(say.plain_title(ctx)))
+    from analysis.report.treatment_text import plain_title
+    from analysis.run.pipeline import run_analysis
+
+    run = run_analysis(REPORTS["case-report"][1], cache_dir=None)
+    assert plain_title(real(run, patient="P01")) == BUNDLED_TITLES["case-report"]

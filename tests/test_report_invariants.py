@@ -26,6 +26,7 @@ from analysis.report import narrative as say  # noqa: E402
 from analysis.report import report_tables as rt  # noqa: E402
 from analysis.report.context import build_context  # noqa: E402
 from analysis.report.doses import window_table  # noqa: E402
+from analysis.report.treatment_text import run_title  # noqa: E402
 
 CODE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
 SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
@@ -153,6 +154,9 @@ def problems(spec, run, ctx) -> list[str]:
         out.append("title names a treatment the data do not hold")
     if f.title is not None and T["title"] != f.title:
         out.append("study.yaml title ignored")
+    if run_title(run, patient=ctx.patient) != say.plain_title(ctx):  # itb report's Quarto title
+        out.append(f"title without the context {run_title(run, patient=ctx.patient)!r} is not "
+                   f"the document's {say.plain_title(ctx)!r}")
     if len(f.centres) > 1 and "centre" not in T["design"]:
         out.append("centres not mentioned")
     return out

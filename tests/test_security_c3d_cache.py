@@ -33,6 +33,7 @@ from analysis.run.pipeline import run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 SERIES = ROOT / "data" / "example" / "case_series"
+CACHED_EXAMPLE = SERIES  # the example of the cache fixtures (conftest.py)
 VICON = Path("/work/shared/reference/gait/vicon_pig_small.c3d")
 ANGLES = ("KneeAngles", "HipAngles", "AnkleAngles", "PelvisAngles", "FootProgressAngles")
 
@@ -315,28 +316,8 @@ def test_existing_files_still_import(base):
 
 
 # --------------------------------------------------------------------------------------------
-# Item 6: the cache
+# Item 6: the cache (fixtures reference, filled, cache_copy, same_run: conftest.py)
 # --------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def reference():
-    """The case series analysed without any cache."""
-    return run_analysis(SERIES, cache_dir=None)
-
-
-@pytest.fixture(scope="module")
-def filled(tmp_path_factory, reference):
-    directory = tmp_path_factory.mktemp("cache")
-    run_analysis(SERIES, cache_dir=directory)
-    (entry,) = [p for p in directory.iterdir() if p.is_dir()]
-    return directory, entry
-
-
-def _copy(filled, tmp_path) -> tuple[Path, Path]:
-    directory, entry = filled
-    shutil.copytree(directory, tmp_path / "cache")
-    return tmp_path / "cache", tmp_path / "cache" / entry.name
-
 
 def _poison(entry: Path) -> tuple[int, float]:
     """The attack: change a paired-t estimate to 42 and recompute the checksum the entry
@@ -353,12 +334,6 @@ def _poison(entry: Path) -> tuple[int, float]:
     return row, original
 
 
-def _same(run, reference) -> None:
-    for name in ("results", "window", "changes"):
-        pd.testing.assert_frame_equal(getattr(run, name), getattr(reference, name),
-                                      check_exact=True)
-
-
 def test_key_file_is_private_and_entries_are_signed(filled):
     directory, entry = filled
     key = directory / cache.SECRET
@@ -371,8 +346,8 @@ def test_key_file_is_private_and_entries_are_signed(filled):
     assert len(record["hmac"]) == 64
 
 
-def test_a_poisoned_entry_with_its_checksum_recomputed_is_discarded(filled, reference, tmp_path):
-    directory, entry = _copy(filled, tmp_path)
+def test_a_poisoned_entry_with_its_checksum_recomputed_is_discarded(cache_copy, same_run):
+    directory, entry = cache_copy
     inputs = _tree_hashes(SERIES)
     row, original = _poison(entry)
     # the checksum the entry records now matches the poisoned table
@@ -381,18 +356,18 @@ def test_a_poisoned_entry_with_its_checksum_recomputed_is_discarded(filled, refe
     with pytest.warns(cache.CacheWarning, match=f"cache entry .*{entry.name}.* discarded.*HMAC"):
         run = run_analysis(SERIES, cache_dir=directory)
     assert run.results.loc[row, "estimate"] == original != 42.0
-    _same(run, reference)
+    same_run(run)
     # the poisoned entry was replaced by a verified one
     stored = pd.read_parquet(entry / "results.parquet")
     assert stored.loc[row, "estimate"] == original
     with warnings.catch_warnings():
         warnings.simplefilter("error", cache.CacheWarning)
-        _same(run_analysis(SERIES, cache_dir=directory), reference)
+        same_run(run_analysis(SERIES, cache_dir=directory))
     assert _tree_hashes(SERIES) == inputs
 
 
-def test_a_forged_signature_is_discarded(filled, reference, tmp_path):
-    directory, entry = _copy(filled, tmp_path)
+def test_a_forged_signature_is_discarded(cache_copy, same_run):
+    directory, entry = cache_copy
     _poison(entry)
     record = json.loads((entry / cache.ENTRY).read_text())
     guess = cache.hmac.new(b"\0" * 32, digestmod=hashlib.sha256)
@@ -402,18 +377,18 @@ def test_a_forged_signature_is_discarded(filled, reference, tmp_path):
     record["hmac"] = guess.hexdigest()
     (entry / cache.ENTRY).write_text(json.dumps(record))
     with pytest.warns(cache.CacheWarning, match="HMAC"):
-        _same(run_analysis(SERIES, cache_dir=directory), reference)
+        same_run(run_analysis(SERIES, cache_dir=directory))
 
 
-def test_an_entry_signed_with_another_key_is_discarded(filled, reference, tmp_path):
-    directory, _ = _copy(filled, tmp_path)
+def test_an_entry_signed_with_another_key_is_discarded(cache_copy, same_run):
+    directory, _ = cache_copy
     (directory / cache.SECRET).unlink()  # a new key is made: old entries no longer verify
     with pytest.warns(cache.CacheWarning, match="HMAC"):
-        _same(run_analysis(SERIES, cache_dir=directory), reference)
+        same_run(run_analysis(SERIES, cache_dir=directory))
 
 
-def test_cli_results_csv_unchanged_by_a_poisoned_cache(filled, tmp_path):
-    directory, entry = _copy(filled, tmp_path)
+def test_cli_results_csv_unchanged_by_a_poisoned_cache(cache_copy, tmp_path):
+    directory, entry = cache_copy
     _poison(entry)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITB_")}
     runs = {}
@@ -453,16 +428,15 @@ def _unsafe_key(directory: Path, how: str) -> None:
                                        ("hard link", "hard links"),
                                        ("other owner", "not by this user"),
                                        ("short", "holds 3 bytes")])
-def test_an_unsafe_key_file_is_refused_and_the_cache_not_used(filled, reference, tmp_path,
-                                                              how, word):
+def test_an_unsafe_key_file_is_refused_and_the_cache_not_used(cache_copy, same_run, how, word):
     if how == "other owner" and os.getuid() != 0:
         pytest.skip("chown to another user needs root")
-    directory, entry = _copy(filled, tmp_path)
+    directory, entry = cache_copy
     _unsafe_key(directory, how)
     key_state = os.lstat(directory / cache.SECRET)
     with pytest.warns(cache.CacheWarning, match=f"not used.*{word}.*delete it"):
         run = run_analysis(SERIES, cache_dir=directory)
-    _same(run, reference)
+    same_run(run, manifest=False)  # tables only, as this test compared before conftest.py
     assert entry.is_dir()  # entries are kept (not verifiable, not deleted)
     after = os.lstat(directory / cache.SECRET)
     assert (after.st_mode, after.st_uid, after.st_size) == \

@@ -27,12 +27,14 @@ import pandas as pd
 import pytest
 
 import analysis
-from analysis.data.labels import check_labels, label_problem, shown, skeleton
+from analysis.data.labels import check_labels, label_problem, skeleton
 from analysis.data.rules import Collector
 from analysis.data.summary import render
 from analysis.data.validate import validate_path
 from analysis.errors import DataValidationError
 from analysis.paths import EXAMPLES, OutsideDatasetError
+from analysis.report.escape import markdown_literal
+from analysis.text import visible
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_bad_inputs import (  # noqa: E402
@@ -373,7 +375,16 @@ def test_report_helper_passes_follow_links(tmp_path):
 # ---------------------------------------------------------------------- the label rules
 
 def test_invisible_characters_are_shown_by_code_point():
-    assert shown("P\u200b01\u202e") == "P<U+200B>01<U+202E>"
+    assert visible("P\u200b01\u202e") == "P<U+200B>01<U+202E>"
+    # one rule for ids, messages and documents: controls, format, separators, fillers
+    hostile = "a\x1b\x07\x9b\u2028\u3164\ufe0f\ue000\u00adb"
+    shown = "a<U+001B><U+0007><U+009B><U+2028><U+3164><U+FE0F><U+E000><U+00AD>b"
+    assert visible(hostile) == shown
+    assert markdown_literal(hostile) == shown.replace("<", "\\<").replace(">", "\\>")
+    assert visible("a\tb\nc") == "a<U+0009>b<U+000A>c"
+    assert visible("a\tb\r\nc", line_breaks=True) == "a\tb\nc"
+    assert visible(visible(hostile)) == visible(hostile)
+    assert visible("contrôle P01 \u00a0x") == "contrôle P01 \u00a0x"
     assert label_problem("bl_m6") is None and label_problem("contrôle") is None
 
 

@@ -10,7 +10,7 @@ of :mod:`analysis.data.table_rules` are):
 * a value holding a path separator (``/`` or ``\\``), ``..``, a control character, an invisible
   (zero-width) character (U+200B-U+200D, U+2060, U+FEFF, a soft hyphen, ...) or a bidirectional
   text control (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C) is an error; the message
-  writes such a character as ``<U+200B>``;
+  writes such a character as ``<U+200B>`` (:func:`analysis.text.visible`);
 * a value starting with ``=``, ``+``, ``@`` or ``-`` (but a negative number) is an error: a
   spreadsheet program would run it as a formula when results.csv is opened;
 * two values that differ only in case (``P01``, ``p01``) or only in look-alike characters
@@ -29,11 +29,10 @@ import pandas as pd
 
 from analysis.data.missing import NA_TOKENS
 from analysis.data.rules import Collector
+from analysis.text import BIDI_CONTROLS, ZERO_WIDTH, hidden, visible
 
-__all__ = ["check_labels", "label_problem", "shown", "skeleton"]
+__all__ = ["check_labels", "label_problem", "skeleton"]
 
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u2061\u2062\u2063\u2064")
 _WHAT = {"patient_id": "patient id", "visit": "visit code"}
 _LIKE = {"patient_id": "P01", "visit": "bl_m6"}
 
@@ -57,21 +56,6 @@ _CONFUSABLE = str.maketrans({
 })
 
 
-def shown(text: str) -> str:
-    """``text`` with every invisible, control or bidi character written as ``<U+XXXX>``.
-
-    Examples
-    --------
-    >>> shown("P\\u200b01"), shown("bl\\u202e6m"), shown("P01")
-    ('P<U+200B>01', 'bl<U+202E>6m', 'P01')
-    """
-    return "".join(f"<U+{ord(c):04X}>" if _hidden(c) else c for c in text)
-
-
-def _hidden(c: str) -> bool:
-    return unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cn") or c in _ZERO_WIDTH
-
-
 def label_problem(text: str) -> str | None:
     """Why ``text`` cannot be a patient id or visit code, or None.
 
@@ -90,11 +74,11 @@ def label_problem(text: str) -> str | None:
         return "holds a path separator ('/' or '\\'), which could lead out of a folder"
     if ".." in text:
         return "holds '..', which names the parent folder in a path"
-    if any(c in _BIDI for c in text):
+    if any(c in BIDI_CONTROLS for c in text):
         return "holds a bidirectional-text control character, which can reorder what is shown"
-    if any(c in _ZERO_WIDTH or unicodedata.category(c) == "Cf" for c in text):
+    if any(c in ZERO_WIDTH or unicodedata.category(c) == "Cf" for c in text):
         return "holds an invisible (zero-width) character"
-    if any(_hidden(c) for c in text):
+    if any(hidden(c) for c in text):
         return "holds a control character"
     if text[:1] in ("=", "+", "@") or (text[:1] == "-" and not text[1:2].isdigit()):
         return (f"starts with '{text[0]}', which a spreadsheet program runs as a formula when "
@@ -192,7 +176,7 @@ def _characters(name: str, values: list[str], first: np.ndarray, col: Collector)
     for v, row in zip(values, first, strict=False):
         why = label_problem(v.strip())
         if why is not None:
-            col.add(row, name, shown(v), f"the {_WHAT.get(name, name)} {why}",
+            col.add(row, name, visible(v), f"the {_WHAT.get(name, name)} {why}",
                     fix=f"use letters, digits, '_' or '-' only in {name} (such as "
                     f"{_LIKE.get(name, 'P01')})")
 
@@ -214,8 +198,8 @@ def _twins(name: str, values: list[str], first: np.ndarray, col: Collector) -> N
             continue
         how = ("only in case" if other.casefold() == text.casefold() else
                "only in look-alike characters" + _differing(other, text))
-        col.add(row, name, shown(text), f"{what} '{shown(other)}' (row {other_row}) and "
-                f"'{shown(text)}' (row {int(row)}) differ {how}: they would be taken for one "
+        col.add(row, name, visible(text), f"{what} '{visible(other)}' (row {other_row}) and "
+                f"'{visible(text)}' (row {int(row)}) differ {how}: they would be taken for one "
                 f"{'patient' if name == 'patient_id' else 'visit'}",
                 fix=f"write each {_WHAT.get(name, name)} one way, in plain letters and digits")
 
@@ -224,7 +208,7 @@ def _differing(a: str, b: str) -> str:
     """`` ('P' U+0050 and 'Р' U+0420)``: the first pair of characters that differ."""
     for x, y in zip(a, b, strict=False):
         if x != y:
-            return f" ('{shown(x)}' U+{ord(x):04X} and '{shown(y)}' U+{ord(y):04X})"
+            return f" ('{visible(x)}' U+{ord(x):04X} and '{visible(y)}' U+{ord(y):04X})"
     return ""
 
 

@@ -5,7 +5,8 @@ recognised (so a measure that silently went missing is seen), then warnings (dou
 then notes (accepted changes). Identical problems are grouped into one line with their rows
 written as ranges (``288 rows (1165-1452): sprs_total takes whole numbers only``). The last line
 says what was kept: measures, patients, observations out of the data rows read, and what was
-dropped.
+dropped. Text from the data (file and column names, values, measure names in rules) is written
+through :func:`analysis.text.visible`, so a control or bidi character shows as ``<U+001B>``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from analysis.errors import Problem
+from analysis.text import visible
 
 #: Rule prefix of the bookkeeping note that records how many data rows a file had.
 ROWS_READ = "data rows read: "
@@ -89,22 +91,22 @@ def group_problems(problems: Sequence[Problem]) -> list[tuple[str, str]]:
             if kind != section:
                 continue
             rows = [p.row for p in ps if p.row is not None]
-            where = file
+            where = visible(file)
             if len(set(rows)) == 1:
                 where += f", row {rows[0]}"
             elif rows:
                 where += f", {len(set(rows))} rows ({row_ranges(rows)})"
             if column is not None:
-                where += f", column '{column}'"
-            text = f"{where}: {rule}"
-            values = list(dict.fromkeys(p.value for p in ps if p.value is not None))
+                where += f", column '{visible(column)}'"
+            text = f"{where}: {visible(rule)}"
+            values = list(dict.fromkeys(visible(p.value) for p in ps if p.value is not None))
             if len(values) == 1:
                 text += f" (value: {values[0]!r})"
             elif values:
                 shown = ", ".join(repr(v) for v in values[:4])
                 text += f" (values: {shown}{', ...' if len(values) > 4 else ''})"
             if fix:
-                text += f". {fix[:1].upper() + fix[1:]}"
+                text += f". {visible(fix[:1].upper() + fix[1:])}"
             out.append((section, text))
     return out
 
@@ -127,7 +129,8 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
       - o.csv, column 'SPRS_bl': column matches no codebook measure and was not read
     Kept: nothing, the data are refused (12 data row(s) read in o.csv); dropped columns: SPRS_bl.
     """
-    names = [Path(f).name for f in files] or list(dict.fromkeys(p.file for p in problems))
+    names = [visible(n) for n in [Path(f).name for f in files]
+             or list(dict.fromkeys(p.file for p in problems))]
     lines = []
     grouped = group_problems(problems)
     n_err = sum(p.severity == "error" for p in problems)
@@ -144,9 +147,10 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
         if items:
             lines.append(f"{title}:")
             lines += [f"  - {t}" for t in items]
-    read = {p.file: p.rule[len(ROWS_READ):] for p in problems if p.rule.startswith(ROWS_READ)}
+    read = {visible(p.file): visible(p.rule[len(ROWS_READ):]) for p in problems
+            if p.rule.startswith(ROWS_READ)}
     read_text = "; ".join(f"{n} data row(s) read in {f}" for f, n in read.items())
-    dropped = list(dict.fromkeys(p.column for p in problems if is_dropped_column(p)
+    dropped = list(dict.fromkeys(visible(p.column) for p in problems if is_dropped_column(p)
                                  and p.column))
     dropped_text = f"; dropped columns: {', '.join(dropped)}" if dropped else ""
     if counts is None:
@@ -155,7 +159,7 @@ def render(problems: Sequence[Problem], *, counts: Mapping[str, int] | None = No
     else:
         c = counts
         rows_read = f" from {c['rows_read']} data row(s) read" if "rows_read" in c else ""
-        which = f" ({', '.join(measures)})" if measures else ""
+        which = f" ({', '.join(map(visible, measures))})" if measures else ""
         excluded = f"; {c['excluded']} row(s) excluded or changed" if c["excluded"] else ""
         lines.append(f"Kept: {c['measures']} measure(s){which}, {c['patients']} patient(s), "
                      f"{c['rows']} observation(s){rows_read}{excluded}{dropped_text}.")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import InvalidInputError
+from analysis.text import say
 from analysis.vocabulary import PHASES
 
 
@@ -89,9 +90,9 @@ def _import(args: argparse.Namespace) -> int:
     rows = gait_results({args.visit: result}, norms, seed=args.seed,
                         norms_name=args.norms.name if args.norms else "--norms")
     for path in write_import(result, args.out, results=rows):
-        print(Path(path).resolve())  # as every command prints a written file
+        say(Path(path).resolve())  # as every command prints a written file
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+        say(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -113,5 +114,5 @@ def _norms_build(args: argparse.Namespace) -> int:
     else:
         table.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, args.out)
-    print(args.out.resolve())  # as every command prints a written file
+    say(args.out.resolve())  # as every command prints a written file
     return 0

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from analysis.text import say
+
 
 def add_commands(subparsers) -> None:
     """Add the ``plan`` subcommand to the ``itb`` parser's subparsers."""
@@ -53,10 +55,10 @@ def _plan(args: argparse.Namespace) -> int:
     workers = ("one worker (divide by the cluster's workers)" if args.scheduler
                else f"{args.workers} worker(s)")
     seconds = estimate_seconds(design, workers=1 if args.scheduler else args.workers)
-    print(f"plan: {len(design.scenarios)} scenario(s), {analyses} simulated analyses; estimated "
+    say(f"plan: {len(design.scenarios)} scenario(s), {analyses} simulated analyses; estimated "
           f"run time {describe(seconds)} on {workers} (from per-analysis cost constants, "
           "analysis/plan/estimate.py; a factor of 2 either way; finished scenarios are "
-          "skipped)", file=sys.stderr, flush=True)
+          "skipped)", file=sys.stderr)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     table = power_simulation(design, out=out, workers=args.workers, scheduler=args.scheduler,
@@ -69,8 +71,8 @@ def _plan(args: argparse.Namespace) -> int:
     text = sample_size_paragraph(table, target_power=design.target_power, seed=design.seed)
     paths[3].write_text(text + "\n", encoding="utf-8")
     cols = ["study", "n", "test", "power", "mcse", "failed", "singular"]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+    say(table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
           file=sys.stderr)
     for path in paths:
-        print(Path(path).resolve())  # as every command prints a written file
+        say(Path(path).resolve())  # as every command prints a written file
     return 0

@@ -46,9 +46,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -388,9 +390,31 @@ def simulate_chunk(scenario: Scenario, n_sim: int, seed: np.random.SeedSequence,
         test -> tally (keys :data:`TALLY`).
     """
     rng = np.random.default_rng(seed)
-    logging.getLogger("analysis.stats.lmm.model").setLevel(logging.ERROR)  # fallbacks tallied
-    if scenario.design == "case_series":
-        return _case_series(scenario.params, n_sim, rng, batched)
-    if scenario.design in ("ab", "titration"):
+    if scenario.design not in ("case_series", "ab", "titration"):
+        raise ITBError(f"scenario {scenario.key}: design {scenario.design!r} is not simulated")
+    with _quiet(logging.getLogger("analysis.stats.lmm.model")):  # fallbacks are tallied
+        if scenario.design == "case_series":
+            return _case_series(scenario.params, n_sim, rng, batched)
         return _single_case(scenario.params, n_sim, rng, batched)
-    raise ITBError(f"scenario {scenario.key}: design {scenario.design!r} is not simulated")
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """``logger`` shows errors only inside the block, and its own level again after it (the
+    caller's logging, e.g. a test's, is left as it was).
+
+    Examples
+    --------
+    >>> log = logging.getLogger("analysis.example")
+    >>> with _quiet(log):
+    ...     log.level == logging.ERROR
+    True
+    >>> log.level == logging.NOTSET
+    True
+    """
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

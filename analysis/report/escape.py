@@ -15,8 +15,9 @@ functions of this module:
   ``@fig-x``, ``@sec-x``), table-footnote marks (``^a^``) and the italic symbols of
   statistics (``*d*~z~``, ``*r*~rb~``). It is idempotent (an escaped
   character stays escaped), so text already made literal may pass through it again.
-  Invisible and direction-changing characters (bidi controls, zero-width characters) are
-  written visibly as ``<U+202E>``; other control characters are dropped.
+  Invisible, direction-changing and control characters are written visibly as ``<U+202E>``
+  (:func:`analysis.text.visible`, the rule the command line's messages follow too); tab and
+  line feed are kept.
 - :func:`markdown_literal` for a string that is data and nothing else (no token kept, one
   line).
 - :func:`typst_string` for a Typst string literal (alt text in the PDF).
@@ -41,8 +42,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Markdown", "markdown_prose", "markdown_literal", "markdown_output", "typst_string",
-           "visible"]
+from analysis.text import visible
+
+__all__ = ["Markdown", "markdown_prose", "markdown_literal", "markdown_output", "typst_string"]
 
 
 class Markdown(str):
@@ -55,25 +57,17 @@ class Markdown(str):
 _ALWAYS = set("\\`*_{}[]<>#!|~^$&@:=")
 #: Characters escaped at the start of a line (list, line-block and title-block markers).
 _LINE_START = set("-+%")
-#: Zero-width and direction-changing characters: shown as <U+XXXX>, never passed on.
-_INVISIBLE = re.compile("[\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
-                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
-                        "\U000e0000-\U000e007f]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def visible(text: Any) -> str:
-    """``text`` with invisible and direction-changing characters written as ``<U+XXXX>`` and
-    other control characters (but tab and line feed) dropped; NFC-normalised.
+def _plain(text: Any) -> str:
+    """``text`` in NFC with its lines kept and every hidden character written as ``<U+XXXX>``.
 
     Examples
     --------
-    >>> visible("P01\\u202egnp.exe")
-    'P01<U+202E>gnp.exe'
+    >>> _plain("P01\\u202egnp.exe\\x1b[2J")
+    'P01<U+202E>gnp.exe<U+001B>[2J'
     """
-    text = unicodedata.normalize("NFC", str(text)).replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", text)
-    return _CONTROL.sub("", text)
+    return visible(unicodedata.normalize("NFC", str(text)), line_breaks=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -171,7 +165,7 @@ def markdown_prose(text: Any) -> Markdown:
     """
     if isinstance(text, Markdown):
         return text
-    return Markdown("\n".join(_escape_line(line) for line in visible(text).split("\n")))
+    return Markdown("\n".join(_escape_line(line) for line in _plain(text).split("\n")))
 
 
 def markdown_literal(text: Any) -> Markdown:
@@ -183,7 +177,7 @@ def markdown_literal(text: Any) -> Markdown:
     >>> print(markdown_literal("[@holm1979]\\n# x"))
     \\[\\@holm1979\\] \\# x
     """
-    one_line = " ".join(visible(text).split())
+    one_line = " ".join(_plain(text).split())
     out = []
     for i, ch in enumerate(one_line):
         if ch in _ALWAYS or (ch in _LINE_START and i == 0):
@@ -226,5 +220,5 @@ def typst_string(text: Any) -> str:
     >>> print(typst_string('a "b" \\\\ #show'))
     "a \\"b\\" \\\\ #show"
     """
-    body = " ".join(visible(text).split())
+    body = " ".join(_plain(text).split())
     return '"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -41,8 +41,8 @@ import pandas as pd
 from analysis.data.consistency import ADMINISTRATIONS
 from analysis.stats.individual_change import RELIABLE_DETERIORATION, RELIABLE_IMPROVEMENT
 
-__all__ = ["ADMINISTRATIONS", "PatientTreatment", "StudyFacts", "patient_treatment",
-           "study_facts", "outcome_classes", "ordinal_median"]
+__all__ = ["ADMINISTRATIONS", "PatientTreatment", "StudyFacts", "TitleFacts", "patient_treatment",
+           "study_facts", "title_facts", "outcome_classes", "ordinal_median"]
 
 #: The configuration's default title: a title equal to it was not given.
 DEFAULT_TITLE = "ITB study"
@@ -277,6 +277,48 @@ class StudyFacts:
                             "patient_id"])
 
 
+@dataclass(frozen=True)
+class TitleFacts:
+    """The facts a report's title is written from (:func:`title_facts`); :class:`StudyFacts`
+    holds the same attributes."""
+
+    patients: tuple[str, ...]
+    phases: tuple[str, ...]
+    treatments: dict[str, PatientTreatment]
+    title: str | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.patients)
+
+    @property
+    def tested(self) -> list[str]:
+        return [p for p, t in self.treatments.items() if t.has_test]
+
+
+def title_facts(obs: pd.DataFrame, *, config: Any, order: list[str]) -> TitleFacts:
+    """The patients, phases and treatments of ``obs`` and the study's own title (None when the
+    configuration keeps its default): what the title says, from one pass over the observations
+    (without the change table and results that :func:`study_facts` also reads).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"patient_id": ["P1", "P1"], "visit": ["bl", "ti1"],
+    ...     "phase": ["baseline", "test_infusion"], "dose_ug_day": [0.0, 50.0]})
+    >>> f = title_facts(obs, config=None, order=["bl", "ti1"])
+    >>> f.n, f.phases, f.tested, f.treatments["P1"].administration, f.title
+    (1, ('baseline', 'test_infusion'), ['P1'], 'continuous', None)
+    """
+    test_phase = getattr(config, "treatment_phase", "test_infusion")
+    title = getattr(config, "title", None)
+    return TitleFacts(
+        patients=tuple(sorted(obs["patient_id"].astype(str).unique())),
+        phases=tuple(ph for ph in ("baseline", test_phase, "post_implant")
+                     if (obs["phase"] == ph).any()),
+        treatments=treatments_of(obs, order=order, test_phase=test_phase),
+        title=None if not title or title == DEFAULT_TITLE else str(title))
+
+
 def study_facts(obs: pd.DataFrame, *, changes: pd.DataFrame, results: pd.DataFrame,
                 codebook: Any, config: Any, order: list[str], reference: str) -> StudyFacts:
     """The facts of ``obs`` (all patients in it); see the module docstring.
@@ -294,11 +336,7 @@ def study_facts(obs: pd.DataFrame, *, changes: pd.DataFrame, results: pd.DataFra
     >>> t.titrated, t.administration, t.settled == t.continuous[-1], f.n
     (True, 'continuous', True, 1)
     """
-    patients = tuple(sorted(obs["patient_id"].astype(str).unique()))
-    test_phase = getattr(config, "treatment_phase", "test_infusion")
-    treatments = treatments_of(obs, order=order, test_phase=test_phase)
-    phases = tuple(ph for ph in ("baseline", test_phase, "post_implant")
-                   if (obs["phase"] == ph).any())
+    basic = title_facts(obs, config=config, order=order)
     days: dict[str, float] = {}
     if "day" in obs and obs["day"].notna().any():
         med = obs.dropna(subset=["day"]).groupby("visit")["day"].median()
@@ -320,13 +358,12 @@ def study_facts(obs: pd.DataFrame, *, changes: pd.DataFrame, results: pd.DataFra
     if "site" in obs:
         site = obs.drop_duplicates("patient_id")["site"].fillna("").astype(str).str.strip()
         centres = {k: int(v) for k, v in site[site != ""].value_counts().sort_index().items()}
-    title = getattr(config, "title", None)
     dose_col = "dose_ug_day" in obs and bool(
         (obs["dose_ug_day"].notna() & (obs["phase"] != "baseline")).any())
     return StudyFacts(
-        patients=patients, phases=phases, treatments=treatments, visit_days=days, sides=sides,
+        patients=basic.patients, phases=basic.phases, treatments=basic.treatments,
+        visit_days=days, sides=sides,
         kinds=kinds, with_reference=with_ref, without_reference=without_ref, lost_before=lost,
         seen_at={v: int(seen.get(v, 0)) for v in order}, centres=centres,
         classes=outcome_classes(changes, results, order=order, reference=reference),
-        title=None if not title or title == DEFAULT_TITLE else str(title),
-        doses_recorded=dose_col, order=list(order))
+        title=basic.title, doses_recorded=dose_col, order=list(order))

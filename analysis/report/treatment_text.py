@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.data.derive import visit_order
 from analysis.report.escape import markdown_output
-from analysis.report.facts import PatientTreatment
+from analysis.report.facts import PatientTreatment, TitleFacts, title_facts
 from analysis.report.formatting import fmt_num
 
-__all__ = ["report_title", "plain_title", "design_text", "patient_dose_text", "series_dose_text",
+__all__ = ["report_title", "plain_title", "run_title", "design_text", "patient_dose_text", "series_dose_text",
            "reduction_text", "count_words"]
 
 
@@ -38,9 +39,8 @@ def _spread(values: list[float], unit: str) -> str:
     return f"median {_ug(s.median())} {unit} (range {_ug(s.min())} to {_ug(s.max())})"
 
 
-def _test_words(ctx) -> str:
+def _test_words(f: TitleFacts) -> str:
     """What the test phase of the data was, in words (for the title)."""
-    f = ctx.facts
     how = {f.treatments[p].administration for p in f.tested} - {None}
     if how == {"bolus"}:
         return "intrathecal baclofen test bolus"
@@ -51,21 +51,43 @@ def _test_words(ctx) -> str:
     return "intrathecal baclofen test phase"
 
 
-def plain_title(ctx) -> str:
-    """The title as plain text (the document title: escaped by the renderer, which writes it
-    into the metadata as a Markdown literal); :func:`report_title` is the same as prose."""
-    f = ctx.facts
+def _title(f: TitleFacts, patient: str | None) -> str:
+    """The title from the facts (``f``: :class:`TitleFacts` or the context's StudyFacts)."""
     if f.title:
         return f.title
     implant = "post_implant" in f.phases
     if f.tested:
-        what = _test_words(ctx) + (" and pump implantation" if implant else "")
+        what = _test_words(f) + (" and pump implantation" if implant else "")
     elif implant:
         what = "intrathecal baclofen by implanted pump"
     else:
         what = "intrathecal baclofen"
-    kind = ("a case report" if ctx.patient or f.n == 1 else f"a case series of {f.n} patients")
+    kind = ("a case report" if patient or f.n == 1 else f"a case series of {f.n} patients")
     return f"{what[:1].upper()}{what[1:]} in hereditary spastic paraplegia: {kind}"
+
+
+def plain_title(ctx) -> str:
+    """The title as plain text (the document title: escaped by the renderer, which writes it
+    into the metadata as a Markdown literal); :func:`report_title` is the same as prose."""
+    return _title(ctx.facts, ctx.patient)
+
+
+def run_title(run, *, patient: str | None = None) -> str:
+    """:func:`plain_title` of ``build_context(run, patient=patient)`` without building the
+    context: from :func:`analysis.report.facts.title_facts` only (the title ``itb report``
+    gives Quarto before the document's kernel builds the context).
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> from analysis.run.pipeline import run_analysis
+    >>> run_title(run_analysis(EXAMPLES / "case_report", cache_dir=None), patient="P01")
+    'Continuous ITB test infusion and pump implantation in HSP, illustrative case report'
+    """
+    obs = run.observations
+    patient = None if patient is None else str(patient)
+    mine = obs if patient is None else obs[obs["patient_id"] == patient]
+    return _title(title_facts(mine, config=run.config, order=visit_order(obs)), patient)
 
 
 @markdown_output
