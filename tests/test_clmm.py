@@ -112,3 +112,43 @@ def test_cloglog_and_quadrature_run():
     data = _read("data_sparse_top.csv")
     res = fit_clmm(data, levels=LEVELS, codes=CODES, link="cloglog", n_agq=5, check_po=False)
     assert res.fit.converged and np.isfinite(res.log_lik)
+
+
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
+@pytest.mark.parametrize(("n_agq", "random", "nominal"),
+                         [(1, True, False), (7, True, False), (1, False, False),
+                          (1, True, True)])
+def test_analytic_gradient_matches_differences(link, n_agq, random, nominal):
+    """The score (analysis.stats.ordinal.score) against central differences of the nll."""
+    data = _read("data_missing.csv")
+    res = fit_clmm(data, levels=LEVELS, codes=CODES, reference="baseline", check_po=False)
+    prob = res.design.problem(link=link, n_agq=n_agq, random=random, nominal=nominal)
+    rng = np.random.default_rng(3)
+    k = prob.B_upper.shape[1]
+    par = np.zeros(prob.n_par)
+    if nominal:  # thresholds first of each block of (threshold, effects)
+        width = k // 5
+        par[:k] = rng.normal(0, 0.05, k)
+        par[0:k:width] = np.linspace(-1.5, 1.5, 5)
+    else:
+        par[:5] = np.linspace(-1.5, 1.5, 5)
+        par[5:k] = rng.normal(0, 0.5, k - 5)
+    if random:
+        par[-1] = np.log(0.8)
+    h = 1e-5
+    E = np.eye(len(par)) * h
+    numeric = (prob.nll(par + E) - prob.nll(par - E)) / (2 * h)
+    assert np.isfinite(numeric).all()
+    # differences of an nll of ~150 with step 1e-5 are good to about 1e-6
+    np.testing.assert_allclose(prob.gradient(par), numeric, atol=1e-6, rtol=1e-6)
+    H = prob.hessian(par)
+    np.testing.assert_allclose(H, prob.hessian(par, h=1e-5), rtol=1e-6, atol=1e-6)
+
+
+def test_gradient_not_finite_where_thresholds_cross():
+    data = _read("data_balanced.csv")
+    res = fit_clmm(data, levels=LEVELS, codes=CODES, reference="baseline", check_po=False)
+    prob = res.design.problem(link="logit", n_agq=1)
+    par = res.fit.par.copy()
+    par[[0, 1]] = par[[1, 0]] + np.array([0.5, -0.5])  # 0|1 above 1|1+
+    assert not np.isfinite(prob.nll(par)[0]) and np.isnan(prob.gradient(par)).all()
