@@ -495,8 +495,8 @@ def crawford_howell(x: float, controls: Sequence[float] | None = None, *,
     controls more extreme and Z_CC with their intervals (as singcar's ``TD``).
 
     Give the controls' values, or their ``mean``, ``sd`` and ``n``. The share of controls
-    (row ``pct_more_extreme``) is a proportion (0-1); ``share="percent"`` gives 0-100, the
-    scale of results.csv (:mod:`analysis.stats.single_case.shares`).
+    (row ``pct_more_extreme``) is a proportion (0-1), as in results.csv; ``share="percent"``
+    gives 0-100 (:mod:`analysis.stats.single_case.shares`).
 
     Examples
     --------
@@ -565,8 +565,8 @@ def phase_analysis(data: pd.DataFrame, *, measure: str | None = None, side: str 
     """NAP, Tau-U, PND and piecewise regression of one patient's baseline against treatment.
 
     ``better`` defaults to the codebook's direction of improvement of the measure. PND is a
-    proportion (0-1), as NAP; ``share="percent"`` gives 0-100, the scale ``itb analyze`` writes
-    to results.csv (:mod:`analysis.stats.single_case.shares`).
+    proportion (0-1), as NAP and as in results.csv; ``share="percent"`` gives 0-100
+    (:mod:`analysis.stats.single_case.shares`).
 
     Examples
     --------

@@ -122,13 +122,13 @@ ANALYSES: dict[str, str] = {
     # one patient against controls
     "crawford_howell": "Crawford-Howell modified t-test of one patient against controls; "
     "`term` says the tail.",
-    "pct_more_extreme": "Estimated percentage of the control population more extreme than the "
+    "pct_more_extreme": "Estimated share of the control population more extreme than the "
     "patient, with its interval (Crawford & Garthwaite 2002) "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "z_cc": "Z_CC effect size of the patient against controls with its interval.",
     "bayes_single_case": "Bayesian test of Crawford & Garthwaite 2007 (seeded Monte Carlo); "
-    "`estimate` = percentage more extreme, credible interval "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "`estimate` = share of controls more extreme, credible interval "
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "rsdt": "Revised Standardized Difference Test (Crawford & Garthwaite 2005) for a "
     "dissociation between two measures.",
     "z_score": "The patient's score on one measure standardised on the controls, "
@@ -137,28 +137,28 @@ ANALYSES: dict[str, str] = {
     "`SEM`, `S_diff` = sqrt(2) SEM, `SE_pred`, `MDC95`, `r_dd` for the Hageman-Arrindell RCI), "
     "in the unit of the measure.",
     "udt": "Unstandardised Difference Test (Crawford & Garthwaite 2005) for two measures on the "
-    "same scale: the t test row, Z_DCC with its exact interval, and the percentage of controls "
+    "same scale: the t test row, Z_DCC with its exact interval, and the share of controls "
     "more extreme "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "bsdt": "Bayesian Standardised Difference Test (Crawford & Garthwaite 2007; standard or "
     "calibrated prior), seeded Monte Carlo: Z_DCC with credible interval and p (`se` = "
     "simulation error), "
-    "and the percentage of controls more extreme "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "and the share of controls more extreme "
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "btd_cov": "Bayesian test of deficit with covariates (Crawford, Garthwaite & Ryan 2011), "
     "seeded Monte Carlo: Z_CCC, credible interval, p and its simulation error; the share of "
     "controls below "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`); from the controls' values or summary statistics.",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100); from the controls' values or summary statistics.",
     "bsdt_cov": "Bayesian standardised difference test with covariates (Crawford, Garthwaite & "
     "Ryan 2011), seeded Monte Carlo, calibrated or standard prior: Z_DCCC, p and the share of "
     "controls beyond the patient "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`); from the controls' values or summary "
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100); from the controls' values or summary "
     "statistics.",
     "mtd": "Multivariate Test of Deficit (Huizenga et al. 2007; singcar `MTD`): Hotelling's "
     "T^2 of the patient's Mahalanobis distance from the controls with its F test, the distance "
     "and index with intervals, and the share of controls with a larger distance (Elfadaly, "
     "Garthwaite & Crawford 2016) "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "td_power": "Power of the Crawford-Howell test of deficit for given population values and "
     "control sample size (closed form, noncentral t).",
     "udt_power": "Power of the Unstandardised Difference Test (closed form, noncentral t).",
@@ -171,7 +171,7 @@ ANALYSES: dict[str, str] = {
     "baseline_trend": "Theil-Sen baseline trend of Tau-BC (`term` `Theil-Sen slope per "
     "session: ...` or `Theil-Sen intercept: ...`), oriented as the index.",
     "pnd": "Percentage of Non-overlapping Data "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "tau_bc": "Baseline-corrected Tau (Tarlow 2017): Theil-Sen baseline trend removed, then "
     "Tau = 2 NAP - 1 with NAP's SE and interval.",
     "smd": "Within-case standardised mean difference (baseline SD, Hedges-corrected) with its "
@@ -183,9 +183,9 @@ ANALYSES: dict[str, str] = {
     "lrm": "Log ratio of medians (Bonett & Price 2020) with its SE and Wald interval.",
     "pogo": "Percent of goal obtained (Ferron et al. 2020), SE as SingleCaseES.",
     "pem": "Percentage of treatment points beyond the baseline median (ties 0.5) "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`).",
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100).",
     "pand": "Percentage of all non-overlapping data (Parker et al. 2007) "
-    "(0-100 in results.csv; a proportion 0-1 from the API unless `share='percent'`); "
+    "(a proportion 0-1, in results.csv as from the API; `share='percent'` in the API gives 0-100); "
     "`statistic` = points removed.",
     "ird": "Robust improvement rate difference (Parker, Vannest & Brown 2009), from PAND.",
     "cdc": "Conservative dual criterion (Fisher, Kelley & Lomas 2003): `estimate` = treatment "

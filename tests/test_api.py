@@ -99,9 +99,10 @@ def test_individual_change_responders_dose_and_window_equal_the_results_table(ru
 def test_one_patient_functions_equal_the_results_table():
     results, run = analysis.analyze(REPORT)
     obs = run.observations
-    # results.csv keeps shares (PND) on 0-100 (analysis.stats.single_case.shares)
-    _same_rows(analysis.phase_analysis(obs, measure="gait_speed", share="percent")
-               .assign(side=""), results)
+    # results.csv holds shares (PND) as proportions, as the API (analysis.stats.single_case.shares)
+    _same_rows(analysis.phase_analysis(obs, measure="gait_speed").assign(side=""), results)
+    pnd_rows = results.query("analysis == 'pnd' and measure == 'gait_speed'")
+    assert len(pnd_rows) and pnd_rows["estimate"].between(0, 1).all()
     ch = analysis.crawford_howell(0.48, mean=1.31, sd=0.11, n=15, better="higher")
     t = (0.48 - 1.31) / (0.11 * np.sqrt(16 / 15))  # Crawford & Howell (1998), closed form
     assert ch.loc[0, "statistic"] == pytest.approx(t, rel=1e-12)
@@ -282,7 +283,7 @@ SHARE_CALLS = {
 @pytest.mark.parametrize("name", sorted(SHARE_CALLS))
 def test_shares_are_proportions_unless_percent_is_asked(name):
     """One scale: every share the API returns is a proportion (0-1) with the unit said in
-    `method`, `term` or `note`; share="percent" gives exactly 100 times it (results.csv)."""
+    `method`, `term` or `note`; share="percent" gives exactly 100 times it."""
     prop, pct = SHARE_CALLS[name](), SHARE_CALLS[name](share="percent")
     assert len(prop) == 1
     row = prop.iloc[0]

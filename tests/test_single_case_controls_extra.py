@@ -37,6 +37,7 @@ import pandas as pd
 import pytest
 
 import analysis
+from analysis.errors import InvalidInputError
 
 FIX = Path(__file__).parent / "fixtures" / "singlecase"
 
@@ -88,6 +89,17 @@ def test_btd_cov_crawford_program():
     assert float(t.ci_high[0]) == pytest.approx(-1.071, abs=0.01)
     assert float(t.ci_low[1]) == pytest.approx(0.003987, abs=0.0002)  # proportions
     assert float(t.ci_high[1]) == pytest.approx(0.142189, abs=0.001)
+
+
+def test_btd_cov_prior_standard_only():
+    """prior= as in bsdt and bsdt_cov; btd_cov (as singcar's BTD_cov) has only the standard."""
+    kw = dict(mean=100, sd=15, covar_mean=13, covar_sd=3, cor=0.65, n=18, n_sim=5000, seed=3)
+    pd.testing.assert_frame_equal(analysis.btd_cov(78, 13, prior="standard", **kw),
+                                  analysis.btd_cov(78, 13, **kw))
+    with pytest.raises(InvalidInputError, match="only the standard prior.*two tasks"):
+        analysis.btd_cov(78, 13, prior="calibrated", **kw)
+    with pytest.raises(InvalidInputError, match="prior='jeffreys'"):
+        analysis.btd_cov(78, 13, prior="jeffreys", **kw)
 
 
 def test_btd_cov_and_bsdt_cov_point_estimates(swi):

@@ -8,6 +8,9 @@ relative); the pd estimate and all intervals invert the noncentral F, which sing
 programs (singcar: 100 000 draws): p and the shares within 5 combined Monte Carlo standard
 errors, the credible limits of the effect within 0.03, and the point estimates (closed forms)
 to 1e-6. singcar reports shares in percent; ours are proportions (share="proportion").
+MTD's "pmd" (a posterior median and quantiles) against a high-precision R computation of the
+same posterior (tests/r/mtd_pmd_reference.R) to 1e-7, and against singcar, which integrates
+with R's default tolerance, to 1e-3.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from analysis.errors import InvalidInputError
 
 HERE = Path(__file__).parent / "fixtures" / "singlecase"
 FIX = json.loads((HERE / "singcar_r.json").read_text(encoding="utf-8"))
+PMD = json.loads((HERE / "mtd_pmd_reference.json").read_text(encoding="utf-8"))
 SWI = pd.read_csv(HERE / "size_weight_illusion.csv")
 CASE, CTRL = SWI.iloc[0], SWI.iloc[1:]
 DOC = np.array([[0.2, 0.22], [0.1, 0.15], [0.15, 0.12], [0.3, 0.28], [0.18, 0.2],
@@ -76,12 +80,45 @@ def test_mtd_as_singcar(name, method):
         [v / 100 for v in iv["Abnormality"]], **limits)
 
 
+@pytest.mark.parametrize("name", ["swi", "swi3", "near", "summary", "doc"])
+def test_mtd_pmd(name):
+    rows = _mtd_call(name, "pmd")
+    t2, dist, index, share = (rows.iloc[i] for i in range(4))
+    hp = PMD[name]
+    tight = dict(rel=1e-7, abs=1e-10)
+    assert index["estimate"] == pytest.approx(hp["index"], **tight)
+    assert dist["estimate"] == pytest.approx(np.sqrt(hp["index"]), **tight)
+    assert share["estimate"] == pytest.approx(hp["share"], **tight)
+    assert [index["ci_low"], index["ci_high"]] == pytest.approx(hp["index_interval"], **tight)
+    assert [share["ci_low"], share["ci_high"]] == pytest.approx(hp["share_interval"], **tight)
+    assert "posterior median" in index["note"] and "'pmd'" in index["method"]
+    ref = FIX["mtd"][f"{name}_pmd"]  # singcar itself, to its integration tolerance
+    assert t2["statistic"] == pytest.approx(_first(ref["statistic"]), rel=1e-9)
+    loose = dict(rel=1e-3, abs=1e-6)
+    assert [dist["estimate"], index["estimate"], 100 * share["estimate"]] == pytest.approx(
+        ref["estimate"], **loose)
+    iv = ref["interval"]
+    assert [dist["ci_low"], dist["ci_high"]] == pytest.approx(iv["Distance"], **loose)
+    assert [index["ci_low"], index["ci_high"]] == pytest.approx(iv["Index"], **loose)
+    assert [100 * share["ci_low"], 100 * share["ci_high"]] == pytest.approx(
+        iv["Abnormality"], **loose)
+
+
+def test_mtd_pmd_one_measure():
+    """k = 1: the chi2_1 prior density is infinite at 0 (integrated on the distance)."""
+    rows = analysis.mtd(mahalanobis_dist=1.7, k=1, n=12, method="pmd")
+    hp = PMD["one_measure"]
+    assert rows.iloc[2]["estimate"] == pytest.approx(hp["index"], rel=1e-7)
+    assert [rows.iloc[3]["ci_low"], rows.iloc[3]["ci_high"]] == pytest.approx(
+        hp["share_interval"], rel=1e-7)
+
+
 def test_mtd_share_in_percent_and_refusals():
     rows = analysis.mtd([0.0, 0.25], DOC, share="percent")
     assert rows.iloc[3]["estimate"] == pytest.approx(FIX["mtd"]["doc_pd"]["estimate"][2],
                                                      rel=2e-5)
-    with pytest.raises(InvalidInputError, match="pmd"):
-        analysis.mtd([0.0, 0.25], DOC, method="pmd")
+    with pytest.raises(InvalidInputError, match="pmd"):  # the list of methods
+        analysis.mtd([0.0, 0.25], DOC, method="bayes")
     with pytest.raises(InvalidInputError, match="too few"):
         analysis.mtd([0.0, 0.25], DOC[:2])
     with pytest.raises(InvalidInputError, match="not both"):

@@ -54,6 +54,12 @@ def _pct(value: float) -> str:
     return "< 0.01" if pd.notna(value) and 0 <= value < 0.005 else fmt_num(value, 2)
 
 
+def _is_share(analysis: str, term: str) -> bool:
+    """A share of points or of controls (a proportion in results.csv, printed in percent)."""
+    return analysis in ("pnd", "pct_more_extreme") or (
+        analysis == "bayes_single_case" and "of controls" in str(term))
+
+
 def single_case_label(analysis: str, term: str) -> str:
     """What a one-patient row is: its statistic and sidedness, or what its estimate measures.
 
@@ -97,9 +103,13 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
     out = []
     for _, r in rows.iterrows():
         dg = 2
+        scale = 100.0 if _is_share(str(r["analysis"]), str(r["term"])) else 1.0
+        if scale != 1.0:  # proportions in results.csv, printed as percentages
+            r = r.copy()
+            r[["estimate", "ci_low", "ci_high"]] = r[["estimate", "ci_low", "ci_high"]] * scale
         est, lo, hi = r["estimate"], r["ci_low"], r["ci_high"]
         what = first_clause(r["term"]).replace("dose_ug_day", "dose")
-        mark = flag(r)
+        mark = flag(r, scale=scale)
         text = None
         if r["analysis"] == "dose_slope":
             unit = unit_symbol(getattr(info, "unit", ""))

@@ -14,17 +14,21 @@ from analysis.report.statements import first_clause
 
 __all__ = ["BOUNDS", "flag", "Footnotes"]
 
-#: Bounds of bounded indices (estimate and interval).
+#: Bounds of bounded indices (estimate and interval), on the scale of results.csv (shares of
+#: controls and PND are proportions: :mod:`analysis.stats.single_case.shares`).
 BOUNDS = {"nap": (0.0, 1.0), "tau_u": (-1.0, 1.0), "rank_biserial": (-1.0, 1.0),
-          "pct_more_extreme": (0.0, 100.0),
-          "pnd": (0.0, 100.0), "responder": (0.0, 1.0), "improved_one_grade": (0.0, 1.0)}
+          "pct_more_extreme": (0.0, 1.0),
+          "pnd": (0.0, 1.0), "responder": (0.0, 1.0), "improved_one_grade": (0.0, 1.0)}
 
 _BETTER = {"higher": "higher", "lower": "lower", "towards_normal": "towards the normal range",
            "context": "depends on the clinical context"}
 
 
-def flag(row: pd.Series) -> str:
+def flag(row: pd.Series, *, scale: float = 1.0) -> str:
     """Why an interval of a results row needs a comment, or "".
+
+    ``scale`` is the factor by which the row's numbers were multiplied for display (100 for a
+    share shown in percent); the bounds of the index are scaled alike.
 
     Examples
     --------
@@ -41,6 +45,8 @@ def flag(row: pd.Series) -> str:
     note = first_clause(row.get("note", ""))
     tail = f" ({note})" if note else ""
     bounds = BOUNDS.get(str(row.get("analysis")))
+    if bounds is not None:
+        bounds = (bounds[0] * scale, bounds[1] * scale)
     if math.isclose(float(lo), float(hi), rel_tol=1e-9, abs_tol=1e-12):
         at = bounds is not None and any(math.isclose(float(lo), b, abs_tol=1e-12) for b in bounds)
         return ("the interval collapsed to a single point" + (" at the bound of the index" if at

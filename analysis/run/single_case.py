@@ -22,7 +22,7 @@ from analysis.stats.single_case import controls_bayes, phase
 from analysis.stats.single_case import dissociations as dissociation
 from analysis.stats.single_case import phase_effects as effects
 from analysis.stats.single_case import phase_overlap as effects_overlap
-from analysis.stats.single_case.shares import RESULTS_SHARE  # shares 0-100 in results.csv
+from analysis.stats.single_case.shares import RESULTS_SHARE  # shares 0-1 in results.csv
 
 #: Fewest observations per phase for the phase indices.
 MIN_PHASE_POINTS = 3

@@ -17,8 +17,9 @@ parameters are ``(thresholds, beta, log tau)``, as in clmm.
 
 Why hand-written: no Python library fits cumulative link *mixed* models (statsmodels'
 ``OrderedModel`` has no random effects; its GEE ordinal model has no patient variance or
-likelihood). Every evaluation is vectorised over patients and over a batch of parameter vectors,
-so a central-difference gradient or Hessian costs one call.
+likelihood). Every evaluation is vectorised over patients and over a batch of parameter vectors;
+the gradient is analytic (:mod:`analysis.stats.ordinal.score`) and the Hessian a batched central
+difference of it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from analysis.stats.ordinal.score import score
 from analysis.vocabulary import Link
 
 _INNER_TOL = 1e-10   # Newton on each patient's mode: max |gradient| (clmm's gradTol, tighter)
@@ -186,26 +188,16 @@ class CLMMProblem:
         hess = -tau * tau * self._sum(dr) + 1.0  # -g''
         return g, grad, hess
 
-    # ---- derivatives by batched central differences ----------------------------------------
-    def gradient(self, par: np.ndarray, h: float = 1e-6) -> np.ndarray:
-        E = np.eye(len(par)) * h
-        vals = self.nll(np.vstack([par + E, par - E]))
-        n = len(par)
-        with np.errstate(invalid="ignore"):
-            return (vals[:n] - vals[n:]) / (2 * h)
+    # ---- derivatives ---------------------------------------------------------------------
+    def gradient(self, par: np.ndarray) -> np.ndarray:
+        """Analytic gradient of the nll (:func:`analysis.stats.ordinal.score.score`)."""
+        return score(self, par)[0]
 
     def hessian(self, par: np.ndarray, h: float = 1e-4) -> np.ndarray:
-        """Central second differences of the negative log-likelihood (as ordinal's deriv12)."""
+        """Central differences of the analytic gradient (2k gradients, one batched call),
+        symmetrised; ordinal's ``deriv12`` takes second differences of the likelihood instead."""
         n = len(par)
         E = np.eye(n) * h
-        i, j = np.triu_indices(n, 1)
-        rows = [par[None, :], par + E, par - E,
-                par + E[i] + E[j], par + E[i] - E[j], par - E[i] + E[j], par - E[i] - E[j]]
-        v = self.nll(np.vstack(rows))
-        f0, plus, minus = v[0], v[1:n + 1], v[n + 1:2 * n + 1]
-        q = len(i)
-        pp, pm, mp, mm = (v[2 * n + 1 + s * q: 2 * n + 1 + (s + 1) * q] for s in range(4))
-        H = np.zeros((n, n))
-        H[np.diag_indices(n)] = (plus - 2 * f0 + minus) / h ** 2
-        H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * h * h)
-        return H
+        G = score(self, np.vstack([par + E, par - E]))
+        H = (G[:n] - G[n:]) / (2 * h)
+        return (H + H.T) / 2

@@ -2,9 +2,10 @@
 optimiser, a Newton polish on the numerical Hessian, and the verified optimum.
 
 ``ordinal::clmm`` minimises with ``nlminb`` on finite-difference gradients and takes the
-covariance from a central-difference Hessian (``deriv12``, step 1e-4). Here BFGS runs on a
-batched central-difference gradient, then Newton steps on the batched Hessian bring the gradient
-to about 1e-8; the covariance is the inverse of that Hessian. A patient SD below
+covariance from a central-difference Hessian (``deriv12``, step 1e-4). Here BFGS runs on the
+analytic gradient, then Newton steps on the Hessian (central differences of the analytic
+gradient, step 1e-4) bring the gradient to about 1e-8; the covariance is the inverse of that
+Hessian. A patient SD below
 :data:`SINGULAR_SD` is a boundary (singular) fit: the SD is then reported as 0 and the
 covariance of the other parameters is that of the model without the random intercept (where
 the likelihood is flat in log SD, its Hessian row is zero and cannot be inverted).

@@ -241,8 +241,8 @@ def _regression(k: int, n: int, means: np.ndarray, cov: np.ndarray, case_covar: 
 def btd_cov(case: float, case_covar, control_task=None, control_covar=None, *,
             mean: float | None = None, sd: float | None = None, covar_mean=None,
             covar_sd=None, cor=None, n: int | None = None, alternative: str = "less",
-            n_sim: int = 100_000, seed: int = 20110101, conf_level: float = 0.95,
-            measure: str = "", patient_id: str = "", side: str = "",
+            prior: str = "standard", n_sim: int = 100_000, seed: int = 20110101,
+            conf_level: float = 0.95, measure: str = "", patient_id: str = "", side: str = "",
             share: Share = "proportion") -> pd.DataFrame:
     """Bayesian test of deficit with covariates (Crawford, Garthwaite & Ryan 2011).
 
@@ -263,6 +263,12 @@ def btd_cov(case: float, case_covar, control_task=None, control_covar=None, *,
         Or the controls' summary statistics: the task's mean and SD, the covariates' means and
         SDs, the (1 + m) x (1 + m) correlation matrix of the task then the covariates (a number
         when m = 1), and the number of controls (as singcar's ``use_sumstats``).
+    prior : {"standard"}
+        Only the standard (Jeffreys) prior, the one singcar's ``BTD_cov`` implements (it has no
+        ``prior`` or ``calibrated`` argument). The argument is there so that :func:`bsdt`,
+        :func:`bsdt_cov` and this function are called alike; ``"calibrated"`` is refused with
+        the reason: Berger & Sun's calibrated prior acts on the correlation between two tasks,
+        and with one task the residual variance given the covariates is a single number.
     share : {"proportion", "percent"}
         Scale of the share of controls below (or above) the patient (:mod:`.shares`).
 
@@ -291,6 +297,11 @@ def btd_cov(case: float, case_covar, control_task=None, control_covar=None, *,
     True
     """
     _check_alt(alternative)
+    if prior != "standard":
+        why = (" (the calibrated prior of Berger & Sun acts on the correlation between two "
+               "tasks; use bsdt_cov for two tasks)" if prior == "calibrated" else "")
+        raise InvalidInputError(f"prior={prior!r}: btd_cov has only the standard prior, as "
+                                f"singcar's BTD_cov; use prior='standard'{why}.")
     n, means, cov, case_covar = _moments(1, case_covar, control_task, control_covar, mean=mean,
                                          sd=sd, covar_mean=covar_mean, covar_sd=covar_sd,
                                          cor=cor, n=n)

@@ -17,10 +17,19 @@ singcar's ``MTD(method = ...)``:
   by root finding; 0 when the observed F is below the median of the central F); the share is
   P(chi2_k > lambda_d). The interval inverts the same noncentral F at the two tails.
 - ``"pchi"``: P(chi2_k > n / (n - 1) lambda);
-- ``"pf"``: the p-value of the F test.
+- ``"pf"``: the p-value of the F test;
+- ``"pmd"``: Elfadaly et al.'s modified estimate, Bayesian: the prior of the patient's
+  population index is that of a control, lambda_d ~ chi2_k, and the likelihood is the
+  noncentral F density of the observed statistic, so the posterior is proportional to
+  ``dchisq(lambda_d, k) * df(F0; k, n - k, ncp = n lambda_d)``. Its median estimates the
+  index (share = P(chi2_k > median)) and its (1 -/+ level)/2 quantiles give the interval.
 
-``"pchi"`` and ``"pf"`` share the interval of ``"pd"``. Elfadaly et al.'s modified
-Bayesian estimate (singcar's ``"pmd"``) is not implemented.
+``"pchi"`` and ``"pf"`` share the interval of ``"pd"``. For ``"pmd"`` the posterior is
+normalised and its quantiles found by adaptive quadrature (scipy ``quad``, relative tolerance
+1e-11, on the distance sqrt(lambda_d), which removes the singularity of the chi2_1 density at 0)
+and root finding; singcar sums the Poisson series of the noncentral F to 170 terms and
+integrates with R's default tolerance (1e-4), so the two agree to about 1e-4 (a high-precision
+R computation of the same posterior agrees to 1e-8: tests/r/mtd_pmd_reference.R).
 
 Summary input: the distance itself with ``k`` and ``n`` (singcar's ``mahalanobis_dist``).
 Checked against singcar 0.1.5 (tests/r/singcar_fixtures.R, tests/test_single_case_singcar.py).
@@ -30,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
@@ -38,7 +47,11 @@ from analysis.stats.single_case.shares import Share, check_share
 
 __all__ = ["mtd"]
 
-METHODS = ("pd", "pchi", "pf")
+METHODS = ("pd", "pchi", "pf", "pmd")
+
+
+_ESTIMATE_NOTE = {"pd": "", "pchi": "observed {}", "pf": "observed {}",
+                  "pmd": "posterior median {}; interval: posterior quantiles"}
 
 
 def _ncp(f0: float, k: int, df2: int, q: float) -> float:
@@ -56,6 +69,37 @@ def _ncp(f0: float, k: int, df2: int, q: float) -> float:
     return float(optimize.brentq(gap, 0.0, hi, xtol=1e-12, rtol=1e-14, maxiter=500))
 
 
+def _posterior_quantiles(f0: float, k: int, n: int, qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of lambda_d under the "pmd" posterior (module notes), as indices."""
+    df2 = n - k
+
+    def dens(t: float) -> float:  # posterior of the distance t = sqrt(lambda_d), unnormalised
+        lam = t * t
+        like = stats.ncf.pdf(f0, k, df2, n * lam) if lam > 0 else stats.f.pdf(f0, k, df2)
+        return float(2 * t * stats.chi2.pdf(lam, k) * like) if t > 0 else (
+            float(np.sqrt(2 / np.pi) * like) if k == 1 else 0.0)
+
+    def mass(a: float, b: float) -> float:
+        return integrate.quad(dens, a, b, epsabs=0.0, epsrel=1e-11, limit=200)[0]
+
+    # the posterior lies below the prior times the largest likelihood: beyond `top` the prior
+    # chi2_k leaves less than 1e-16 of its mass
+    top = float(np.sqrt(stats.chi2.isf(1e-16, k)))
+    mid = min(np.sqrt(f0 * k * (n - 1) / (n * df2)), top)  # the observed distance
+    cuts = sorted({0.0, mid / 2, mid, (mid + top) / 2, top})
+    pieces = np.cumsum([mass(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+    total = pieces[-1]
+    out = []
+    for q in qs:
+        i = int(np.searchsorted(pieces, q * total))
+        below = pieces[i - 1] if i else 0.0
+        lo, hi, goal = cuts[i], cuts[i + 1], q * total - below
+        t = optimize.brentq(lambda x, lo=lo, goal=goal: mass(lo, x) - goal, lo, hi,
+                            xtol=1e-13, rtol=1e-13)
+        out.append(float(t * t))
+    return out
+
+
 def mtd(case=None, controls=None, *, mahalanobis_dist: float | None = None,
         k: int | None = None, n: int | None = None, method: str = "pd",
         conf_level: float = 0.95, labels=None, measure: str = "", patient_id: str = "",
@@ -71,7 +115,7 @@ def mtd(case=None, controls=None, *, mahalanobis_dist: float | None = None,
     mahalanobis_dist, k, n : optional
         Or the patient's Mahalanobis distance from the controls, the number of measures and of
         controls (summary statistics).
-    method : {"pd", "pchi", "pf"}
+    method : {"pd", "pchi", "pf", "pmd"}
         Estimate of the share of controls more abnormal (see the module notes).
     conf_level : float
         Level of the intervals of the distance, the index and the share.
@@ -101,8 +145,7 @@ def mtd(case=None, controls=None, *, mahalanobis_dist: float | None = None,
     (32.8828, 0.0054)
     """
     if method not in METHODS:
-        raise InvalidInputError(f"method={method!r}; use one of {list(METHODS)} (singcar's "
-                                "'pmd' is not implemented).")
+        raise InvalidInputError(f"method={method!r}; use one of {list(METHODS)}.")
     scale = check_share(share)
     if not 0 < conf_level < 1:
         raise InvalidInputError(f"conf_level must be between 0 and 1, got {conf_level!r}.")
@@ -145,8 +188,15 @@ def mtd(case=None, controls=None, *, mahalanobis_dist: float | None = None,
     p = float(stats.f.sf(f_obs, k, df2))
     f0 = n * df2 / ((n - 1) * k) * lam
     a = 1 - conf_level
-    lam_lo, lam_hi = _ncp(f0, k, df2, 1 - a / 2) / n, _ncp(f0, k, df2, a / 2) / n
-    if method == "pd":
+    if method == "pmd":
+        est, lam_lo, lam_hi = _posterior_quantiles(f0, k, n, (0.5, a / 2, 1 - a / 2))
+    else:
+        lam_lo, lam_hi = _ncp(f0, k, df2, 1 - a / 2) / n, _ncp(f0, k, df2, a / 2) / n
+    if method == "pmd":
+        share_est = float(stats.chi2.sf(est, k))
+        how = ("posterior median of the population index (prior chi2_k, noncentral F "
+               "likelihood); share = P(chi2_k > index); interval: posterior quantiles")
+    elif method == "pd":
         est = _ncp(f0, k, df2, 0.5) / n
         share_est = float(stats.chi2.sf(est, k))
         how = ("median-unbiased estimate of the population index (noncentral F inverted); "
@@ -171,10 +221,10 @@ def mtd(case=None, controls=None, *, mahalanobis_dist: float | None = None,
          f"{k} and {df2} df; n = {n} controls, k = {k} measures"},
         {**base, "term": "mahalanobis distance", "estimate": float(np.sqrt(est)),
          "ci_low": float(np.sqrt(lam_lo)), "ci_high": float(np.sqrt(lam_hi)),
-         "method": method_text, "note": "" if method == "pd" else "observed distance"},
+         "method": method_text, "note": _ESTIMATE_NOTE[method].format("distance")},
         {**base, "term": "mahalanobis index", "estimate": float(est), "ci_low": lam_lo,
          "ci_high": lam_hi, "method": method_text,
-         "note": "" if method == "pd" else "observed index"},
+         "note": _ESTIMATE_NOTE[method].format("index")},
         {**base, "term": f"{word} of controls with a larger distance",
          "estimate": scale * share_est, "ci_low": scale * share_lo,
          "ci_high": scale * share_hi, "method": method_text,

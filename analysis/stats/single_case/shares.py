@@ -11,15 +11,13 @@ Where the scale could be doubted, ``method`` says "proportion (0-1)" (or "percen
 Every function that returns a share therefore takes ``share="proportion"`` (the default) or
 ``share="percent"``.
 
-**The rows ``itb analyze`` writes keep percentages** (:data:`RESULTS_SHARE`): the reports print
-the ``pnd`` and ``pct_more_extreme`` rows (and the Bayesian percentage of controls) as
-percentages, so results.csv stays as it was until the report reads proportions. To switch, set
-:data:`RESULTS_SHARE` to ``"proportion"`` and, in ``analysis/report/report_tables.py``:
-
-- ``BOUNDS``: ``"pct_more_extreme": (0.0, 1.0)`` and ``"pnd": (0.0, 1.0)``;
-- :func:`single_case_rows`: multiply ``est, lo, hi`` by 100 for the ``pnd`` and
-  ``pct_more_extreme`` rows and the ``bayes_single_case`` row whose term says "of controls"
-  (the printed "PND (%)" and "% of controls more extreme" stay as they are).
+**The rows ``itb analyze`` writes are proportions too** (:data:`RESULTS_SHARE`): results.csv
+holds ``pnd``, ``pem``, ``pand``, ``pct_more_extreme`` and the shares of controls of the
+Bayesian and multivariate tests on 0-1, and says so in the results dictionary (``itb
+dictionary``). Only the printed reports show percentages: the one-patient table
+(:func:`analysis.report.single_case_table.single_case_rows`) multiplies those rows by 100
+before formatting them as "PND (%)" and "% of controls ...", and judges their intervals against
+the bounds of :data:`analysis.report.table_notes.BOUNDS` scaled the same way.
 """
 
 from __future__ import annotations
@@ -30,9 +28,8 @@ from analysis.errors import InvalidInputError
 
 Share = Literal["proportion", "percent"]
 
-#: The scale of the share rows in results.csv (``itb analyze``); the API's default is
-#: ``"proportion"``.
-RESULTS_SHARE: Share = "percent"
+#: The scale of the share rows in results.csv (``itb analyze``): that of the API.
+RESULTS_SHARE: Share = "proportion"
 
 
 def check_share(share: str) -> float:
