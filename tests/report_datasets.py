@@ -66,7 +66,7 @@ def datasets(draw, max_patients: int = 60) -> Spec:
     rng = np.random.default_rng(seed)
     visits = [("baseline", "baseline", -7.0)]
     n_test = {"none": 0, "one_dose": draw(st.integers(1, 2)), "titrated": draw(st.integers(2, 3)),
-              "bolus": 1, "bolus_then_cont": 2}[test]
+              "bolus": draw(st.integers(1, 2)), "bolus_then_cont": 2}[test]
     visits += [(f"ti_d{i + 1}", "test_infusion", -30.0 + i) for i in range(n_test)]
     post_days = draw(st.sampled_from([(90, 180, 365), (1825,), (28, 56, 84)]))
     if implant or test == "none":
@@ -92,7 +92,7 @@ def datasets(draw, max_patients: int = 60) -> Spec:
             if phase == "test_infusion":
                 i = k - 1
                 dose = {"one_dose": 60.0, "titrated": titr[min(i, 1)] + 20.0 * max(i - 1, 0),
-                        "bolus": 50.0, "bolus_then_cont": 50.0 if i == 0 else 100.0}[test]
+                        "bolus": 50.0 + 25.0 * i, "bolus_then_cont": 50.0 if i == 0 else 100.0}[test]
                 how = "bolus" if test == "bolus" or (test == "bolus_then_cont" and i == 0) \
                     else "continuous"
             elif phase == "post_implant":

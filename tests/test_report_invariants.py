@@ -83,6 +83,18 @@ def problems(spec, run, ctx) -> list[str]:
             cont = set(t.continuous) | {d for _, d in t.pump}
             if re.search(amount, text.replace("\u00a0", " ")) and b not in cont:
                 out.append(f"bolus of {b:g} µg written as a rate")
+    plain = text.replace("\u00a0", " ")
+    ranges = [(float(a), float(b)) for a, b in re.findall(r"of ([\d.]+) to ([\d.]+) µg(?!/)",
+                                                           plain)]
+    for t in f.treatments.values():  # every bolus amount is stated (none silently dropped)
+        for b in t.boluses:
+            if not (re.search(rf"(?<![\d.]){b:g}(?: then [\d.]+)* µg(?!/day)", plain)
+                    or any(lo <= b <= hi for lo, hi in ranges)):
+                out.append(f"bolus of {b:g} µg not stated")
+    dosed = run.results[run.results["analysis"].isin(["dose_slope", "therapeutic_window"])
+                        & run.results["estimate"].notna()]
+    if not any(t.continuous for t in f.treatments.values()) and len(dosed):
+        out.append("a dose slope or therapeutic window without a continuous dose")
     if f.tested and "No test infusion" in text:
         out.append("test infusion present but said absent")
     if not f.tested and re.search(r"had a (continuous )?test infusion", text):
