@@ -261,3 +261,21 @@ def test_rows_per_record_in_order_with_missing_changes_and_sides():
         word = "improved" if -d >= 1 else "worsened" if -d <= -1 else "unchanged"
         assert cls["estimate"] == {"improved": 1, "unchanged": 0, "worsened": -1}[word]
         assert cls["note"] == f"{word}; MCID 1 (one grade)"
+
+
+def test_equal_baselines_give_no_half_sd_threshold():
+    """Every baseline the same (SD 0, or rounding-sized): half of it is no threshold, so an
+    unchanged patient is not called improved (a shape seen on MRC grades at 4)."""
+    for base in (4.0, 4.0 + 1e-12):
+        changes = pd.DataFrame({
+            "patient_id": ["P1", "P2", "P3"], "visit": "m12", "measure": "strength_x",
+            "baseline": [4.0, 4.0, base], "value": [4.0, 5.0, 3.0]})
+        changes["change"] = changes["value"] - changes["baseline"]
+        out = individual_change(changes, better="higher")
+        cls = out[out["analysis"] == "mcid_class"]
+        assert cls["estimate"].isna().all()
+        assert cls["note"].str.contains("SD 0").all()
+    changes["baseline"] = [4.0, 3.0, 5.0]  # a real spread: half its SD is the threshold
+    changes["change"] = changes["value"] - changes["baseline"]
+    cls = individual_change(changes, better="higher").query("analysis == 'mcid_class'")
+    assert cls["estimate"].tolist() == [0.0, 1.0, -1.0]

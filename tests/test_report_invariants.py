@@ -123,6 +123,14 @@ def problems(spec, run, ctx) -> list[str]:
             want = [len(f.classified(*key, c)) for c in ("improved", "unchanged", "worsened")]
             if [i, u, w] != want:
                 out.append(f"{hit[1].strip()}: counts {[i, u, w]}, facts {want}")
+    # no patient is improved or worsened without a change
+    R = run.results
+    keys = ["patient_id", "measure", "side", "term"]
+    cls = R[R["analysis"] == "mcid_class"].set_index(keys)["estimate"]
+    chg = R[R["analysis"] == "change"].set_index(keys)["estimate"].reindex(cls.index)
+    moved = cls.notna() & (cls != 0) & (chg.abs() <= 1e-12)
+    if moved.any():
+        out.append(f"{int(moved.sum())} patient(s) classed improved or worsened without change")
     # every measure with a paired comparison is in the outcomes table
     if not ctx.patient:
         R = ctx.results

@@ -245,6 +245,12 @@ def individual_change(
         threshold, thr_note = float(mcid), f"MCID {mcid:g} ({mcid_source})"
     elif mdc is not None:
         threshold, thr_note = float(mdc), f"no MCID: MDC {mdc:g} used ({mdc_source})"
+    elif sd is None and np.isfinite(sample_sd) and not sample_sd > 1e-8 * max(
+            1.0, float(np.nanmax(np.abs(base))) if len(base) else 1.0):
+        # every baseline equal (up to rounding, judged relative to their size): half of a
+        # zero SD would call every unchanged patient "improved"
+        threshold, thr_note = float("nan"), ("no MCID or MDC, and every baseline value is the "
+                                             "same (SD 0): no threshold to classify against")
     elif np.isfinite(sample_sd):
         threshold = 0.5 * (sd if sd is not None else sample_sd)
         thr_note = f"no MCID or MDC: half the {'reference' if sd else 'baseline'} SD " \
