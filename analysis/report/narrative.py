@@ -15,7 +15,13 @@ from analysis.report.doses import window_text
 from analysis.report.escape import markdown_output
 from analysis.report.formatting import fmt_est_ci, fmt_num, fmt_stat
 from analysis.report.labels import GAIT_LAB_MEASURES, side_word
-from analysis.report.outcome_text import balance_text, group_change_text, primary_sides
+from analysis.report.outcome_text import (
+    balance_text,
+    group_change_text,
+    primary_sides,
+    rating_measures,
+    rating_text,
+)
 from analysis.report.statements import (
     change_text,
     first_clause,
@@ -75,7 +81,9 @@ def series_summary(ctx: ReportContext) -> str:
     balance = balance_text(ctx)
     if balance:
         parts.append(balance)
-    return " ".join(parts)
+    parts += [rating_text(ctx, m, last_only=True) for m in rating_measures(ctx)
+              if m != ctx.primary.measure]
+    return " ".join(p for p in parts if p)
 
 
 @markdown_output

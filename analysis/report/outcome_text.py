@@ -15,7 +15,7 @@ from analysis.report.labels import grade_steps, with_unit
 from analysis.report.statements import adjustment_words, digits_of
 
 __all__ = ["SMALL_SAMPLE", "primary_sides", "group_change_text", "balance_text", "median_steps",
-           "sign_test_text"]
+           "sign_test_text", "rating_measures", "rating_text"]
 
 #: Up to this many complete pairs a paired test is said not to support inference.
 SMALL_SAMPLE = 3
@@ -142,6 +142,8 @@ def group_change_text(ctx) -> str:
     if out:
         # the small-sample caveat once, when the sides share it
         return " ".join(dict.fromkeys(x for o in out for x in _split_small(o)))
+    if m in rating_measures(ctx):  # a rating of change (PGIC): its answers, not a change
+        return rating_text(ctx, m)
     if ctx.n_patients < 2:
         return "No paired comparison of the primary outcome was run: it needs at least two patients."
     n_ref = max((len(ctx.facts.with_reference.get((m, s), ())) for s in primary_sides(ctx)),
@@ -183,3 +185,53 @@ def balance_text(ctx, *, primary_only: bool = False) -> str:
             "the patient's measures were: " if one else
             "At each patient's last visit, against the MCID or a reliable change (RCI): ")
     return head + "; ".join(out) + "."
+
+
+def rating_measures(ctx) -> list[str]:
+    """Ordinal measures with labelled levels that no patient has at the reference visit:
+    ratings of change given at follow-up only (the Patient Global Impression of Change)."""
+    out = []
+    for m in ctx.measures:
+        info = ctx.measure_info(m)
+        if (info is not None and ctx.is_ordinal(m) and getattr(info, "level_labels", None)
+                and not any(ctx.facts.with_reference.get((m, s)) for s in
+                            ctx.facts.sides.get(m, ("",)))):
+            out.append(m)
+    return out
+
+
+@markdown_output
+def rating_text(ctx, measure: str, *, last_only: bool = False) -> str:
+    """A rating of change at each visit with answers (``last_only``: the last of them): how
+    many patients gave each level (in the scale's words) and the median as a level
+    ("between" two when it falls between).
+
+    Examples
+    --------
+    >>> from analysis.paths import EXAMPLES
+    >>> from analysis.run.pipeline import run_analysis
+    >>> from analysis.report.context import build_context
+    >>> ctx = build_context(run_analysis(EXAMPLES / "case_series", cache_dir=None))
+    >>> rating_text(ctx, "pgic", last_only=True)[:60]
+    'Patient Global Impression of Change at 12 months after impla'
+
+    """
+    info = ctx.measure_info(measure)
+    rows = ctx.obs[(ctx.obs["measure"] == measure)].dropna(subset=["value"])
+    if rows.empty:
+        return ""
+    labels = dict(zip(info.levels, info.level_labels, strict=True))
+    parts = []
+    visits = sorted(rows["visit"].unique(), key=ctx.visit_rank)
+    for visit in visits[-1:] if last_only else visits:
+        values = rows.loc[rows["visit"] == visit, "value"].astype(float)
+        given = [info.level_of(v) for v in values]
+        counts = [(lev, given.count(lev)) for lev in info.levels if given.count(lev)]
+        med, is_level = ordinal_median(info, values)
+        n = len(values)
+        who = f"{n} patient{'s' if n != 1 else ''}"
+        answers = "; ".join(f"{labels[lev]} ({lev}) {k}" for lev, k in counts)
+        median = (f"median {med} ({labels[med]})" if is_level else f"median {med}")
+        parts.append(f"at {ctx.labels(visit)} ({who}): {answers}" + (f"; {median}" if n > 1
+                                                                      else ""))
+    return f"{ctx.label(measure)} " + "; ".join(parts) + "."
