@@ -261,8 +261,19 @@ def escalating_boluses():
     return obs, _patients(obs), "primary_outcome: mas_hip_add\n"
 
 
+def pgic_primary():
+    """PGIC (rated at follow-up only) as the primary outcome; one patient rates much worse."""
+    rows = []
+    for k, p in enumerate(("Q1", "Q2", "Q3", "Q4")):
+        rows += [(p, "baseline", "baseline", -2, 0, "sprs_total", [20.0]),
+                 (p, "post_m6", "post_implant", 180, 120, "sprs_total", [18.0]),
+                 (p, "post_m6", "post_implant", 180, 120, "pgic", [(2, 3, 2, 6)[k]])]
+    obs = _obs(rows)
+    return obs, _patients(obs), "primary_outcome: pgic\n"
+
+
 ISSUE_21 = {f.__name__: f for f in (
     one_test_visit_one_dose, bolus_then_rising_doses, no_dose_column, one_normal_leg,
     single_patient_worse, three_centres, two_patients, all_non_responders, only_five_years,
-    week_visits, german_visits, patient_without_baseline, escalating_boluses)}
+    week_visits, german_visits, patient_without_baseline, escalating_boluses, pgic_primary)}
 SHAPES.update(ISSUE_21)

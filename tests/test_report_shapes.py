@@ -244,6 +244,13 @@ def test_an_unknown_administration_is_refused_with_its_row(tmp_path):
     assert "bolus or continuous" in problem.rule
 
 
+def test_a_rating_of_change_as_primary_gives_its_answers_and_names_the_worse(runs):
+    ctx = _context(runs["pgic_primary"])
+    text = say.series_summary(ctx).replace("\\", "")
+    assert "much improved (2) 2; minimally improved (3) 1; much worse (6) 1 (Q4)" in text
+    assert "median between 2 and 3" in text and "No paired comparison" not in text
+
+
 def test_no_dose_column_keeps_the_test_infusion(runs):
     ctx = _context(runs["no_dose_column"])
     text = " ".join(_texts(ctx))

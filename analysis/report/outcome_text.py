@@ -224,13 +224,23 @@ def rating_text(ctx, measure: str, *, last_only: bool = False) -> str:
     parts = []
     visits = sorted(rows["visit"].unique(), key=ctx.visit_rank)
     for visit in visits[-1:] if last_only else visits:
-        values = rows.loc[rows["visit"] == visit, "value"].astype(float)
+        at = rows[rows["visit"] == visit]
+        values = at["value"].astype(float)
         given = [info.level_of(v) for v in values]
         counts = [(lev, given.count(lev)) for lev in info.levels if given.count(lev)]
+        # the patients on the worse side of the scale's middle are named, as worsened ones are
+        mid = (len(info.levels) - 1) / 2
+        worse = {lev for i, lev in enumerate(info.levels)
+                 if (i > mid if info.better == "lower" else i < mid
+                     if info.better == "higher" else False)}
+        who_worse = {lev: sorted(at.loc[[g == lev for g in given], "patient_id"].astype(str))
+                     for lev in worse}
         med, is_level = ordinal_median(info, values)
         n = len(values)
         who = f"{n} patient{'s' if n != 1 else ''}"
-        answers = "; ".join(f"{labels[lev]} ({lev}) {k}" for lev, k in counts)
+        answers = "; ".join(f"{labels[lev]} ({lev}) {k}"
+                            + (f" ({', '.join(who_worse[lev])})" if lev in who_worse
+                               and ctx.patient is None else "") for lev, k in counts)
         median = (f"median {med} ({labels[med]})" if is_level else f"median {med}")
         parts.append(f"at {ctx.labels(visit)} ({who}): {answers}" + (f"; {median}" if n > 1
                                                                       else ""))
