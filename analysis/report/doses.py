@@ -102,10 +102,21 @@ def series_dose_summary(ctx) -> str:
     titrated = ctx.facts.titrated
     if titrated:
         rows = ctx.rows("therapeutic_window", patient=None)
-        found = sum(bool(window_doses(ctx, p)[0]) for p in set(rows["patient_id"]) & set(titrated))
-        parts.append(f"A therapeutic window (doses meeting the rule) was found in "
-                     f"{count_words(found, len(titrated))} with a titration; the doses and, when "
-                     "none was found, the reason are given per patient in @tbl-window.")
+        judged = sorted(set(rows["patient_id"]) & set(titrated))
+        found = sum(bool(window_doses(ctx, p)[0]) for p in judged)
+        tail = ("; the doses and, when none was found, the reason are given per patient in "
+                "@tbl-window.")
+        if not judged:
+            reasons = sorted({_no_window_reason(ctx, p) for p in titrated})
+            parts.append("No therapeutic window could be judged in the patients with a "
+                         f"titration ({'; '.join(reasons)})" + tail)
+        else:
+            rest = len(titrated) - len(judged)
+            parts.append(f"A therapeutic window (doses meeting the rule) was found in "
+                         f"{count_words(found, len(judged))} with a titration"
+                         + (f" and values to judge it ({rest} other titrated patient"
+                            f"{'s' if rest != 1 else ''} could not be judged)" if rest else "")
+                         + tail)
     return " ".join(parts)
 
 
