@@ -136,7 +136,8 @@ def window_table(ctx) -> pd.DataFrame:
             window = f"none found: {first_clause(rows.iloc[0]['note'])}"
         out.append({
             "Patient": p,
-            "Test-infusion doses": ", ".join(fmt_num(d, 0) for d in f.continuous),
+            "Test-infusion doses": ", ".join(fmt_num(d, 0) for d in f.continuous)
+            + (" (and visits without a recorded dose)" if f.dose_state == "partial" else ""),
             "Settled dose": fmt_num(f.settled, 0),
             "Doses meeting the rule": window,
             "Pump dose, last follow-up": fmt_num(f.pump[-1][1], 0) if f.pump else MISSING,
