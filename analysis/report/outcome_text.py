@@ -113,9 +113,11 @@ def _continuous_change(ctx, m: str, s: str, term: str) -> str:
     if tested:
         t0 = t.iloc[0]
         text += f"; paired {fmt_stat('t', t0['statistic'], t0['df'], t0['p_value'])}"
-        if pd.notna(t0["p_adjusted"]):
-            text += (f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after "
-                     f"{adjustment_words(t0['adjustment'])})")
+        how = adjustment_words(t0["adjustment"])
+        if how.startswith("no adjustment"):
+            text += f" ({how.removeprefix('no adjustment: ')})"
+        elif pd.notna(t0["p_adjusted"]):
+            text += f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after {how})"
     d = ctx.rows("cohens_dz", measure=m, side=s, patient="", term=term)
     if len(d) and pd.notna(d.iloc[0]["estimate"]):
         d0 = d.iloc[0]
