@@ -115,7 +115,7 @@ def _continuous_change(ctx, m: str, s: str, term: str) -> str:
         text += f"; paired {fmt_stat('t', t0['statistic'], t0['df'], t0['p_value'])}"
         how = adjustment_words(t0["adjustment"])
         if how.startswith("no adjustment"):
-            text += f" ({how.removeprefix('no adjustment: ')})"
+            text += f" (not adjusted: {how.removeprefix('no adjustment: ')})"
         elif pd.notna(t0["p_adjusted"]):
             text += f" ({fmt_p(t0['p_adjusted'], prefix=False).strip()} after {how})"
     d = ctx.rows("cohens_dz", measure=m, side=s, patient="", term=term)

@@ -28,14 +28,14 @@ def adjustment_words(adjustment: Any) -> str:
     >>> adjustment_words("holm: measure=emg_soleus_rms (12 tests)")
     'Holm adjustment across the 12 tests of this measure (its visits and sides; it is in no declared family)'
     >>> adjustment_words("holm: measure=tug (1 tests)")
-    'no adjustment: it is the only test of this measure'
+    'no adjustment: the only test of this measure'
     >>> adjustment_words("holm: 6 contrasts of visit against baseline")
     'Holm adjustment across the 6 contrasts of the model'
     """
     text = str(adjustment or "")
     m = _ADJ.match(text)
     if m and m["n"] == "1":
-        return "no adjustment: it is the only test of " + (
+        return "no adjustment: the only test of " + (
             f"the declared family '{m['name']}'" if m["kind"] == "family" else "this measure")
     if m and m["kind"] == "family":
         return f"Holm adjustment across the {m['n']} tests of the declared family '{m['name']}'"
