@@ -8,6 +8,10 @@ relative); the pd estimate and all intervals invert the noncentral F, which sing
 programs (singcar: 100 000 draws): p and the shares within 5 combined Monte Carlo standard
 errors, the credible limits of the effect within 0.03, and the point estimates (closed forms)
 to 1e-6. singcar reports shares in percent; ours are proportions (share="proportion").
+singcar's point estimate of a share is the posterior mean of the per-draw shares (the p-value);
+ours is their posterior median, the 50% point of the distribution whose quantiles give its
+credible interval (issue 21: always inside it), so the shares' estimates are compared with
+singcar's through our p-value and only loosely through the estimate.
 """
 
 from __future__ import annotations
@@ -101,11 +105,21 @@ def _mc_close(ours: pd.DataFrame, ref: dict, *, z_names: tuple[str, str]):
     assert share["ci_high"] == pytest.approx(iv["Upper p CI"] / 100, abs=0.006)
 
 
+def _share_as_singcar(t: pd.DataFrame, singcar_share: float, *, abs_p: float) -> None:
+    """singcar's share (the posterior mean) is our one-sided p-value; our estimate (the
+    posterior median) lies inside the credible interval and near singcar's."""
+    one_sided = t.iloc[0]["p_value"] / (2 if "two-sided" in t.iloc[0]["note"] else 1)
+    assert one_sided == pytest.approx(singcar_share, abs=abs_p)
+    share = t.iloc[1]
+    assert share["ci_low"] <= share["estimate"] <= share["ci_high"]
+    assert share["estimate"] == pytest.approx(singcar_share, rel=0.25)
+
+
 def test_btd_cov_raw_as_singcar():
     ref = FIX["bayes"]["btd_cov_swi"]
     t = analysis.btd_cov(CASE.V_SWI, CASE.YRS, CTRL.V_SWI, CTRL.YRS, n_sim=N_SIM, seed=5)
     assert t.iloc[0]["estimate"] == pytest.approx(ref["estimate"][0], abs=1e-6)
-    assert t.iloc[1]["estimate"] == pytest.approx(ref["estimate"][1] / 100, abs=0.002)
+    _share_as_singcar(t, ref["estimate"][1] / 100, abs_p=0.002)
     _mc_close(t, ref, z_names=("Lower Z-CCC CI", "Upper Z-CCC CI"))
 
 
@@ -124,7 +138,7 @@ def test_bsdt_cov_raw_as_singcar(prior):
                           CTRL[["V_SWI", "K_SWI"]].to_numpy(), CTRL.YRS, prior=prior,
                           n_sim=N_SIM, seed=7)
     assert t.iloc[0]["estimate"] == pytest.approx(ref["estimate"][2], abs=1e-6)
-    assert t.iloc[1]["estimate"] == pytest.approx(ref["estimate"][3] / 100, abs=0.003)
+    _share_as_singcar(t, ref["estimate"][3] / 100, abs_p=0.003)
     assert prior in t.iloc[0]["method"]
     _mc_close(t, ref, z_names=("Lower Z-DCCC CI", "Upper Z-DCCC CI"))
 

@@ -274,8 +274,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "regression"
                    + (", and the patient was compared with healthy controls by the "
                       "Crawford-Howell test [@crawford1998] and its Bayesian counterpart "
-                      "[@crawford2007]" if "crawford_howell"
-                      in present else "") + ".")
+                      "[@crawford2007]. The percentage of controls beyond the patient is "
+                      "estimated by the median of the distribution that gives its interval (the "
+                      "50% point of the noncentral-t inversion [@crawford2002], the posterior "
+                      "median for the Bayesian test), so the estimate always lies inside its "
+                      "interval; the one-sided p, which singcar reports as the estimate, is given "
+                      "as the test's p" if "crawford_howell" in present else "") + ".")
     if ctx.patient and set(ctx.measures) & GAIT_LAB_MEASURES:
         out.append("A gait measure recorded both on the clinical sheet (the data file) and by "
                    "the gait laboratory (its C3D files) is never mixed between the two: the "
