@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from analysis.errors import InvalidInputError
+from analysis.report.escape import matplotlib_text
 from analysis.report.labels import phase_word, side_word
 from analysis.report.plotting._data import Names, require_columns, select
 from analysis.report.plotting.theme import (
@@ -33,7 +34,7 @@ _PHASE_LINE = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"],
 
 
 def _phase_label(phase: Any) -> str:
-    return PHASE_LABELS.get(str(phase)) or phase_word(str(phase)).capitalize()
+    return matplotlib_text(PHASE_LABELS.get(str(phase)) or phase_word(str(phase)).capitalize())
 
 
 def _one_patient(data: pd.DataFrame, what: str) -> str:
@@ -111,7 +112,7 @@ def titration_timeline(
                     one = one.sort_values("day", kind="mergesort")
                     marker, colour = _SIDE_STYLE.get(s, ("o", OKABE_ITO["black"]))
                     ax.plot(one["day"], one["value"], marker=marker, color=colour, ms=3,
-                            label=side_word(s) if s else None)
+                            label=matplotlib_text(side_word(s)) if s else None)
                 if c == 0:
                     ax.set_ylabel(textwrap.fill(names.axis(m), 22), fontsize=7)
                     if len(sides) > 1:
@@ -231,7 +232,7 @@ def therapeutic_window_plot(window_table: pd.DataFrame, *, patient_id: str) -> F
                 one = rows[side_of == side].sort_values("dose_ug_day", kind="mergesort")
                 dose = one["dose_ug_day"].to_numpy(float)
                 marker = _SIDE_STYLE.get(side, ("o", colour))[0]
-                what = f", {side_word(side)}" if side else ""
+                what = f", {matplotlib_text(side_word(side))}" if side else ""
                 ax.plot(dose, one[col].to_numpy(float), color=colour, lw=0.8, zorder=2,
                         ls="--" if side == "R" else "-")
                 good = one[ok].fillna(False).astype(bool).to_numpy()
@@ -246,7 +247,7 @@ def therapeutic_window_plot(window_table: pd.DataFrame, *, patient_id: str) -> F
             words = []
             for spans, which in by_span.items():
                 lo, hi = spans[0]
-                side_text = " and ".join(side_word(w) for w in which if w)
+                side_text = " and ".join(matplotlib_text(side_word(w)) for w in which if w)
                 words.append(((lo + hi) / 2, "Therapeutic window"
                               + (f", {side_text}" if side_text else "")))
             for i, (x, text) in enumerate(words):
