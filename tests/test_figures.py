@@ -92,6 +92,7 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
     np.testing.assert_allclose(y, [20 - 6, 20 + 7 / 30, 20 - 0.1])
     seg = container.lines[2][0].get_segments()[1]  # baseline
     np.testing.assert_allclose(seg[:, 1], [19 + 7 / 30, 21 + 7 / 30])
+    assert fig.get_size_inches()[0] == COLUMN_WIDTH
 
 
 def test_spaghetti_errors(obs):
@@ -196,8 +197,9 @@ def test_mas_distribution_shares():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4", "3", "2", "1+", "1",
                                                                    "0"]
     assert ax.get_legend().get_title().get_text() == "Grade"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline",
-                                                           "6 months after\nimplantation"]
+    # the count of each bar under its visit (labels kept apart, not annotations over bars)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "baseline\n(n = 4)", "6 months after\nimplantation\n(n = 4)"]
     with pytest.raises(InvalidInputError, match="match none of the codes"):
         mas_distribution(obs.assign(value=2.5), measure="mas_knee_ext")
 

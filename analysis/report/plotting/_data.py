@@ -139,7 +139,11 @@ class Names:
 
     def ticks(self, visits: Sequence[str], width: int = 14) -> list[str]:
         """Visit labels wrapped to ``width`` characters per line, for tick labels."""
-        return [matplotlib_text(textwrap.fill(self.raw_visit(v), width)) for v in visits]
+        from analysis.report.plotting.time_axis import TICK_CHARS
+
+        return [matplotlib_text(textwrap.fill(textwrap.shorten(self.raw_visit(v), TICK_CHARS,
+                                                               placeholder="…"), width))
+                for v in visits]
 
     def levels(self, measure: str) -> tuple[tuple[float, ...], tuple[str, ...]] | None:
         """``(codes, levels)`` of an ordinal measure (MAS: 0, 1, 1.5, ... -> 0, 1, 1+, ...)."""
@@ -162,10 +166,16 @@ class Names:
         setter([c for c, _ in keep], [lev for _, lev in keep])
 
 
-def visit_ticks(ax: Any, names: Names, visits: Sequence[str]) -> None:
-    """Categorical x axis of visits in clinical words (slanted when there are many)."""
+def visit_ticks(ax: Any, names: Names, visits: Sequence[str],
+                under: Sequence[str] | None = None) -> None:
+    """Categorical x axis of visits in clinical words (slanted when there are many; call
+    :func:`analysis.report.plotting.time_axis.thin_labels` once the figure is complete, so
+    that no two labels overlap). ``under``: a line under each label, such as its count."""
     many = len(visits) > 4
-    ax.set_xticks(range(len(visits)), names.ticks(visits, 20 if many else 16),
+    labels = names.ticks(visits, 20 if many else 16)
+    if under is not None:  # a line under each label, e.g. "(n = 12)"
+        labels = [f"{t}\n{u}" for t, u in zip(labels, under, strict=True)]
+    ax.set_xticks(range(len(visits)), labels,
                   rotation=40 if many else 0, ha="right" if many else "center",
                   rotation_mode="anchor" if many else "default", fontsize=6 if many else None)
     ax.set_xlim(-0.4, len(visits) - 0.6)

@@ -162,6 +162,7 @@ def spaghetti(
         if panels is None:
             visit_ticks(axes[0], names, visits)
             axes[0].set_xlabel("Visit")
+            thin_labels(fig, axes)
         else:
             for ax, panel in zip(axes, panels, strict=True):
                 label_visits(ax, panel, [names.raw_visit(v) for v in panel.visits])
@@ -352,8 +353,8 @@ def mas_distribution(
     """Stacked bars of the share (%) of each MAS level by visit (sides pooled).
 
     Values are matched to ``codes`` (tolerance 1e-9) and shown under ``levels``; a value
-    matching no code raises. Each bar is labelled with its number of observations; visits are
-    named in clinical words (``codebook``, ``labels`` as for :func:`spaghetti`).
+    matching no code raises. Each visit's label gives its number of observations ("(n = 12)"
+    under it); visits are named in clinical words (``codebook``, ``labels`` as for :func:`spaghetti`).
 
     Examples
     --------
@@ -397,14 +398,14 @@ def mas_distribution(
                    label=matplotlib_text(lev),
                    edgecolor="white", linewidth=0.4)
             bottom += share[:, i]
-        for xi, n in zip(x, totals, strict=False):
-            ax.text(xi, 101, f"n = {int(n)}", ha="center", va="bottom", fontsize=6)
-        visit_ticks(ax, names, visits)
-        ax.set_ylim(0, 110)
+        # the count of each bar under its visit label: labels are kept apart by thin_labels
+        visit_ticks(ax, names, visits, under=[f"(n = {int(n)})" for n in totals])
+        ax.set_ylim(0, 100)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel("Share of observations (%)")
         ax.set_xlabel("Visit")
         handles, texts = ax.get_legend_handles_labels()
         ax.legend(handles[::-1], texts[::-1], title="Grade", loc="center left",
                   bbox_to_anchor=(1.0, 0.5))
+        thin_labels(fig, [ax])
     return fig

@@ -26,6 +26,7 @@ from analysis.report.plotting.theme import (
     new_figure,
     use_theme,
 )
+from analysis.report.plotting.time_axis import thin_labels
 
 _SIDE_STYLE = {"L": ("o", OKABE_ITO["blue"]), "R": ("s", OKABE_ITO["vermillion"]),
                "": ("o", OKABE_ITO["black"])}
@@ -134,6 +135,7 @@ def titration_timeline(
                 axes[r, 1].tick_params(axis="y", left=False, labelleft=False)
                 _break_marks(axes[r, 1], "left")
         fig.supxlabel("Day relative to the start of the test infusion", fontsize=8)
+        thin_labels(fig, list(axes[-1, :]))  # close days (one tick each) must not overlap
     return fig
 
 

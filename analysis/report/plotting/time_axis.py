@@ -35,6 +35,8 @@ __all__ = ["DAYS_PANEL", "Panel", "axis_title", "label_visits", "positions", "th
 
 #: A panel spanning at most this many days is drawn in days, a longer one in months.
 DAYS_PANEL = 60.0
+#: Longest visit name on a tick (longer ones are shortened with "…"; the tables name them).
+TICK_CHARS = 40
 #: Days in a month (365.25 / 12).
 MONTH = 30.4375
 #: A gap breaks the axis when it exceeds this many days and twice the span before it.
@@ -137,7 +139,8 @@ def label_visits(ax: Axes, panel: Panel, names: Sequence[str]) -> None:
     """Ticks at the panel's visits, labelled with their names (escaped for matplotlib) and
     times; x limits padded so a single visit sits in the middle of its panel."""
     x = [panel.x(d) for d in panel.days]
-    labels = [matplotlib_text(textwrap.fill(n, 16)) + "\n" + panel.when(d)
+    labels = [matplotlib_text(textwrap.fill(textwrap.shorten(n, TICK_CHARS, placeholder="…"),
+                                            16)) + "\n" + panel.when(d)
               for n, d in zip(names, panel.days, strict=True)]
     crowded = len(x) > 3
     ax.set_xticks(x, labels, rotation=90 if crowded else 0, fontsize=6, ha="center",
@@ -156,29 +159,54 @@ def axis_title(panels: list[Panel]) -> str:
             if units[0] != units[1] else f"Time from day 0 of the data ({units[0]}, axis broken)")
 
 
-def thin_labels(fig: Figure, axes: Sequence[Axes], title: str) -> list[str]:
-    """Hide every tick label (of ``axes``, in order) that overlaps one kept before it, and set
-    the figure's x label to ``title`` with the hidden visits named under it; returns the
-    hidden labels' texts."""
-    fig.supxlabel(title, fontsize=7)
+def thin_labels(fig: Figure, axes: Sequence[Axes], title: str | None = None) -> list[str]:
+    """Make the x tick labels of ``axes`` not overlap: after a draw, slant them to vertical
+    when two overlap; then hide every label that still overlaps one kept before it and name
+    the hidden ones under the x label. ``title``: the figure's common x label (else the x
+    label of the last axes is kept). Returns the hidden labels' texts."""
+    if title is not None:
+        fig.supxlabel(title, fontsize=7)
+    if _overlapping(fig, axes):
+        for ax in axes:
+            for label in ax.get_xticklabels():
+                label.set(rotation=90, ha="center", rotation_mode="default")
+    kept, hidden = [], []
+    if _overlapping(fig, axes):
+        renderer = fig.canvas.get_renderer()
+        for ax in axes:
+            for label in _labels(ax):
+                box = label.get_window_extent(renderer)
+                if any(box.overlaps(k) for k in kept):
+                    label.set_visible(False)
+                    hidden.append(label.get_text())
+                else:
+                    kept.append(box)
+    if hidden:
+        # at most three lines as wide as the figure (7 pt: about 0.5 em a character), each
+        # hidden label shortened: a long list must not crowd out the axes
+        width = max(30, int(fig.get_figwidth() * 72 / 3.8))
+        names = "; ".join(textwrap.shorten(" ".join(h.split()), 30, placeholder="…")
+                          for h in hidden)
+        note = textwrap.fill(textwrap.shorten(
+            f"{len(hidden)} tick(s) without a label (too close to another): {names}",
+            3 * width - 6, placeholder=" …"), width)
+        if title is not None:
+            fig.supxlabel(title + "\n" + note, fontsize=7)
+        else:
+            axes[-1].set_xlabel(axes[-1].get_xlabel() + "\n" + note)
+    return hidden
+
+
+def _labels(ax: Axes) -> list:
+    return [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+
+
+def _overlapping(fig: Figure, axes: Sequence[Axes]) -> bool:
+    """True when two visible x tick labels of ``axes`` overlap (after a draw)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    kept, hidden = [], []
-    for ax in axes:
-        for label in ax.get_xticklabels():
-            if not label.get_visible() or not label.get_text():
-                continue
-            box = label.get_window_extent(renderer)
-            if any(box.overlaps(k) for k in kept):
-                label.set_visible(False)
-                hidden.append(label.get_text())
-            else:
-                kept.append(box)
-    if hidden:
-        words = "; ".join(" ".join(h.split()) for h in hidden)
-        fig.supxlabel(title + "\n" + textwrap.fill(
-            "Ticks without a label (too close to another): " + words, 90), fontsize=7)
-    return hidden
+    boxes = [t.get_window_extent(renderer) for ax in axes for t in _labels(ax)]
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 def positions(panels: list[Panel]) -> dict[str, tuple[int, float]]:
