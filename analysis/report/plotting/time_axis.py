@@ -37,6 +37,8 @@ __all__ = ["DAYS_PANEL", "Panel", "axis_title", "label_visits", "positions", "th
 DAYS_PANEL = 60.0
 #: Longest visit name on a tick (longer ones are shortened with "…"; the tables name them).
 TICK_CHARS = 40
+#: Longest visit name on a vertical tick label.
+VERTICAL_CHARS = 28
 #: Days in a month (365.25 / 12).
 MONTH = 30.4375
 #: A gap breaks the axis when it exceeds this many days and twice the span before it.
@@ -167,9 +169,11 @@ def thin_labels(fig: Figure, axes: Sequence[Axes], title: str | None = None) -> 
     if title is not None:
         fig.supxlabel(title, fontsize=7)
     if _overlapping(fig, axes):
-        for ax in axes:
-            for label in ax.get_xticklabels():
-                label.set(rotation=90, ha="center", rotation_mode="default")
+        for ax in axes:  # vertical, on one line (a wrapped label turned on its side is wide)
+            texts = [_one_line(t.get_text()) for t in ax.get_xticklabels()]
+            size = ax.get_xticklabels()[0].get_fontsize() if texts else None
+            ax.set_xticks(ax.get_xticks(), texts, rotation=90, ha="center",
+                          rotation_mode="default", fontsize=size)
     kept, hidden = [], []
     if _overlapping(fig, axes):
         renderer = fig.canvas.get_renderer()
@@ -195,6 +199,18 @@ def thin_labels(fig: Figure, axes: Sequence[Axes], title: str | None = None) -> 
         else:
             axes[-1].set_xlabel(axes[-1].get_xlabel() + "\n" + note)
     return hidden
+
+
+def _one_line(text: str) -> str:
+    """A wrapped tick label on one line, its last line (a time or a count) after a comma:
+    ``"test infusion\\nday 2"`` -> ``"test infusion day 2"``, ``"baseline\\nday -7"`` ->
+    ``"baseline, day -7"`` when the last line is the time."""
+    head, sep, last = text.rpartition("\n")
+    if not sep:
+        return textwrap.shorten(text, VERTICAL_CHARS, placeholder="…")
+    # shortened: a long label on its side would crowd out the axes
+    head = textwrap.shorten(" ".join(head.split()), VERTICAL_CHARS, placeholder="…")
+    return head + (" " if last.startswith("(") else ", ") + last
 
 
 def _labels(ax: Axes) -> list:
