@@ -87,12 +87,13 @@ def test_a_number_edited_in_the_cache_is_discarded(cache_copy, same_run):
     path = entry / "results.parquet"
     table = pd.read_parquet(path)
     window = table["analysis"] == "therapeutic_window"
-    assert table.loc[window, "estimate"].tolist() == [108.0]
+    assert table.loc[window, "estimate"].tolist() == [108.0, 108.0]  # left and right
     table.loc[window, "estimate"] = 999.0
     table.to_parquet(path)
     with pytest.warns(cache.CacheWarning, match="checksum"):
         run = run_analysis(CASE, cache_dir=directory)
-    assert run.results.loc[run.results["analysis"] == "therapeutic_window", "estimate"].tolist() == [108.0]
+    assert run.results.loc[run.results["analysis"] == "therapeutic_window",
+                           "estimate"].tolist() == [108.0, 108.0]
     same_run(run)
 
 

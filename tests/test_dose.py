@@ -136,36 +136,83 @@ KW = dict(spasticity_measures=["mas_*"], strength_measures=["mrc_knee_ext"],
 
 def test_therapeutic_window_known_by_construction():
     doses, rows = therapeutic_window(_titration(), **KW)
-    p1 = doses[doses["patient_id"] == "P01"]
-    assert p1["dose_ug_day"].tolist() == [25.0, 50.0, 75.0, 100.0]
-    np.testing.assert_allclose(p1["spasticity_change"], [0.0, -1.0, -1.5, -2.0])
-    np.testing.assert_allclose(p1["strength_change"], [0.0, 0.0, -0.25, -1.0])
-    assert p1["spasticity_ok"].tolist() == [False, True, True, True]
-    assert p1["strength_ok"].tolist() == [True, True, True, False]
-    assert p1["in_window"].tolist() == [False, True, True, False]
-    assert p1["n_spasticity"].tolist() == [4, 4, 8, 4]     # 2 muscles x 2 sides (x 2 visits)
-    r1 = rows[rows["patient_id"] == "P01"].iloc[0]
-    assert (r1["ci_low"], r1["ci_high"], r1["estimate"]) == (50.0, 75.0, 75.0)
-    assert r1["analysis"] == "therapeutic_window"
-    assert "one MAS grade (codebook)" in r1["note"] and "assumed for the test" in r1["note"]
-    r2 = rows[rows["patient_id"] == "P02"].iloc[0]
-    assert np.isnan(r2["ci_low"]) and np.isnan(r2["ci_high"]) and r2["estimate"] == 60.0
-    assert "no dose qualifies" in r2["note"]
+    # judged per side: left MAS 2 at 75 ug (-1), right MAS 1 (-2); right MRC 3.5 (-0.5)
+    left = doses[(doses["patient_id"] == "P01") & (doses["side"] == "L")]
+    right = doses[(doses["patient_id"] == "P01") & (doses["side"] == "R")]
+    assert left["dose_ug_day"].tolist() == [25.0, 50.0, 75.0, 100.0]
+    np.testing.assert_allclose(left["spasticity_change"], [0.0, -1.0, -1.0, -2.0])
+    np.testing.assert_allclose(right["spasticity_change"], [0.0, -1.0, -2.0, -2.0])
+    np.testing.assert_allclose(left["strength_change"], [0.0, 0.0, 0.0, -1.0])
+    np.testing.assert_allclose(right["strength_change"], [0.0, 0.0, -0.5, -1.0])
+    for p1 in (left, right):
+        assert p1["spasticity_ok"].tolist() == [False, True, True, True]
+        assert p1["strength_ok"].tolist() == [True, True, True, False]
+        assert p1["in_window"].tolist() == [False, True, True, False]
+        assert p1["n_spasticity"].tolist() == [2, 2, 4, 2]     # 2 muscles (x 2 visits)
+    r1 = rows[rows["patient_id"] == "P01"]
+    assert r1["side"].tolist() == ["L", "R"]
+    for _, r in r1.iterrows():
+        assert (r["ci_low"], r["ci_high"], r["estimate"]) == (50.0, 75.0, 75.0)
+        assert r["analysis"] == "therapeutic_window"
+        assert "one MAS grade (codebook)" in r["note"] and "assumed for the test" in r["note"]
+        assert "judged per side" in r["method"]
+    for _, r2 in rows[rows["patient_id"] == "P02"].iterrows():
+        assert np.isnan(r2["ci_low"]) and np.isnan(r2["ci_high"]) and r2["estimate"] == 60.0
+        assert "no dose qualifies" in r2["note"]
     assert list(doses.columns[:7]) == ["patient_id", "dose_ug_day", "spasticity_change",
                                        "strength_change", "spasticity_ok", "strength_ok",
                                        "in_window"]
 
 
+def test_therapeutic_window_one_spastic_and_one_normal_leg():
+    """Issue 21: the left leg is spastic (MAS 3 -> 2 -> 1), the right one normal (MAS 0 at
+    every visit); strength kept on both. Averaged over the sides the improvement (0.5, then 1
+    grade) would hide the left leg's window at 50 ug; judged per side the left leg has its
+    window from 50 ug and the normal right leg none, with the reason."""
+    rows = []
+    for visit, phase, day, dose, mas_l in (("bl", "baseline", -1, 0.0, 3.0),
+                                           ("t1", "test_infusion", 1, 50.0, 2.0),
+                                           ("t2", "test_infusion", 2, 100.0, 1.0)):
+        for side, mas in (("L", mas_l), ("R", 0.0)):
+            rows.append(("P01", visit, phase, day, dose, "mas_knee_ext", side, mas))
+            rows.append(("P01", visit, phase, day, dose, "mrc_knee_ext", side, 5.0))
+    obs = pd.DataFrame(rows, columns=["patient_id", "visit", "phase", "day", "dose_ug_day",
+                                      "measure", "side", "value"])
+    doses, result = therapeutic_window(obs, **{**KW, "strength_measures": ["mrc_*"]})
+    left = doses[doses["side"] == "L"]
+    assert left["in_window"].tolist() == [True, True]
+    assert not doses.loc[doses["side"] == "R", "in_window"].any()
+    np.testing.assert_allclose(doses.loc[doses["side"] == "R", "spasticity_change"], [0, 0])
+    by_side = result.set_index("side")
+    assert (by_side.loc["L", "ci_low"], by_side.loc["L", "ci_high"]) == (50.0, 100.0)
+    assert np.isnan(by_side.loc["R", "ci_low"]) and "no dose qualifies" in by_side.loc["R", "note"]
+    # the side averaged (the old rule) would have found no window at 50 ug
+    assert (left["spasticity_change"].iloc[0] + 0.0) / 2 > -KW["spasticity_threshold"]
+
+
+def test_therapeutic_window_unsided_measure_counts_for_every_side():
+    obs = _titration()
+    obs = obs[obs["measure"] != "mrc_knee_ext"]
+    strength = _titration().query("measure == 'mrc_knee_ext' and side == 'L'").assign(
+        measure="mrc_total", side="")
+    doses, rows = therapeutic_window(pd.concat([obs, strength]),
+                                     **{**KW, "strength_measures": ["mrc_total"]})
+    assert sorted(rows.loc[rows["patient_id"] == "P01", "side"]) == ["L", "R"]
+    for side in ("L", "R"):
+        one = doses[(doses["patient_id"] == "P01") & (doses["side"] == side)]
+        np.testing.assert_allclose(one["strength_change"], [0.0, 0.0, 0.0, -1.0])
+
+
 def test_therapeutic_window_threshold_and_baseline_rule():
     obs = _titration()
-    # a 0.5-grade threshold lets P02's 60 ug qualify
+    # a 0.5-grade threshold lets P02's 60 ug qualify (on both sides)
     _, rows = therapeutic_window(obs, **{**KW, "spasticity_threshold": 0.5})
-    assert rows.loc[rows["patient_id"] == "P02", "ci_low"].item() == 60.0
-    # baseline = mean of the two P01 baseline days: MAS 3.5, MRC 4.5
+    assert rows.loc[rows["patient_id"] == "P02", "ci_low"].tolist() == [60.0, 60.0]
+    # baseline = mean of the two P01 baseline days: MAS 3.5, MRC 4.5 (left leg)
     doses, _ = therapeutic_window(obs, **KW, baseline="mean")
-    p1 = doses[doses["patient_id"] == "P01"]
-    np.testing.assert_allclose(p1["spasticity_change"], [-0.5, -1.5, -2.0, -2.5])
-    np.testing.assert_allclose(p1["strength_change"], [-0.5, -0.5, -0.75, -1.5])
+    p1 = doses[(doses["patient_id"] == "P01") & (doses["side"] == "L")]
+    np.testing.assert_allclose(p1["spasticity_change"], [-0.5, -1.5, -1.5, -2.5])
+    np.testing.assert_allclose(p1["strength_change"], [-0.5, -0.5, -0.5, -1.5])
     assert p1["in_window"].tolist() == [False, True, True, False]
 
 
@@ -179,12 +226,13 @@ def test_therapeutic_window_noncontiguous_and_missing_family():
     extra = obs[(obs["patient_id"] == "P01") & (obs["visit"] == "ti_d2")
                 & obs["measure"].str.startswith("mas")].assign(dose_ug_day=40.0, day=1.5)
     doses, rows = therapeutic_window(pd.concat([obs, extra]), **KW)
-    p1 = doses[doses["patient_id"] == "P01"]
-    assert p1.loc[p1["dose_ug_day"] == 40, "n_strength"].item() == 0
-    assert not p1.loc[p1["dose_ug_day"] == 40, "in_window"].item()
-    r1 = rows[rows["patient_id"] == "P01"].iloc[0]
-    assert (r1["ci_low"], r1["ci_high"]) == (75.0, 75.0)
-    assert "without both families" in r1["note"]
+    for side in ("L", "R"):
+        p1 = doses[(doses["patient_id"] == "P01") & (doses["side"] == side)]
+        assert p1.loc[p1["dose_ug_day"] == 40, "n_strength"].item() == 0
+        assert not p1.loc[p1["dose_ug_day"] == 40, "in_window"].item()
+        r1 = rows[(rows["patient_id"] == "P01") & (rows["side"] == side)].iloc[0]
+        assert (r1["ci_low"], r1["ci_high"]) == (75.0, 75.0)
+        assert "without both families" in r1["note"]
     # window 50 and 100 with 75 failing in between -> noncontiguous note
     obs2 = _titration()
     sel75 = (obs2["patient_id"] == "P01") & (obs2["dose_ug_day"] == 75) & \
@@ -194,9 +242,9 @@ def test_therapeutic_window_noncontiguous_and_missing_family():
         (obs2["measure"] == "mrc_knee_ext")
     obs2.loc[sel100, "value"] = 4.0
     _, rows2 = therapeutic_window(obs2, **KW)
-    r = rows2[rows2["patient_id"] == "P01"].iloc[0]
-    assert (r["ci_low"], r["ci_high"]) == (50.0, 100.0)
-    assert "not contiguous" in r["note"] and "outside the window" in r["note"]
+    for _, r in rows2[rows2["patient_id"] == "P01"].iterrows():
+        assert (r["ci_low"], r["ci_high"]) == (50.0, 100.0)
+        assert "not contiguous" in r["note"] and "outside the window" in r["note"]
 
 
 def test_therapeutic_window_errors():

@@ -63,22 +63,35 @@ def test_spaghetti_one_line_per_patient_and_emmeans(obs):
                        for v, d in VISITS])
     fig = spaghetti(obs, measure="tug", emmeans=em)
     assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    grey = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("patient:")]
+    # with day: visits at their time, the axis broken between day 3 and month 6
+    left, right = fig.axes[:2]
+    grey = [ln for ln in left.get_lines() if str(ln.get_gid()).startswith("patient:")]
     assert [ln.get_gid() for ln in grey] == [f"patient:P{i}" for i in range(1, 6)]
-    # visits in day order on a categorical axis
-    assert [t.get_text() for t in ax.get_xticklabels()] == [
-        "baseline", "test infusion\nday 3", "6 months after\nimplantation"]
+    assert [t.get_text() for t in left.get_xticklabels()] == ["baseline\nday -7",
+                                                               "test infusion\nday 3\nday 3"]
+    assert [t.get_text() for t in right.get_xticklabels()] == [
+        "6 months after\nimplantation\nmonth 6"]
+    np.testing.assert_allclose(left.get_xticks(), [-7, 3])
+    np.testing.assert_allclose(right.get_xticks(), [180 / 30.4375])
     p1 = obs[obs.patient_id == "P1"].set_index("visit")["value"]
-    np.testing.assert_allclose(grey[0].get_ydata(), p1[["baseline", "ti_d3", "post_m6"]])
-    # estimated marginal means at their visit's position, with CI bars from ci_low to ci_high
+    np.testing.assert_allclose(grey[0].get_xdata(), [-7, 3])
+    np.testing.assert_allclose(grey[0].get_ydata(), p1[["baseline", "ti_d3"]])
+    # estimated marginal means at their visit's time, in their panel
+    np.testing.assert_allclose(left.containers[0].lines[0].get_data()[0], [-7, 3])
+    x, y = right.containers[0].lines[0].get_data()
+    np.testing.assert_allclose(x, [180 / 30.4375])
+    np.testing.assert_allclose(y, [20 - 6])
+    # without day: evenly spaced categories in day order, as before
+    fig = spaghetti(obs.drop(columns="day"), measure="tug", emmeans=em)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "6 months after\nimplantation", "baseline", "test infusion\nday 3"]
     container = ax.containers[0]
     x, y = container.lines[0].get_data()
-    np.testing.assert_allclose(x, [2, 0, 1])  # post_m6, baseline, ti_d3 in result order
+    np.testing.assert_allclose(x, [0, 1, 2])  # post_m6, baseline, ti_d3: first appearance
     np.testing.assert_allclose(y, [20 - 6, 20 + 7 / 30, 20 - 0.1])
     seg = container.lines[2][0].get_segments()[1]  # baseline
     np.testing.assert_allclose(seg[:, 1], [19 + 7 / 30, 21 + 7 / 30])
-    assert ax.get_ylabel() == "Timed Up and Go (s)"
     assert fig.get_size_inches()[0] == COLUMN_WIDTH
 
 
@@ -184,8 +197,9 @@ def test_mas_distribution_shares():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4", "3", "2", "1+", "1",
                                                                    "0"]
     assert ax.get_legend().get_title().get_text() == "Grade"
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["baseline",
-                                                           "6 months after\nimplantation"]
+    # the count of each bar under its visit (labels kept apart, not annotations over bars)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "baseline\n(n = 4)", "6 months after\nimplantation\n(n = 4)"]
     with pytest.raises(InvalidInputError, match="match none of the codes"):
         mas_distribution(obs.assign(value=2.5), measure="mas_knee_ext")
 

@@ -25,7 +25,8 @@ from report_datasets import build_run as _build_run  # noqa: E402
 from analysis.report import narrative as say  # noqa: E402
 from analysis.report import report_tables as rt  # noqa: E402
 from analysis.report.context import build_context  # noqa: E402
-from analysis.report.doses import window_table  # noqa: E402
+from analysis.report.doses import window_table, window_text  # noqa: E402
+from analysis.report.labels import side_word  # noqa: E402
 from analysis.report.treatment_text import run_title  # noqa: E402
 
 CODE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bvisit(?:post|pre|ti|bl|m\d)\w*\b")
@@ -179,6 +180,13 @@ def problems(spec, run, ctx) -> list[str]:
                    f"the document's {say.plain_title(ctx)!r}")
     if len(f.centres) > 1 and "centre" not in T["design"]:
         out.append("centres not mentioned")
+    # the therapeutic window is judged per side: a sided judgement is reported per side
+    win = ctx.rows("therapeutic_window", patient=ctx.patient) if ctx.patient else pd.DataFrame()
+    if len(win) and win["side"].fillna("").ne("").any():
+        said = window_text(ctx, ctx.patient)
+        if "each side apart" not in said or not all(
+                side_word(x) in said for x in win["side"] if x):
+            out.append("therapeutic window of sided measures not reported per side")
     return out
 
 
@@ -246,3 +254,32 @@ def test_reports_state_only_what_the_data_hold_large():
     bad = [(desc, found) for desc, found in results if found]
     assert not bad, f"{len(bad)} of {len(drawn)} datasets:\n" + "\n".join(
         f"{desc}:\n  " + "\n  ".join(found) for desc, found in bad[:5])
+
+
+def test_window_of_one_spastic_and_one_normal_leg_is_reported_per_side():
+    """Issue 21: left leg spastic (MAS 3 -> 2 -> 1 over two test doses), right leg normal (MAS 0
+    throughout), strength kept: the left leg has its window (50 to 100 µg/day), the right none;
+    the report says so per side, never an average of the legs."""
+    from report_datasets import Spec
+
+    rows = []
+    for visit, phase, day, dose, mas_l in (("baseline", "baseline", -1.0, 0.0, 3.0),
+                                           ("ti_d1", "test_infusion", 1.0, 50.0, 2.0),
+                                           ("ti_d2", "test_infusion", 2.0, 100.0, 1.0)):
+        for side, mas in (("L", mas_l), ("R", 0.0)):
+            for measure, value in (("mas_knee_ext", mas), ("mrc_knee_ext", 5.0)):
+                rows.append({"patient_id": "P01", "visit": visit, "measure": measure,
+                             "value": value, "phase": phase, "day": day, "dose_ug_day": dose,
+                             "side": side, "unit": "grade"})
+    spec = Spec(obs=pd.DataFrame(rows), config={"primary_outcome": "mas_knee_ext",
+                                                "reference_visit": "baseline"},
+                primary="mas_knee_ext", trends={})
+    run = _build_run(spec, lmm=False)
+    ctx = build_context(run, patient="P01")
+    said = window_text(ctx, "P01")
+    assert "judged on each side apart" in said
+    assert "left, 50 to 100 µg/day" in said
+    assert "right, none" in said
+    cell = window_table(ctx).iloc[0]["Doses meeting the rule"]
+    assert cell.startswith("left: 50 to 100; right: none found")
+    assert not problems(spec, run, ctx)

@@ -295,6 +295,55 @@ def test_ordinal_primary_has_no_linear_model(runs):
     assert "no linear" in say.mixed_model_sentence(ctx).lower()
 
 
+def test_linear_model_on_an_ordinal_primary_only_as_asked_and_labelled(tmp_path):
+    """Issue 21: study.yaml's ``lmm: {ordinal: [...]}`` asks for the linear mixed model on an
+    ordinal measure's grade codes; the report shows it, labelled as asked (grades are not
+    distances), beside the cumulative link model. Without the request it is absent
+    (test_ordinal_primary_has_no_linear_model)."""
+    from report_shapes import _series
+
+    from analysis.run.pipeline import run_analysis
+
+    obs, pts = _series(5, seed=2, measures=["mas_knee_ext", "mrc_knee_ext"])
+    d = tmp_path / "asked"
+    d.mkdir()
+    obs.to_csv(d / "observations.csv", index=False)
+    pts.to_csv(d / "patients.csv", index=False)
+    (d / "study.yaml").write_text("primary_outcome: mas_knee_ext\nlmm:\n  ordinal: "
+                                  "[mas_knee_ext]\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = run_analysis(d, cache_dir=None)
+    ctx = _context(run)
+    table = rt.contrasts_table(ctx)
+    asked = table[table["Model"].str.startswith("Linear mixed model on grade codes")]
+    assert len(asked) and asked["Model"].str.contains(
+        "as requested in study.yaml; grades are not distances").all()
+    lmm = run.results.query("analysis == 'lmm_contrast' and measure == 'mas_knee_ext'")
+    assert len(asked) == len(lmm[lmm["side"] == ctx.primary.side])
+    assert lmm["note"].str.contains("as requested in study.yaml").all()
+    sentence = say.mixed_model_sentence(ctx)
+    assert "as requested in study.yaml" in sentence and "grades are not distances" in sentence
+    assert "as requested in study.yaml" in say.methods_paragraph(ctx).lower()
+    # the cumulative link model's rows stay, named as such
+    if ctx.rows("clmm_fixed", measure="mas_knee_ext", patient="").shape[0]:
+        assert table["Model"].str.startswith("Cumulative link mixed model").any()
+    for text in [sentence, *table.astype(str).to_numpy().ravel()]:
+        assert not CODE.search(text), text
+
+
+def test_linear_model_asked_on_a_continuous_measure_is_refused(tmp_path):
+    from analysis.data.codebook import load_codebook
+    from analysis.data.config import StudyConfig, check_config
+    from analysis.errors import ConfigError
+
+    obs = pd.DataFrame({"patient_id": "P1", "visit": ["baseline"], "measure": ["tug"],
+                        "value": [12.0], "phase": ["baseline"]})
+    with pytest.raises(ConfigError, match="lmm.ordinal: 'tug' is not an ordinal measure"):
+        check_config(StudyConfig.from_mapping({"lmm": {"ordinal": ["tug"]}}), load_codebook(),
+                     obs)
+
+
 def test_all_non_responders_none_said_to_improve(runs):
     ctx = _context(runs["all_non_responders"])
     text = say.series_summary(ctx).replace("\\", "")

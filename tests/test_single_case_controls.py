@@ -15,7 +15,8 @@ Sources
   noncentral t. Crawford & Garthwaite (2005) Neuropsychology 19:318 (RSDT, psi = c).
   Crawford & Garthwaite (2007) Cogn Neuropsychol 24:343 (Bayesian test).
 - R 4.2 fixture (tests/r/singlecase_fixtures.R -> tests/fixtures/singlecase/
-  crawford_howell_r.csv): pt() and uniroot() on pt(q, df, ncp) to 1e-13.
+  crawford_howell_r.csv): pt() and uniroot() on pt(q, df, ncp) to 1e-13, including the
+  50% point (median-unbiased ncp) that gives the point estimate of the percentage.
 """
 
 from __future__ import annotations
@@ -48,7 +49,15 @@ def test_singcar_readme_td_published_output():
     assert r.t == pytest.approx(-1.7243, abs=5e-5)  # printed to 4 decimals
     assert r.df == 27
     assert r.p_value == pytest.approx(0.04804, abs=5e-6)
-    assert r.pct_more_extreme == pytest.approx(4.804003, abs=1e-5)
+    # singcar's point estimate of the percentage below the case (4.804003%) is the one-sided
+    # p: kept as the test's p. Our point estimate is the median-unbiased one of the same
+    # noncentral-t inversion as the interval (the lead's decision for issue 21, so that it lies
+    # inside its interval at every score); it agrees with singcar's loosely at this score.
+    assert 100 * r.p_one_sided == pytest.approx(4.804003, abs=1e-5)
+    assert r.pct_more_extreme == pytest.approx(4.804003, rel=0.2)
+    assert r.pct_more_extreme == pytest.approx(100 * stats.norm.cdf(-1.73529425027999), abs=1e-6)
+    row = r.tidy().query("analysis == 'pct_more_extreme'").iloc[0]
+    assert row["p_value"] == pytest.approx(0.04804003, abs=1e-7)
     assert r.z_cc == pytest.approx(-1.754857, abs=1e-9)
     # printed to 2 decimals
     assert r.z_cc_ci[0] == pytest.approx(-2.34, abs=0.005)
@@ -83,6 +92,11 @@ def test_against_r_fixture(row):
     # pct interval from the same z limits through Phi (closed form)
     assert less.pct_ci[0] == pytest.approx(100 * stats.norm.cdf(row["zcc_lo"]), abs=1e-6)
     assert greater.pct_ci[1] == pytest.approx(100 * stats.norm.sf(row["zcc_lo"]), abs=1e-6)
+    # point estimate: the 50% point of the same inversion (R: uniroot on pt(ncp) = 0.5)
+    assert less.pct_more_extreme == pytest.approx(100 * stats.norm.cdf(row["zcc_mid"]),
+                                                  abs=1e-6)
+    assert greater.pct_more_extreme == pytest.approx(100 * stats.norm.sf(row["zcc_mid"]),
+                                                     abs=1e-6)
 
 
 @pytest.mark.parametrize("t_obs, df", [(-9.28583, 27), (0.3, 4), (12.0, 9), (-2.5, 2)])
@@ -185,3 +199,59 @@ def test_bayes_seeded_and_two_sided():
     assert abs(a.p_value - freq.p_two_sided) < 8 * a.mc_se
     t = a.tidy(measure="six_mwt", patient_id="P02")
     assert t["analysis"].eq("bayes_single_case").all() and len(t) == 2
+
+
+# ------------------------------------------------------------------ estimate inside interval
+# Issue 21 (the lead's decision): the point estimate of the share of controls beyond the
+# patient is the median of the distribution that gives its interval: Phi(delta_0.5/sqrt(n))
+# for the noncentral-t inversion, the posterior median for the Bayesian test. It must lie
+# inside its own equal-tailed interval at every score, where singcar's (the one-sided p, the
+# posterior mean) does not at extreme scores (Z_CC about -7.5: 1.94e-4 against [2e-23, 1.1e-4]).
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CONTROLS = dict(
+    n=st.integers(5, 200),
+    mean=st.floats(-100, 100, allow_nan=False),
+    sd=st.floats(0.01, 50, allow_nan=False),
+    z=st.one_of(st.floats(-3, 3), st.floats(-12, 12), st.sampled_from([-7.5, 7.5, -10.0, 0.0])),
+    alternative=st.sampled_from(["less", "greater", "two-sided"]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(**_CONTROLS)
+def test_crawford_howell_share_estimate_lies_inside_its_interval(n, mean, sd, z, alternative):
+    r = crawford_howell(mean + z * sd, mean=mean, sd=sd, n=n, alternative=alternative)
+    lo, hi = r.pct_ci
+    assert 0 <= lo <= r.pct_more_extreme <= hi <= 100
+    row = r.tidy().query("analysis == 'pct_more_extreme'").iloc[0]
+    assert row["ci_low"] <= row["estimate"] <= row["ci_high"]
+    assert row["p_value"] == r.p_one_sided  # the test's p stays in its own column
+    if abs(r.z_cc) <= 2:
+        # loosely singcar's p-based estimate at moderate scores (the median-unbiased estimate
+        # is at most about half the mean-unbiased p when n = 5 and |Z_CC| = 2)
+        ratio = r.pct_more_extreme / (100 * r.p_one_sided)
+        assert 0.4 <= ratio <= 2.5
+    if abs(r.z_cc) <= 0.5:
+        assert abs(r.pct_more_extreme - 100 * r.p_one_sided) <= 3.0  # percentage points
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(**_CONTROLS)
+def test_bayes_share_estimate_lies_inside_its_interval(n, mean, sd, z, alternative):
+    b = bayes_single_case(mean + z * sd, mean=mean, sd=sd, n=n, alternative=alternative,
+                          n_sim=2000, seed=3)
+    assert b.pct_ci[0] <= b.pct_more_extreme <= b.pct_ci[1]
+    if abs(b.z_cc) <= 2:
+        freq = crawford_howell(mean + z * sd, mean=mean, sd=sd, n=n, alternative=alternative)
+        # the posterior median matches the frequentist median-unbiased estimate (right-Haar
+        # prior), to Monte Carlo error on the z scale
+        assert stats.norm.ppf(b.pct_more_extreme / 100) == pytest.approx(
+            stats.norm.ppf(freq.pct_more_extreme / 100), abs=0.1)
+
+
+def test_extreme_score_estimate_inside_interval_as_in_the_issue():
+    r = crawford_howell(-7.5, mean=0, sd=1, n=28, alternative="less")
+    assert r.pct_ci[0] <= r.pct_more_extreme <= r.pct_ci[1]
+    assert not r.pct_ci[0] <= 100 * r.p_one_sided <= r.pct_ci[1]  # singcar's estimate is not

@@ -59,9 +59,17 @@ def test_udt_singcar_readme(swi):
     assert float(t.statistic[0]) == pytest.approx(-0.6667, abs=5e-5)
     assert float(t.p_value[0]) == pytest.approx(0.5106, abs=5e-5)
     assert float(t.estimate[1]) == pytest.approx(-1.06478887, abs=1e-6)
-    assert float(t.estimate[2]) == pytest.approx(0.2553097678, abs=1e-8)  # proportion
+    # singcar's estimate of the share below the case is the one-sided p (25.53097678%): kept
+    # as that row's p_value. Our estimate is the median-unbiased Phi(delta_0.5/sqrt(n)) of
+    # the same inversion as its interval (issue 21: always inside it). Here they differ more
+    # than for one measure (0.146 against 0.255): the UDT's t is on the raw difference, Z_DCC
+    # (whose inversion gives the interval and now the estimate) on the standardised one, and
+    # the SDs of the two measures differ; both lie inside the interval [0.063, 0.278].
+    assert float(t.p_value[2]) == pytest.approx(0.2553097678, abs=1e-8)  # proportion
+    assert float(t.estimate[2]) == pytest.approx(0.146, abs=0.001)
+    assert float(t.ci_low[2]) <= float(t.estimate[2]) <= float(t.ci_high[2])
     pct = analysis.udt(case.V_SWI, case.K_SWI, **summ, share="percent")
-    assert float(pct.estimate[2]) == pytest.approx(25.53097678, abs=1e-6)  # singcar: percent
+    assert float(pct.estimate[2]) == pytest.approx(100 * float(t.estimate[2]), rel=1e-12)
     lo, hi = float(t.ci_low[1]), float(t.ci_high[1])
     assert lo == pytest.approx(-1.53, abs=0.01) and hi == pytest.approx(-0.59, abs=0.01)
     # exact limits: the observed Z_DCC * sqrt(n) is the 97.5% / 2.5% quantile of the noncentral t
@@ -70,6 +78,8 @@ def test_udt_singcar_readme(swi):
     obs = -1.06478887 * np.sqrt(n)
     assert stats.nct.cdf(obs, n - 1, lo * np.sqrt(n)) == pytest.approx(0.975, abs=1e-8)
     assert stats.nct.cdf(obs, n - 1, hi * np.sqrt(n)) == pytest.approx(0.025, abs=1e-8)
+    mid = stats.norm.ppf(float(t.estimate[2]))  # the estimate is the 50% point
+    assert stats.nct.cdf(obs, n - 1, mid * np.sqrt(n)) == pytest.approx(0.5, abs=1e-8)
 
 
 def _empirical(rng, n, means, sds, r):

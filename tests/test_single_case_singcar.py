@@ -11,6 +11,10 @@ to 1e-6. singcar reports shares in percent; ours are proportions (share="proport
 MTD's "pmd" (a posterior median and quantiles) against a high-precision R computation of the
 same posterior (tests/r/mtd_pmd_reference.R) to 1e-7, and against singcar, which integrates
 with R's default tolerance, to 1e-3.
+singcar's point estimate of a share is the posterior mean of the per-draw shares (the p-value);
+ours is their posterior median, the 50% point of the distribution whose quantiles give its
+credible interval (issue 21: always inside it), so the shares' estimates are compared with
+singcar's through our p-value and only loosely through the estimate.
 """
 
 from __future__ import annotations
@@ -138,11 +142,21 @@ def _mc_close(ours: pd.DataFrame, ref: dict, *, z_names: tuple[str, str]):
     assert share["ci_high"] == pytest.approx(iv["Upper p CI"] / 100, abs=0.006)
 
 
+def _share_as_singcar(t: pd.DataFrame, singcar_share: float, *, abs_p: float) -> None:
+    """singcar's share (the posterior mean) is our one-sided p-value; our estimate (the
+    posterior median) lies inside the credible interval and near singcar's."""
+    one_sided = t.iloc[0]["p_value"] / (2 if "two-sided" in t.iloc[0]["note"] else 1)
+    assert one_sided == pytest.approx(singcar_share, abs=abs_p)
+    share = t.iloc[1]
+    assert share["ci_low"] <= share["estimate"] <= share["ci_high"]
+    assert share["estimate"] == pytest.approx(singcar_share, rel=0.25)
+
+
 def test_btd_cov_raw_as_singcar():
     ref = FIX["bayes"]["btd_cov_swi"]
     t = analysis.btd_cov(CASE.V_SWI, CASE.YRS, CTRL.V_SWI, CTRL.YRS, n_sim=N_SIM, seed=5)
     assert t.iloc[0]["estimate"] == pytest.approx(ref["estimate"][0], abs=1e-6)
-    assert t.iloc[1]["estimate"] == pytest.approx(ref["estimate"][1] / 100, abs=0.002)
+    _share_as_singcar(t, ref["estimate"][1] / 100, abs_p=0.002)
     _mc_close(t, ref, z_names=("Lower Z-CCC CI", "Upper Z-CCC CI"))
 
 
@@ -161,7 +175,7 @@ def test_bsdt_cov_raw_as_singcar(prior):
                           CTRL[["V_SWI", "K_SWI"]].to_numpy(), CTRL.YRS, prior=prior,
                           n_sim=N_SIM, seed=7)
     assert t.iloc[0]["estimate"] == pytest.approx(ref["estimate"][2], abs=1e-6)
-    assert t.iloc[1]["estimate"] == pytest.approx(ref["estimate"][3] / 100, abs=0.003)
+    _share_as_singcar(t, ref["estimate"][3] / 100, abs_p=0.003)
     assert prior in t.iloc[0]["method"]
     _mc_close(t, ref, z_names=("Lower Z-DCCC CI", "Upper Z-DCCC CI"))
 

@@ -17,6 +17,9 @@ Every key is optional; the defaults below are what a case series without a confi
     seed: 20151                        # seed of every random step (bootstrap, Bayesian test)
     df_method: satterthwaite           # or kenward-roger: mixed-model denominator df
     lmm: {random_slope: false, covariates: []}
+                                       # ordinal: [mas_knee_ext] asks for the linear mixed
+                                       # model on the grade codes of these ordinal measures
+                                       # (reported, labelled as asked; default: the CLMM only)
     bootstrap: {enabled: false, n_boot: 2000}
     therapeutic_window:                # doses where spasticity improves by >= its threshold
       spasticity: [mas_knee_ext]       # while strength falls by < its MDC
@@ -117,6 +120,7 @@ class StudyConfig:
     df_method: DfMethod = "satterthwaite"
     random_slope: bool = False
     covariates: tuple[str, ...] = ()
+    lmm_ordinal: tuple[str, ...] = ()
     bootstrap: bool = False
     n_boot: int = 2000
     window_spasticity: tuple[str, ...] = ()
@@ -159,7 +163,7 @@ class StudyConfig:
         raw = dict(raw or {})
         _check_keys(raw, _TOP_KEYS, source, "")
         lmm = dict(raw.get("lmm") or {})
-        _check_keys(lmm, {"random_slope", "covariates"}, source, "lmm.")
+        _check_keys(lmm, {"random_slope", "covariates", "ordinal"}, source, "lmm.")
         boot = dict(raw.get("bootstrap") or {})
         _check_keys(boot, {"enabled", "n_boot"}, source, "bootstrap.")
         window = dict(raw.get("therapeutic_window") or {})
@@ -233,6 +237,7 @@ class StudyConfig:
             df_method=df_method,  # type: ignore[arg-type]
             random_slope=bool(lmm.get("random_slope", False)),
             covariates=_str_tuple(lmm.get("covariates"), source, "lmm.covariates"),
+            lmm_ordinal=_str_tuple(lmm.get("ordinal"), source, "lmm.ordinal"),
             bootstrap=bool(boot.get("enabled", False)),
             n_boot=n_boot,
             window_spasticity=_str_tuple(window.get("spasticity"), source, "therapeutic_window.spasticity"),
@@ -270,6 +275,7 @@ class StudyConfig:
         for name, members in self.families.items():
             named[f"families.{name}"] = list(members)
         named["measures"] = list(self.measures)
+        named["lmm.ordinal"] = list(self.lmm_ordinal)
         named["therapeutic_window.spasticity"] = list(self.window_spasticity)
         named["therapeutic_window.strength"] = list(self.window_strength)
         named["single_case.controls"] = list(self.controls)
@@ -400,6 +406,11 @@ def check_config(config: StudyConfig, codebook: Codebook, observations: pd.DataF
         problems.append(f"reference_visit: '{config.reference_visit}' is not a visit of the data"
                         f"{did_you_mean(config.reference_visit, visits)} (visits: "
                         f"{', '.join(visit_order(observations))})")
+    for name in config.lmm_ordinal:
+        info = codebook.measure(name) if name in codebook else None
+        if info is not None and not (info.levels or info.kind == "ordinal"):
+            problems.append(f"lmm.ordinal: '{name}' is not an ordinal measure (its linear mixed "
+                            "model is reported anyway); list only ordinal measures there")
     for covariate in config.covariates:
         if covariate not in observations.columns:
             problems.append(f"lmm.covariates: '{covariate}' is not a column of the data"

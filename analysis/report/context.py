@@ -65,6 +65,11 @@ class ReportContext:
         info = self.measure_info(measure)
         return bool(info is not None and (info.levels or info.kind == "ordinal"))
 
+    def linear_asked(self, measure: str) -> bool:
+        """True when study.yaml asks for the linear mixed model on this ordinal measure's
+        grade codes (``lmm.ordinal``): its rows are reported, labelled as asked."""
+        return self.is_ordinal(measure) and measure in self.run.config.lmm_ordinal
+
     # ------------------------------------------------------------------ lookups
     def rows(self, analysis: str | tuple[str, ...], *, measure: str | None = None,
              side: str | None = None, patient: str | None = None,

@@ -8,7 +8,8 @@ Definitions used in the text and tables:
   ``therapeutic_window`` row);
 - pump dose: the dose recorded at each visit after implantation;
 - therapeutic window: the tested doses at which spasticity improved by at least the threshold
-  while strength fell by less than its MDC (``in_window`` of the window table); printed as a
+  while strength fell by less than its MDC (``in_window`` of the window table), judged on each
+  side apart (a spastic leg beside a normal one: the sides are never averaged); printed as a
   range only when no tested dose between its ends failed the rule.
 """
 
@@ -20,19 +21,22 @@ import pandas as pd
 
 from analysis.report.escape import markdown_output
 from analysis.report.formatting import MISSING, fmt_num
-from analysis.report.labels import grade_steps
+from analysis.report.labels import grade_steps, side_word
 from analysis.report.statements import first_clause
 
 __all__ = ["window_doses", "window_text", "series_dose_summary",
            "tolerability", "window_table"]
 
 
-def window_doses(ctx, patient: str) -> tuple[list[float], list[float]]:
-    """(doses meeting the rule, doses tested) of one patient's therapeutic-window table."""
+def window_doses(ctx, patient: str, side: str | None = None) -> tuple[list[float], list[float]]:
+    """(doses meeting the rule, doses tested) of one patient's therapeutic-window table, on one
+    side when ``side`` is given (each side is judged on its own)."""
     w = ctx.run.window
     if w is None or not len(w):
         return [], []
     mine = w[w["patient_id"] == patient].sort_values("dose_ug_day")
+    if side is not None and "side" in mine:
+        mine = mine[mine["side"].fillna("") == side]
     return ([float(d) for d in mine.loc[mine["in_window"].astype(bool), "dose_ug_day"]],
             [float(d) for d in mine["dose_ug_day"]])
 
@@ -75,15 +79,36 @@ def _no_window_reason(ctx, patient: str) -> str:
     return "no spasticity and strength values at the test-infusion doses"
 
 
+def _sides(rows: pd.DataFrame) -> list[str]:
+    """The sides of a patient's therapeutic-window rows ("" for an unsided judgement)."""
+    return sorted(rows["side"].fillna("").astype(str).unique()) if "side" in rows else [""]
+
+
+def _side_window(ctx, patient: str, side: str, note: str) -> str:
+    """The doses meeting the rule on one side, or why none did."""
+    inside, tested = window_doses(ctx, patient, side)
+    if inside:
+        return _set_text(inside, tested)
+    return f"none ({first_clause(note)})"
+
+
 @markdown_output
 def window_text(ctx, patient: str) -> str:
-    """One patient's therapeutic window in a sentence, or why there is none."""
+    """One patient's therapeutic window in a sentence, or why there is none; with sides, the
+    window of each side (sides are judged apart, never averaged)."""
     rows = ctx.rows("therapeutic_window", patient=patient)
     if rows.empty:
         if not ctx.has_titration:
             return ""
         return f"No therapeutic window was estimated: {_no_window_reason(ctx, patient)}."
     note = str(rows.iloc[0]["note"])
+    sides = _sides(rows)
+    if sides != [""]:
+        notes = {str(r["side"]): str(r["note"]) for _, r in rows.iterrows()}
+        each = "; ".join(f"{side_word(s)}, {_side_window(ctx, patient, s, notes[s])}"
+                         for s in sides)
+        return (f"The therapeutic-window rule ({_rule(note)}) was judged on each side apart "
+                f"(the sides are not averaged). Doses meeting it: {each}.")
     inside, tested = window_doses(ctx, patient)
     if not inside:
         return (f"No tested dose met the therapeutic-window rule ({_rule(note)}): "
@@ -104,16 +129,18 @@ def series_dose_summary(ctx) -> str:
         rows = ctx.rows("therapeutic_window", patient=None)
         judged = sorted(set(rows["patient_id"]) & set(titrated))
         found = sum(bool(window_doses(ctx, p)[0]) for p in judged)
-        tail = ("; the doses and, when none was found, the reason are given per patient in "
-                "@tbl-window.")
+        sided = bool(len(rows)) and "side" in rows and rows["side"].fillna("").ne("").any()
+        tail = ("; the doses and, when none was found, the reason are given per patient"
+                + (" and side" if sided else "") + " in @tbl-window.")
         if not judged:
             reasons = sorted({_no_window_reason(ctx, p) for p in titrated})
             parts.append("No therapeutic window could be judged in the patients with a "
                          f"titration ({'; '.join(reasons)})" + tail)
         else:
             rest = len(titrated) - len(judged)
-            parts.append(f"A therapeutic window (doses meeting the rule) was found in "
-                         f"{count_words(found, len(judged))} with a titration"
+            parts.append("A therapeutic window (doses meeting the rule"
+                         + (" on at least one side, each side judged apart" if sided else "")
+                         + f") was found in {count_words(found, len(judged))} with a titration"
                          + (f" and values to judge it ({rest} other titrated patient"
                             f"{'s' if rest != 1 else ''} could not be judged)" if rest else "")
                          + tail)
@@ -127,13 +154,17 @@ def window_table(ctx) -> pd.DataFrame:
     for p in ctx.facts.titrated:
         f = ctx.facts.treatments[p]
         rows = ctx.rows("therapeutic_window", patient=p)
-        inside, tested = window_doses(ctx, p)
         if rows.empty:
             window = f"none estimated: {_no_window_reason(ctx, p)}"
-        elif inside:
-            window = _set_text(inside, tested).replace(" µg/day", "")
         else:
-            window = f"none found: {first_clause(rows.iloc[0]['note'])}"
+            parts = []
+            for _, r in rows.sort_values("side", kind="mergesort").iterrows():
+                side = str(r["side"]) if pd.notna(r["side"]) else ""
+                inside, tested = window_doses(ctx, p, side)
+                text = (_set_text(inside, tested).replace(" µg/day", "") if inside
+                        else f"none found: {first_clause(r['note'])}")
+                parts.append(f"{side_word(side)}: {text}" if side else text)
+            window = "; ".join(parts)
         out.append({
             "Patient": p,
             "Test-infusion doses": ", ".join(fmt_num(d, 0) for d in f.continuous)

@@ -21,6 +21,9 @@ functions of this module:
 - :func:`markdown_literal` for a string that is data and nothing else (no token kept, one
   line).
 - :func:`typst_string` for a Typst string literal (alt text in the PDF).
+- :func:`matplotlib_text` for text drawn in a figure (tick labels, axis labels, legends,
+  annotations): matplotlib reads a pair of ``$`` as mathtext, so data ``$x$`` would be typeset
+  (and a malformed one would stop the figure); every ``$`` is escaped.
 
 Typst and Word receive text, never markup: Pandoc's writers escape the text nodes this Markdown
 becomes. :class:`Markdown` marks text that has passed the boundary; :func:`markdown_output`
@@ -44,7 +47,8 @@ from typing import Any
 
 from analysis.text import visible
 
-__all__ = ["Markdown", "markdown_prose", "markdown_literal", "markdown_output", "typst_string"]
+__all__ = ["Markdown", "markdown_prose", "markdown_literal", "markdown_output",
+           "matplotlib_text", "typst_string"]
 
 
 class Markdown(str):
@@ -222,3 +226,23 @@ def typst_string(text: Any) -> str:
     """
     body = " ".join(_plain(text).split())
     return '"' + body.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def matplotlib_text(text: Any) -> str:
+    """A data string as literal figure text: invisible characters made visible and every ``$``
+    escaped, so that matplotlib draws it as written and never as mathtext (a figure's own
+    symbols, such as ``Cohen's $d_z$``, are written by the code around it, not by data).
+
+    Why not ``Text.set_parse_math(False)``: the figures mix their own mathtext with data in one
+    label, and tick labels are created by matplotlib; escaping the data part is the one place.
+    Wrap text (``textwrap``) before escaping it, so no line break falls inside ``\\$``.
+
+    Examples
+    --------
+    >>> print(matplotlib_text("cost $x^2$ and $y$"))
+    cost \\$x^2\\$ and \\$y\\$
+    >>> from matplotlib.text import Text
+    >>> Text()._preprocess_math(matplotlib_text("$x_2$ P01"))  # drawn as written, no math
+    ('$x_2$ P01', False)
+    """
+    return _plain(text).replace("$", "\\$")

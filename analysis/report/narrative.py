@@ -159,6 +159,12 @@ def mixed_model_sentence(ctx: ReportContext) -> str:
     from analysis.run.pipeline import MIN_LMM_PATIENTS
 
     m, s = ctx.primary.measure, ctx.primary.side
+    if ctx.linear_asked(m):
+        clmm = len(ctx.rows("clmm_fixed", measure=m, patient=""))
+        return (("The ordinal primary outcome was modelled by a cumulative link mixed model; "
+                 if clmm else "") + "a linear mixed model on its grade codes is also reported, "
+                "as requested in study.yaml; grades are not distances, so its estimates are "
+                "differences of codes, not of amounts of spasticity or strength.")
     if ctx.is_ordinal(m):
         if len(ctx.rows("clmm_fixed", measure=m, patient="")):
             return ("The ordinal primary outcome was modelled by a cumulative link mixed model; "
@@ -267,7 +273,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    f"mid-ranks in {ties}. Changes on ordinal scales are counted in steps of the "
                    "scale (MAS 1+ to 1 is one step).")
     lmm = ctx.rows("lmm_contrast")
+    asked = sorted({x for x in lmm["measure"] if ctx.linear_asked(x)}) if len(lmm) else []
     lmm = lmm[~lmm["measure"].map(ctx.is_ordinal)] if len(lmm) else lmm
+    if asked:
+        out.append("As requested in study.yaml, a linear mixed model was also fitted on the "
+                   "grade codes of " + ", ".join(ctx.label(x) for x in asked)
+                   + "; grades are not distances, so these estimates are differences of codes.")
     if len(lmm):
         methods = sorted({str(x).replace("kenward-roger", "Kenward-Roger [@kenward1997]").replace(
             "satterthwaite", "Satterthwaite [@satterthwaite1946]") for x in lmm["df_method"] if x})
@@ -288,8 +299,12 @@ def methods_paragraph(ctx: ReportContext) -> str:
                    "regression"
                    + (", and the patient was compared with healthy controls by the "
                       "Crawford-Howell test [@crawford1998] and its Bayesian counterpart "
-                      "[@crawford2007]" if "crawford_howell"
-                      in present else "") + ".")
+                      "[@crawford2007]. The percentage of controls beyond the patient is "
+                      "estimated by the median of the distribution that gives its interval (the "
+                      "50% point of the noncentral-t inversion [@crawford2002], the posterior "
+                      "median for the Bayesian test), so the estimate always lies inside its "
+                      "interval; the one-sided p, which singcar reports as the estimate, is given "
+                      "as the test's p" if "crawford_howell" in present else "") + ".")
     if ctx.patient and set(ctx.measures) & GAIT_LAB_MEASURES:
         out.append("A gait measure recorded both on the clinical sheet (the data file) and by "
                    "the gait laboratory (its C3D files) is never mixed between the two: the "

@@ -198,6 +198,11 @@ def _clmm_term(ctx: ReportContext, term: str, reference: str) -> str:
     return ctx.words(term)
 
 
+#: How the reports name a linear mixed model that study.yaml asked for on an ordinal measure.
+ASKED_LINEAR_LABEL = ("Linear mixed model on grade codes, as requested in study.yaml; grades "
+                      "are not distances")
+
+
 def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
     """Mixed-model contrasts of the primary outcome, visits in words."""
     m, s = ctx.primary.measure, ctx.primary.side
@@ -205,11 +210,24 @@ def contrasts_table(ctx: ReportContext) -> pd.DataFrame:
         # no linear model of level codes: the cumulative link model's rows when present
         clmm = ctx.rows("clmm_fixed", measure=m, patient="")
         ref = ctx.run.config.reference_visit or ""
-        return pd.DataFrame([{
+        table = pd.DataFrame([{
             **({"Side": ctx.label(m, r["side"]).rsplit(", ", 1)[-1]} if r["side"] else {}),
             "Term": _clmm_term(ctx, str(r["term"]), ref),
             "Estimate [95% CI] (log odds)": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], 2),
             "p": fmt_p(r["p_value"], prefix=False)} for _, r in clmm.iterrows()])
+        if not ctx.linear_asked(m):
+            return table
+        # asked for in study.yaml: the linear model of the grade codes, labelled as asked
+        lmm = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
+        asked = pd.DataFrame([{
+            "Model": ASKED_LINEAR_LABEL, "Term": ctx.labels.term(r["term"]),
+            "Estimate [95% CI]": fmt_est_ci(r["estimate"], r["ci_low"], r["ci_high"], 2),
+            "p": fmt_p(r["p_value"], prefix=False)} for _, r in lmm.iterrows()])
+        if table.empty:
+            return asked
+        table = table.rename(columns={"Estimate [95% CI] (log odds)": "Estimate [95% CI]"})
+        table.insert(0, "Model", "Cumulative link mixed model (log odds)")
+        return pd.concat([table, asked], ignore_index=True).fillna("")
     rows = ctx.rows("lmm_contrast", measure=m, side=s, patient="")
     info = ctx.measure_info(m)
     dg = digits_of(None, info)

@@ -90,8 +90,8 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
     """One-patient analyses of the primary outcome, bounded and degenerate ones flagged; a
     small dose slope is shown per 100 µg/day. Each comparison with controls is labelled with
     its statistic and sidedness (a t statistic as "t(df) = ..."), the norms it used, and what
-    its estimate is; a percentage whose (mean) point estimate lies outside its equal-tailed
-    interval is flagged."""
+    its estimate is (a percentage of controls: the median of the distribution that gives its
+    interval, so inside it; the one-sided p is in the p column)."""
     notes = Footnotes()
     m, sides = ctx.primary.measure, primary_sides(ctx)
     rows = pd.concat([ctx.rows(tuple(_SC_NAMES), measure=m, side=s, patient=ctx.patient or "")
@@ -127,11 +127,6 @@ def single_case_rows(ctx: ReportContext) -> tuple[pd.DataFrame, Footnotes]:
                 text = fmt_stat("t", r["statistic"], r["df"], None).split(",")[0]
             elif "%" in single_case_label(str(r["analysis"]), str(r["term"])):
                 text = f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]" if pd.notna(lo) else _pct(est)
-            if str(r["analysis"]) in ("pct_more_extreme", "bayes_single_case") and \
-                    pd.notna(est) and pd.notna(lo) and pd.notna(hi) and not lo <= est <= hi:
-                mark = ("the point estimate (the mean, as Crawford & Garthwaite define it) lies "
-                        "outside the equal-tailed interval: the distribution of the percentage "
-                        "is very skewed at so extreme a score")
         out.append({
             **({"Side": side_word(r["side"])} if len(sides) > 1 else {}),
             "Analysis": single_case_label(str(r["analysis"]), str(r["term"])), "What": what,

@@ -368,6 +368,11 @@ def _measure_results(obs_m: pd.DataFrame, ch_m: pd.DataFrame, measure: Measure,
     return frames
 
 
+#: The note of a linear mixed model that study.yaml asked for on an ordinal measure.
+ASKED_LINEAR_NOTE = ("linear mixed model on grade codes, as requested in study.yaml "
+                     "(lmm.ordinal); grades are not distances")
+
+
 def _ordinal_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> pd.DataFrame:
     """Cumulative link mixed model ``value ~ visit + (1 | patient)``, logit link, Laplace."""
     side = obs_m["side"].iloc[0]
@@ -413,7 +418,9 @@ def _visit_model(obs_m: pd.DataFrame, measure: Measure, config: StudyConfig) -> 
     if n < WARN_LMM_PATIENTS:
         warnings.append(f"only {n} patients: mixed-model inference is fragile below "
                         f"{WARN_LMM_PATIENTS}")
-    if measure.kind == "ordinal":
+    if measure.kind == "ordinal" and measure.key in config.lmm_ordinal:
+        warnings.append(ASKED_LINEAR_NOTE)
+    elif measure.kind == "ordinal":
         warnings.append("ordinal measure: this model treats the codes as interval values; the "
                         "ordinal analysis is the per-visit signed-rank test against baseline "
                         "(Holm-adjusted)")

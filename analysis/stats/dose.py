@@ -45,6 +45,29 @@ def _sides(obs: pd.DataFrame) -> pd.Series:
     return obs["side"].fillna("").astype(str) if "side" in obs else pd.Series("", obs.index)
 
 
+def _judged_sides(changes: pd.DataFrame) -> pd.DataFrame:
+    """The changes of each patient under the sides they are judged on: a sided row under its
+    own side, an unsided row (a measure without sides) under every side of its patient (or
+    under "" when the patient has no sided rows). A spastic leg and a normal one are judged
+    apart: averaging them would hide the spastic leg's improvement.
+
+    Examples
+    --------
+    >>> ch = pd.DataFrame({"patient_id": "P1", "side": ["L", "R", ""],
+    ...                    "change": [-2.0, 0.0, 0.5]})
+    >>> _judged_sides(ch)[["side", "change"]].values.tolist()
+    [['L', -2.0], ['R', 0.0], ['L', 0.5], ['R', 0.5]]
+    """
+    sided = changes[changes["side"] != ""]
+    unsided = changes[changes["side"] == ""]
+    if sided.empty or unsided.empty:
+        return changes
+    sides = sided[["patient_id", "side"]].drop_duplicates()
+    spread = unsided.drop(columns="side").merge(sides, on="patient_id", how="left")
+    spread["side"] = spread["side"].fillna("")
+    return pd.concat([sided, spread[changes.columns]], ignore_index=True)
+
+
 # ------------------------------------------------------------------------ per-patient slope
 def dose_response(obs: pd.DataFrame, *, phase: str = "test_infusion",
                   confidence: float = 0.95) -> pd.DataFrame:
@@ -285,14 +308,18 @@ def therapeutic_window(
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        (a) one row per patient and dose (``dose_ug_day`` > 0): ``patient_id``,
+        (a) one row per patient, side and dose (``dose_ug_day`` > 0): ``patient_id``,
         ``dose_ug_day``, ``spasticity_change`` and ``strength_change`` (mean change from
-        baseline over the listed measures, sides and observations at that dose, raw sign),
-        ``spasticity_ok`` (improvement >= threshold), ``strength_ok`` (fall < MDC),
-        ``in_window``, ``n_spasticity`` and ``n_strength`` (observations averaged);
-        (b) results rows ``therapeutic_window`` per patient: ``ci_low``/``ci_high`` = lowest
-        and highest dose in the window (not a confidence interval), ``estimate`` = the dose
-        the titration settled at (dose of the last test-infusion observation).
+        baseline over the listed measures and observations of that side at that dose, raw
+        sign), ``spasticity_ok`` (improvement >= threshold), ``strength_ok`` (fall < MDC),
+        ``in_window``, ``n_spasticity`` and ``n_strength`` (observations averaged), ``side``;
+        (b) results rows ``therapeutic_window`` per patient and side: ``ci_low``/``ci_high``
+        = lowest and highest dose in the window (not a confidence interval), ``estimate`` =
+        the dose the titration settled at (dose of the last test-infusion observation).
+
+        Each side is judged on its own (a measure without sides counts for every side): a
+        spastic leg beside a normal one has its window, the normal leg none; the sides are
+        never averaged.
 
     Examples
     --------
@@ -341,7 +368,8 @@ def therapeutic_window(
     dropped = tit.loc[no_bl].groupby("patient_id").size()
     patients = sorted(tit["patient_id"].astype(str).unique())
     tit = tit.assign(change=tit["value"] - tit["baseline"])[~no_bl]
-    per = (tit.groupby(["patient_id", DOSE, "family"])["change"].agg(["mean", "size"])
+    tit = _judged_sides(tit)
+    per = (tit.groupby(["patient_id", "side", DOSE, "family"])["change"].agg(["mean", "size"])
            .unstack("family"))
     table = pd.DataFrame({
         "spasticity_change": per.get(("mean", "spasticity"), np.nan),
@@ -358,22 +386,24 @@ def therapeutic_window(
     table = table.fillna({"n_spasticity": 0, "n_strength": 0}).astype(
         {"n_spasticity": "int64", "n_strength": "int64", DOSE: "float64"})
     table = table[["patient_id", DOSE, "spasticity_change", "strength_change", "spasticity_ok",
-                   "strength_ok", "in_window", "n_spasticity", "n_strength"]]
-    table = table.sort_values(["patient_id", DOSE], kind="mergesort").reset_index(drop=True)
+                   "strength_ok", "in_window", "n_spasticity", "n_strength", "side"]]
+    table = table.sort_values(["patient_id", "side", DOSE], kind="mergesort").reset_index(drop=True)
 
     sp_list, st_list = ", ".join(spasticity_measures), ", ".join(strength_measures)
     method = (
         f"Therapeutic window: doses of the {phase} (dose > 0) at which the mean change from "
         f"baseline ({baseline} {baseline_phase} observation{'s' if baseline == 'mean' else ''}"
-        f") over {sp_list} (all sides) improves by >= {spasticity_threshold:g} and the mean "
-        f"change over {st_list} falls by < {strength_mdc:g}; estimate = dose the titration "
+        f") over {sp_list} improves by >= {spasticity_threshold:g} and the mean "
+        f"change over {st_list} falls by < {strength_mdc:g}, judged per side (a side's "
+        "measures with the unsided ones; sides are never averaged); estimate = dose the titration "
         "settled at (last test-infusion observation); ci_low/ci_high = lowest/highest dose "
         "in the window (a range, not a confidence interval)")
     thresholds = (f"spasticity threshold {spasticity_threshold:g} ({spasticity_threshold_source}"
                   f"); strength MDC {strength_mdc:g} ({strength_mdc_source})")
     # Positions grouped once and plain arrays in the loop: filtering frames per patient made
     # this quadratic in the number of patients.
-    positions = table.groupby("patient_id", sort=False).indices
+    positions = table.groupby(["patient_id", "side"], sort=False).indices
+    sides_of = {pid: sorted({s for p, s in positions if p == pid}) or [""] for pid in patients}
     dose_col, in_window = table[DOSE].to_numpy(float), table["in_window"].to_numpy(bool)
     incomplete = ((table["n_spasticity"] == 0) | (table["n_strength"] == 0)).to_numpy()
     titrated = work[(work["phase"] == phase) & work[DOSE].notna()]
@@ -381,8 +411,8 @@ def therapeutic_window(
         titrated = titrated.sort_values(["patient_id", "day"], kind="mergesort")
     settled_dose = titrated.groupby("patient_id", sort=False)[DOSE].last()
     rows = []
-    for pid in patients:
-        at = positions.get(pid, np.array([], dtype=int))
+    for pid, side in ((p, s) for p in patients for s in sides_of[p]):
+        at = positions.get((pid, side), np.array([], dtype=int))
         settled = float(settled_dose[pid]) if pid in settled_dose.index else np.nan
         all_doses, qualifies = dose_col[at], in_window[at]
         window = all_doses[qualifies]
@@ -410,7 +440,7 @@ def therapeutic_window(
         notes.append("MAS and MRC are ordinal: the mean change is a summary, not an interval "
                      "measure")
         rows.append({
-            "measure": "", "side": "", "patient_id": pid, "analysis": "therapeutic_window",
+            "measure": "", "side": side, "patient_id": pid, "analysis": "therapeutic_window",
             "term": DOSE, "estimate": settled,
             "ci_low": window.min() if window.size else np.nan,
             "ci_high": window.max() if window.size else np.nan,

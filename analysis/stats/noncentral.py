@@ -32,6 +32,29 @@ def noncentral_t_limits(t: float, df: float, *, confidence: float = 0.95) -> tup
     if not (np.isfinite(t) and df > 0):
         return (np.nan, np.nan)
     alpha = 1.0 - confidence
+    return (_ncp_at(t, df, 1 - alpha / 2), _ncp_at(t, df, alpha / 2))
+
+
+def noncentral_t_median(t: float, df: float) -> float:
+    """The median-unbiased estimate of the noncentrality parameter of an observed t: the
+    ``lam`` with P(T <= t | lam) = 0.5, the 50% point of the same inversion that gives
+    :func:`noncentral_t_limits` (so it always lies between the limits).
+
+    Examples
+    --------
+    >>> round(noncentral_t_median(0.0, 1e6), 6)
+    0.0
+    >>> lo, hi = noncentral_t_limits(-9.0, 27)
+    >>> lo < noncentral_t_median(-9.0, 27) < hi
+    True
+    """
+    if not (np.isfinite(t) and df > 0):
+        return np.nan
+    return _ncp_at(t, df, 0.5)
+
+
+def _ncp_at(t: float, df: float, p: float) -> float:
+    """The noncentrality ``lam`` with P(T <= t | lam) = p (T noncentral t on ``df``)."""
 
     def cdf(lam: float) -> float:
         value = float(special.nctdtr(df, lam, t))
@@ -40,17 +63,14 @@ def noncentral_t_limits(t: float, df: float, *, confidence: float = 0.95) -> tup
             return 0.0 if lam > t else 1.0
         return value
 
-    def limit(p: float) -> float:
-        f = lambda lam: cdf(lam) - p  # noqa: E731 - decreasing in lam
-        # The noncentral t's SD is about sqrt(1 + t^2 / (2 df)): bracket on that scale.
-        width = 2.0 * np.sqrt(1.0 + t * t / (2.0 * df))
-        lo, hi = t - width, t + width
-        while f(lo) < 0:
-            lo -= width
-            width *= 2
-        while f(hi) > 0:
-            hi += width
-            width *= 2
-        return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
-
-    return (limit(1 - alpha / 2), limit(alpha / 2))
+    f = lambda lam: cdf(lam) - p  # noqa: E731 - decreasing in lam
+    # The noncentral t's SD is about sqrt(1 + t^2 / (2 df)): bracket on that scale.
+    width = 2.0 * np.sqrt(1.0 + t * t / (2.0 * df))
+    lo, hi = t - width, t + width
+    while f(lo) < 0:
+        lo -= width
+        width *= 2
+    while f(hi) > 0:
+        hi += width
+        width *= 2
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))

@@ -2,6 +2,7 @@
 # Run from the repository root:  Rscript tests/r/singlecase_fixtures.R
 # Base R only (singcar is not installable here): the Crawford-Howell t from pt(), the exact
 # noncentral-t limits of Crawford & Garthwaite (2002) by uniroot() on pt(q, df, ncp), and the
+# 50% point (median-unbiased ncp), and the
 # binomial intervals from binom.test() (Clopper-Pearson) and prop.test(correct = FALSE) (Wilson).
 out <- "tests/fixtures/singlecase"
 dir.create(out, showWarnings = FALSE, recursive = TRUE)
@@ -19,6 +20,12 @@ ncp_limits <- function(t_obs, df, level = 0.95) {
   hi <- uniroot(f, c(t_obs - 60, t_obs + 60), p = a / 2, tol = 1e-13)$root
   c(lo, hi)
 }
+# the median-unbiased ncp: the 50% point of the same inversion (the point estimate of the
+# percentage of controls more extreme, Phi(ncp_0.5 / sqrt(n)))
+ncp_median <- function(t_obs, df) {
+  f <- function(d) suppressWarnings(pt(t_obs, df, ncp = d)) - 0.5
+  uniroot(f, c(t_obs - 60, t_obs + 60), tol = 1e-13)$root
+}
 res <- do.call(rbind, lapply(seq_len(nrow(cases)), function(i) {
   x <- cases$x[i]; m <- cases$mean[i]; s <- cases$sd[i]; n <- cases$n[i]
   t <- (x - m) / (s * sqrt((n + 1) / n)); df <- n - 1
@@ -27,7 +34,8 @@ res <- do.call(rbind, lapply(seq_len(nrow(cases)), function(i) {
   data.frame(x = x, mean = m, sd = s, n = n, t = t, df = df,
              p_less = pt(t, df), p_greater = pt(t, df, lower.tail = FALSE),
              p_two = 2 * pt(-abs(t), df), zcc = zcc,
-             zcc_lo = lim[1] / sqrt(n), zcc_hi = lim[2] / sqrt(n))
+             zcc_lo = lim[1] / sqrt(n), zcc_hi = lim[2] / sqrt(n),
+             zcc_mid = ncp_median(zcc * sqrt(n), df) / sqrt(n))
 }))
 write.csv(res, file.path(out, "crawford_howell_r.csv"), row.names = FALSE)
 

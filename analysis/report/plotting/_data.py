@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import InvalidInputError
+from analysis.report.escape import matplotlib_text
 from analysis.report.labels import measure_label, unit_symbol, visit_labels
 
 
@@ -74,7 +75,9 @@ def line_keys(rows: pd.DataFrame) -> list[str]:
 
 class Names:
     """Clinical words for the codes a figure draws: measure labels with unit symbols, visits,
-    sides and ordinal grades (see :mod:`analysis.report.labels`).
+    sides and ordinal grades (see :mod:`analysis.report.labels`). Every word it returns has
+    passed :func:`analysis.report.escape.matplotlib_text` (data are drawn as written, never as
+    mathtext); :meth:`raw_visit` is the unescaped visit label, for wrapping before escaping.
 
     Parameters
     ----------
@@ -98,7 +101,11 @@ class Names:
 
             codebook = load_codebook()
         self.codebook = codebook
-        self.visit = labels if labels is not None else visit_labels(codebook)
+        self.raw_visit = labels if labels is not None else visit_labels(codebook)
+
+    def visit(self, visit: str) -> str:
+        """A visit in clinical words, as figure text."""
+        return matplotlib_text(self.raw_visit(visit))
 
     def info(self, measure: str) -> Any:
         """The codebook entry of ``measure`` or None."""
@@ -106,11 +113,11 @@ class Names:
 
     def name(self, measure: str, side: str | None = None) -> str:
         """The codebook label of a measure (and side), without unit."""
-        return measure_label(self.codebook, measure, side or "")
+        return matplotlib_text(measure_label(self.codebook, measure, side or ""))
 
     def unit(self, measure: str) -> str:
         """The unit symbol of a measure ("µV", "°"), or ""."""
-        return unit_symbol(getattr(self.info(measure), "unit", None))
+        return matplotlib_text(unit_symbol(getattr(self.info(measure), "unit", None)))
 
     def axis(self, measure: str, side: str | None = None, *, prefix: str = "",
              unit: str | None = None) -> str:
@@ -122,7 +129,7 @@ class Names:
         text = self.name(measure, side)
         if prefix:
             text = prefix + (text[:1].lower() + text[1:] if not text[:2].isupper() else text)
-        symbol = self.unit(measure) if unit is None else unit
+        symbol = self.unit(measure) if unit is None else matplotlib_text(unit)
         return f"{text} ({symbol})" if symbol else text
 
     def term(self, term: str) -> str:
@@ -132,14 +139,18 @@ class Names:
 
     def ticks(self, visits: Sequence[str], width: int = 14) -> list[str]:
         """Visit labels wrapped to ``width`` characters per line, for tick labels."""
-        return [textwrap.fill(self.visit(v), width) for v in visits]
+        from analysis.report.plotting.time_axis import TICK_CHARS
+
+        return [matplotlib_text(textwrap.fill(textwrap.shorten(self.raw_visit(v), TICK_CHARS,
+                                                               placeholder="…"), width))
+                for v in visits]
 
     def levels(self, measure: str) -> tuple[tuple[float, ...], tuple[str, ...]] | None:
         """``(codes, levels)`` of an ordinal measure (MAS: 0, 1, 1.5, ... -> 0, 1, 1+, ...)."""
         info = self.info(measure)
         if info is None or not getattr(info, "levels", None):
             return None
-        return tuple(float(c) for c in info.codes), tuple(info.levels)
+        return tuple(float(c) for c in info.codes), tuple(matplotlib_text(x) for x in info.levels)
 
     def grade_axis(self, ax: Any, measure: str, axis: str = "y") -> None:
         """Ticks of an ordinal measure at its codes, labelled with its grades ("1+")."""
@@ -155,10 +166,16 @@ class Names:
         setter([c for c, _ in keep], [lev for _, lev in keep])
 
 
-def visit_ticks(ax: Any, names: Names, visits: Sequence[str]) -> None:
-    """Categorical x axis of visits in clinical words (slanted when there are many)."""
+def visit_ticks(ax: Any, names: Names, visits: Sequence[str],
+                under: Sequence[str] | None = None) -> None:
+    """Categorical x axis of visits in clinical words (slanted when there are many; call
+    :func:`analysis.report.plotting.time_axis.thin_labels` once the figure is complete, so
+    that no two labels overlap). ``under``: a line under each label, such as its count."""
     many = len(visits) > 4
-    ax.set_xticks(range(len(visits)), names.ticks(visits, 20 if many else 16),
+    labels = names.ticks(visits, 20 if many else 16)
+    if under is not None:  # a line under each label, e.g. "(n = 12)"
+        labels = [f"{t}\n{u}" for t, u in zip(labels, under, strict=True)]
+    ax.set_xticks(range(len(visits)), labels,
                   rotation=40 if many else 0, ha="right" if many else "center",
                   rotation_mode="anchor" if many else "default", fontsize=6 if many else None)
     ax.set_xlim(-0.4, len(visits) - 0.6)

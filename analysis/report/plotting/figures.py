@@ -19,8 +19,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis.errors import InvalidInputError
+from analysis.report.escape import matplotlib_text
 from analysis.report.formatting import fmt_num
 from analysis.report.labels import grade_steps, side_word
+from analysis.report.plotting import time_axis
 from analysis.report.plotting._data import (
     Names,
     line_keys,
@@ -44,6 +46,14 @@ from analysis.report.plotting.theme import (
     Width,
     new_figure,
     use_theme,
+)
+from analysis.report.plotting.time_axis import (
+    axis_title,
+    label_visits,
+    thin_labels,
+    time_axes,
+    time_panels,
+    visit_days,
 )
 
 __all__ = [
@@ -85,8 +95,11 @@ def spaghetti(
     Returns
     -------
     Figure
-        Visits on the x axis in ``day`` order (categorical), named in clinical words; the y
-        axis is the codebook label with its unit symbol (ordinal scales as grades, "1+");
+        Visits on the x axis at their time when every visit has a ``day`` (days or months
+        from day 0, the axis broken across a long gap: :mod:`.time_axis`), else in ``day``
+        order as evenly spaced categories; named in clinical words, tick labels never
+        overlapping; the y axis is the codebook label with its unit symbol (ordinal scales as
+        grades, "1+");
         one thin grey line per patient
         (gid ``"patient:<id>"``, or ``"patient:<id>/<side>"``).
 
@@ -102,39 +115,58 @@ def spaghetti(
     require_columns(obs, ["patient_id", "visit", "measure", "value"], "observations")
     rows = select(obs, measure=measure, side=side, what="observations")
     visits = visit_order(rows)
-    pos = {v: i for i, v in enumerate(visits)}
     names = Names(codebook, labels)
+    days = visit_days(rows, visits)
+    panels = time_panels(days) if days is not None else None
+    # x of each visit: (panel, time) by day, else (0, rank) evenly spaced
+    pos = (time_axis.positions(panels) if panels is not None
+           else {v: (0, float(i)) for i, v in enumerate(visits)})
+    em = None
+    if emmeans is not None:
+        em = _emmean_rows(emmeans, measure=measure, side=side)
+        unknown = sorted(set(em["term"]) - set(pos))
+        if unknown:
+            raise InvalidInputError(
+                f"lmm_emmean terms {unknown} of {measure!r} are not visits of the "
+                f"observations ({visits}); pass the results of the same data"
+            )
     with use_theme():
         fig = new_figure(width)
-        ax = fig.add_subplot()
+        axes = time_axes(fig, panels) if panels is not None else [fig.add_subplot()]
         keys = line_keys(rows)
         for key, one in rows.groupby(keys, sort=True):
-            one = one.assign(_x=one["visit"].map(pos)).sort_values("_x", kind="mergesort")
-            ax.plot(one["_x"], one["value"], color=PATIENT_GREY, lw=0.7, alpha=0.8,
-                    marker="o", ms=2, zorder=1, gid="patient:" + "/".join(map(str, key)))
+            at = one["visit"].map(pos)
+            one = one.assign(_p=[p for p, _ in at], _x=[x for _, x in at])
+            for p, part in one.groupby("_p", sort=True):
+                part = part.sort_values("_x", kind="mergesort")
+                axes[p].plot(part["_x"], part["value"], color=PATIENT_GREY, lw=0.7, alpha=0.8,
+                             marker="o", ms=2, zorder=1,
+                             gid="patient:" + "/".join(map(str, key)))
         handles = [Line2D([], [], color=PATIENT_GREY, lw=0.7, marker="o", ms=2,
                           label="Patients")]
-        if emmeans is not None:
-            em = _emmean_rows(emmeans, measure=measure, side=side)
-            unknown = sorted(set(em["term"]) - set(pos))
-            if unknown:
-                raise InvalidInputError(
-                    f"lmm_emmean terms {unknown} of {measure!r} are not visits of the "
-                    f"observations ({visits}); pass the results of the same data"
-                )
-            x = em["term"].map(pos).to_numpy(float)
-            y = em["estimate"].to_numpy(float)
-            err = np.vstack([y - em["ci_low"].to_numpy(float),
-                             em["ci_high"].to_numpy(float) - y])
-            ax.errorbar(x, y, yerr=err, fmt="o", color=ESTIMATE, ms=4, lw=1.2,
-                        zorder=3, label="Model mean (95% CI)")
+        if em is not None:
+            at = em["term"].map(pos)
+            for p in sorted({q for q, _ in at}):
+                mine = em[[q == p for q, _ in at]]
+                x = np.array([pos[t][1] for t in mine["term"]], float)
+                y = mine["estimate"].to_numpy(float)
+                err = np.vstack([y - mine["ci_low"].to_numpy(float),
+                                 mine["ci_high"].to_numpy(float) - y])
+                axes[p].errorbar(x, y, yerr=err, fmt="o", color=ESTIMATE, ms=4, lw=1.2,
+                                 zorder=3, label="Model mean (95% CI)")
             handles.append(Line2D([], [], color=ESTIMATE, marker="o", ms=4, lw=1.2,
                                   label="Model mean (95% CI)"))
-        visit_ticks(ax, names, visits)
-        ax.set_xlabel("Visit")
-        ax.set_ylabel(textwrap.fill(names.axis(measure, side), 40))
-        names.grade_axis(ax, measure)
-        ax.legend(handles=handles, loc="best")
+        axes[0].set_ylabel(textwrap.fill(names.axis(measure, side), 40))
+        names.grade_axis(axes[0], measure)
+        axes[-1].legend(handles=handles, loc="best")
+        if panels is None:
+            visit_ticks(axes[0], names, visits)
+            axes[0].set_xlabel("Visit")
+            thin_labels(fig, axes)
+        else:
+            for ax, panel in zip(axes, panels, strict=True):
+                label_visits(ax, panel, [names.raw_visit(v) for v in panel.visits])
+            thin_labels(fig, axes, axis_title(panels))
     return fig
 
 
@@ -215,8 +247,9 @@ def slope_plot(
             counts[cls] += 1
             ax.plot([0, 1], [r["baseline"], r["value"]], color=_CLASS_COLOURS[cls],
                     marker="o", ms=3, lw=1.0, alpha=0.9)
-        ax.set_xticks([0, 1], [textwrap.fill(names.visit(reference), 18) if reference
-                               else "Reference visit", textwrap.fill(names.visit(visit), 18)])
+        ax.set_xticks([0, 1], [matplotlib_text(textwrap.fill(names.raw_visit(reference), 18))
+                               if reference else "Reference visit",
+                               matplotlib_text(textwrap.fill(names.raw_visit(visit), 18))])
         ax.set_xlim(-0.25, 1.25)
         ax.set_ylabel(textwrap.fill(names.axis(measure, side), 40))
         names.grade_axis(ax, measure)
@@ -276,7 +309,8 @@ def waterfall(
     threshold = 0.0 if mcid is None else float(mcid)
     classes = [_direction(sign * c, threshold) if mcid is not None else _direction(sign * c)
                for c in rows["change"]]
-    ticks = [" ".join(side_word(r[k]) if k == "side" else str(r[k]) for k in keys if r[k] != "")
+    ticks = [matplotlib_text(" ".join(side_word(r[k]) if k == "side" else str(r[k])
+                                      for k in keys if r[k] != ""))
              for _, r in rows.iterrows()]
     with use_theme():
         fig = new_figure("column", 2.8)
@@ -319,8 +353,8 @@ def mas_distribution(
     """Stacked bars of the share (%) of each MAS level by visit (sides pooled).
 
     Values are matched to ``codes`` (tolerance 1e-9) and shown under ``levels``; a value
-    matching no code raises. Each bar is labelled with its number of observations; visits are
-    named in clinical words (``codebook``, ``labels`` as for :func:`spaghetti`).
+    matching no code raises. Each visit's label gives its number of observations ("(n = 12)"
+    under it); visits are named in clinical words (``codebook``, ``labels`` as for :func:`spaghetti`).
 
     Examples
     --------
@@ -360,17 +394,18 @@ def mas_distribution(
         bottom = np.zeros(len(visits))
         x = np.arange(len(visits))
         for i, lev in enumerate(levels):
-            ax.bar(x, share[:, i], bottom=bottom, color=colours[i], width=0.7, label=lev,
+            ax.bar(x, share[:, i], bottom=bottom, color=colours[i], width=0.7,
+                   label=matplotlib_text(lev),
                    edgecolor="white", linewidth=0.4)
             bottom += share[:, i]
-        for xi, n in zip(x, totals, strict=False):
-            ax.text(xi, 101, f"n = {int(n)}", ha="center", va="bottom", fontsize=6)
-        visit_ticks(ax, names, visits)
-        ax.set_ylim(0, 110)
+        # the count of each bar under its visit label: labels are kept apart by thin_labels
+        visit_ticks(ax, names, visits, under=[f"(n = {int(n)})" for n in totals])
+        ax.set_ylim(0, 100)
         ax.set_yticks([0, 25, 50, 75, 100])
         ax.set_ylabel("Share of observations (%)")
         ax.set_xlabel("Visit")
         handles, texts = ax.get_legend_handles_labels()
         ax.legend(handles[::-1], texts[::-1], title="Grade", loc="center left",
                   bbox_to_anchor=(1.0, 0.5))
+        thin_labels(fig, [ax])
     return fig

@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 
 from analysis.errors import InvalidInputError
 from analysis.gait.spm import spm_ttest2
+from analysis.report.escape import matplotlib_text
 from analysis.report.formatting import fmt_p
 from analysis.report.labels import side_word
 from analysis.report.plotting._data import Names, require_columns
@@ -63,7 +64,7 @@ def _axis_label(variable: str, codebook: Any) -> str:
     full = gait_variable_label(variable, codebook)
     name, _, rest = full.partition(" (")
     sign = rest.rstrip(")")
-    return f"{name[:1].upper() + name[1:]} (°{'; ' + sign if sign else ''})"
+    return matplotlib_text(f"{name[:1].upper() + name[1:]} (°{'; ' + sign if sign else ''})")
 
 
 def _visit_order(curves: pd.DataFrame, visits: Sequence[str] | None) -> list[str]:
@@ -196,7 +197,7 @@ def gait_curves(
                     any_cluster |= _mark_clusters(ax, side, pa, a, b, alpha=alpha, seed=seed)
             ax.set_xlim(0, 100)
             ax.set_xlabel("% gait cycle")
-            ax.set_title(side_word(side).capitalize(), fontsize=8)
+            ax.set_title(matplotlib_text(side_word(side)).capitalize(), fontsize=8)
         axes[0].set_ylabel(_axis_label(variable, codebook))
         handles = [Line2D([], [], color=colours[v], lw=1.3,
                           label=f"{names.visit(v)} (mean ± SD, {_count(n_cycles[v])})")
@@ -220,7 +221,8 @@ def _count(per_side: dict[str, int]) -> str:
     if len(per_side) == 1:
         n = next(iter(per_side.values()))
         return f"{n} cycle{'s' if n != 1 else ''}"
-    return "cycles: " + ", ".join(f"{side_word(s)} {n}" for s, n in per_side.items())
+    return "cycles: " + ", ".join(f"{matplotlib_text(side_word(s))} {n}"
+                                  for s, n in per_side.items())
 
 
 def _foot_off(cycles: pd.DataFrame | None, visit: str, side: str) -> float | None:
@@ -324,9 +326,9 @@ def map_chart(
                            color=colours[v], alpha=1.0 if side != "R" else 0.5,
                            hatch="////" if side == "R" else None, edgecolor="white", lw=0.3,
                            gid=f"bar:{key}/{side}/{v}")
-        ax.set_xticks(range(len(groups)), [textwrap.fill(g[0], 11, break_long_words=False,
-                                                         break_on_hyphens=False)
-                                           for g in groups],
+        ax.set_xticks(range(len(groups)), [matplotlib_text(textwrap.fill(
+                                               g[0], 11, break_long_words=False,
+                                               break_on_hyphens=False)) for g in groups],
                       fontsize=6)
         ax.set_xlim(-0.6, len(groups) - 0.4)
         ax.set_ylabel("Gait Variable Score (°)")

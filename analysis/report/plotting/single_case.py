@@ -14,6 +14,7 @@ from matplotlib.lines import Line2D
 from scipy import stats
 
 from analysis.errors import InvalidInputError
+from analysis.report.escape import matplotlib_text
 from analysis.report.labels import phase_word, side_word
 from analysis.report.plotting._data import Names, require_columns, select
 from analysis.report.plotting.theme import (
@@ -25,6 +26,7 @@ from analysis.report.plotting.theme import (
     new_figure,
     use_theme,
 )
+from analysis.report.plotting.time_axis import thin_labels
 
 _SIDE_STYLE = {"L": ("o", OKABE_ITO["blue"]), "R": ("s", OKABE_ITO["vermillion"]),
                "": ("o", OKABE_ITO["black"])}
@@ -33,7 +35,7 @@ _PHASE_LINE = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["vermillion"],
 
 
 def _phase_label(phase: Any) -> str:
-    return PHASE_LABELS.get(str(phase)) or phase_word(str(phase)).capitalize()
+    return matplotlib_text(PHASE_LABELS.get(str(phase)) or phase_word(str(phase)).capitalize())
 
 
 def _one_patient(data: pd.DataFrame, what: str) -> str:
@@ -111,7 +113,7 @@ def titration_timeline(
                     one = one.sort_values("day", kind="mergesort")
                     marker, colour = _SIDE_STYLE.get(s, ("o", OKABE_ITO["black"]))
                     ax.plot(one["day"], one["value"], marker=marker, color=colour, ms=3,
-                            label=side_word(s) if s else None)
+                            label=matplotlib_text(side_word(s)) if s else None)
                 if c == 0:
                     ax.set_ylabel(textwrap.fill(names.axis(m), 22), fontsize=7)
                     if len(sides) > 1:
@@ -133,6 +135,7 @@ def titration_timeline(
                 axes[r, 1].tick_params(axis="y", left=False, labelleft=False)
                 _break_marks(axes[r, 1], "left")
         fig.supxlabel("Day relative to the start of the test infusion", fontsize=8)
+        thin_labels(fig, list(axes[-1, :]))  # close days (one tick each) must not overlap
     return fig
 
 
@@ -169,7 +172,8 @@ def therapeutic_window_plot(window_table: pd.DataFrame, *, patient_id: str) -> F
     """Spasticity and strength change against dose for one patient, the window shaded.
 
     Filled markers meet the criterion of their panel (``spasticity_ok``, ``strength_ok``);
-    open markers do not. Each run of consecutive doses (in dose order) with ``in_window``
+    open markers do not. With a ``side`` column each side is one series (left: circles, solid;
+    right: squares, dashed) and has its own window, as the rule judges each side apart. Each run of consecutive doses (in dose order) with ``in_window``
     is shaded from its lowest to its highest dose; a one-dose window is drawn as a narrow band
     of 2% of the dose range centred on that dose.
 
@@ -200,38 +204,60 @@ def therapeutic_window_plot(window_table: pd.DataFrame, *, patient_id: str) -> F
     if rows.empty:
         raise InvalidInputError(f"patient {patient_id!r} is not in the window table; patients: "
                           f"{sorted(window_table['patient_id'].unique().tolist())}")
-    rows = rows.sort_values("dose_ug_day", kind="mergesort").reset_index(drop=True)
-    dose = rows["dose_ug_day"].to_numpy(float)
-    spans = _runs(dose, rows["in_window"].fillna(False).astype(bool).to_numpy())
-    pad = 0.01 * (float(np.ptp(dose)) or 1.0)
+    sides = (sorted(rows["side"].fillna("").astype(str).unique()) if "side" in rows else [""])
+    side_of = rows["side"].fillna("").astype(str) if "side" in rows else pd.Series("", rows.index)
+    pad = 0.01 * (float(np.ptp(rows["dose_ug_day"].to_numpy(float))) or 1.0)
     panels = [("spasticity_change", "spasticity_ok", "Spasticity change (MAS)",
                OKABE_ITO["vermillion"]),
               ("strength_change", "strength_ok", "Strength change (MRC)", OKABE_ITO["blue"])]
+    # each side is judged apart (analysis.stats.dose.therapeutic_window): one series and one
+    # shaded window per side; sides with the same window share one band and one label
+    by_span: dict[tuple, list[str]] = {}
+    for side in sides:
+        one = rows[side_of == side].sort_values("dose_ug_day", kind="mergesort")
+        spans = tuple(_runs(one["dose_ug_day"].to_numpy(float),
+                            one["in_window"].fillna(False).astype(bool).to_numpy()))
+        if spans:
+            by_span.setdefault(spans, []).append(side)
     with use_theme():
         fig = new_figure("column", 3.6)
         axes = fig.subplots(2, 1, sharex=True)
         for ax, (col, ok, label, colour) in zip(axes, panels, strict=False):
-            for lo, hi in spans:
-                if lo == hi:
-                    lo, hi = lo - pad, hi + pad
-                ax.axvspan(lo, hi, color=WINDOW, alpha=0.3, lw=0, zorder=0,
-                           gid="therapeutic_window")
+            for spans, which in by_span.items():
+                gid = "therapeutic_window" + ("" if which == [""] else "/" + "+".join(which))
+                for lo, hi in spans:
+                    if lo == hi:
+                        lo, hi = lo - pad, hi + pad
+                    ax.axvspan(lo, hi, color=WINDOW, alpha=0.3, lw=0, zorder=0, gid=gid)
             ax.axhline(0, color="black", lw=0.6)
-            ax.plot(dose, rows[col].to_numpy(float), color=colour, lw=0.8, zorder=2)
-            good = rows[ok].fillna(False).astype(bool).to_numpy()
-            ax.scatter(dose[good], rows.loc[good, col], color=colour, s=14, zorder=3,
-                       label="criterion met")
-            ax.scatter(dose[~good], rows.loc[~good, col], facecolor="white",
-                       edgecolor=colour, s=14, zorder=3, label="criterion not met")
+            for side in sides:
+                one = rows[side_of == side].sort_values("dose_ug_day", kind="mergesort")
+                dose = one["dose_ug_day"].to_numpy(float)
+                marker = _SIDE_STYLE.get(side, ("o", colour))[0]
+                what = f", {matplotlib_text(side_word(side))}" if side else ""
+                ax.plot(dose, one[col].to_numpy(float), color=colour, lw=0.8, zorder=2,
+                        ls="--" if side == "R" else "-")
+                good = one[ok].fillna(False).astype(bool).to_numpy()
+                ax.scatter(dose[good], one.loc[good, col], color=colour, s=14, zorder=3,
+                           marker=marker, label=f"criterion met{what}")
+                ax.scatter(dose[~good], one.loc[~good, col], facecolor="white",
+                           edgecolor=colour, s=14, zorder=3, marker=marker,
+                           label=f"criterion not met{what}")
             ax.set_ylabel(label)
         axes[0].legend(loc="best", fontsize=6)
-        if spans:
-            lo, hi = spans[0]
-            axes[0].text((lo + hi) / 2, 1.02, "Therapeutic window",
-                         transform=axes[0].get_xaxis_transform(), ha="center", va="bottom",
-                         fontsize=7)
+        if by_span:
+            words = []
+            for spans, which in by_span.items():
+                lo, hi = spans[0]
+                side_text = " and ".join(matplotlib_text(side_word(w)) for w in which if w)
+                words.append(((lo + hi) / 2, "Therapeutic window"
+                              + (f", {side_text}" if side_text else "")))
+            for i, (x, text) in enumerate(words):
+                axes[0].text(x, 1.02 + 0.09 * i, text, transform=axes[0].get_xaxis_transform(),
+                             ha="center", va="bottom", fontsize=7)
         else:
-            axes[0].set_title("No dose met both criteria", fontsize=7)
+            axes[0].set_title("No dose met both criteria" + (" on any side" if sides != [""]
+                                                             else ""), fontsize=7)
         axes[1].set_xlabel("Dose (\u00b5g/day)")
     return fig
 

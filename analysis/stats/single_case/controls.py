@@ -31,7 +31,7 @@ from scipy import stats
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
-from analysis.stats.noncentral import noncentral_t_limits
+from analysis.stats.noncentral import noncentral_t_limits, noncentral_t_median
 from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import ALTERNATIVES, Alternative, Better, Tail
 
@@ -156,12 +156,14 @@ class CrawfordHowell:
             *tests,
             {**base, "analysis": "pct_more_extreme", "term": f"controls {where} patient",
              "estimate": pct(self.pct_more_extreme), "ci_low": pct(self.pct_ci[0]),
-             "ci_high": pct(self.pct_ci[1]),
-             "method": ("percentage of the control population beyond the patient = one-sided "
-                        "p*100" if share == "percent" else "proportion (0-1) of the control "
-                        "population beyond the patient = one-sided p") + "; interval from the exact inversion of the noncentral t (Crawford & "
-             "Garthwaite 2002); scipy.special.nctdtrinc + brentq",
-             "note": ""},
+             "ci_high": pct(self.pct_ci[1]), "p_value": self.p_one_sided,
+             "method": ("percentage (0-100)" if share == "percent" else "proportion (0-1)")
+             + " of the control population beyond the patient: median-unbiased estimate "
+             "Phi(delta_0.5/sqrt(n)) and interval Phi(delta limits/sqrt(n)) from the exact "
+             "inversion of the noncentral t (Crawford & Garthwaite 2002); scipy.special.nctdtr "
+             "+ brentq",
+             "note": "p_value = the one-sided Crawford-Howell p (the test's p, which singcar "
+             "reports as the point estimate)"},
             {**base, "analysis": "z_cc", "term": "patient - controls",
              "estimate": self.z_cc, "ci_low": self.z_cc_ci[0], "ci_high": self.z_cc_ci[1],
              "method": "Z_CC = (patient - mean)/SD (Crawford, Garthwaite & Porter 2010); "
@@ -183,11 +185,19 @@ def crawford_howell(
 ) -> CrawfordHowell:
     """Crawford-Howell modified t-test of one patient against a control sample.
 
-    ``t = (x - mean) / (sd * sqrt((n + 1) / n))`` on ``n - 1`` df. The one-sided p is also the
-    unbiased point estimate of the proportion of the control population beyond the patient
-    (Crawford & Garthwaite 2006); its interval and that of ``Z_CC = (x - mean) / sd`` come from
-    the noncentral t: ``Z_CC * sqrt(n)`` is noncentral t on ``n - 1`` df with noncentrality
-    ``sqrt(n) * (x - mu) / sigma``, inverted exactly (Crawford & Garthwaite 2002).
+    ``t = (x - mean) / (sd * sqrt((n + 1) / n))`` on ``n - 1`` df. The interval of
+    ``Z_CC = (x - mean) / sd`` comes from the noncentral t: ``Z_CC * sqrt(n)`` is noncentral t
+    on ``n - 1`` df with noncentrality ``delta = sqrt(n) * (x - mu) / sigma``, inverted exactly
+    (Crawford & Garthwaite 2002); the proportion of the control population beyond the patient is
+    ``Phi(delta / sqrt(n))`` (or ``1 - Phi``), its interval that of the limits of ``delta``.
+
+    Point estimate of that proportion: ``Phi(delta_0.5 / sqrt(n))``, where ``delta_0.5`` is the
+    50% point of the same inversion (the median-unbiased estimate), so the estimate always lies
+    inside its own interval. Crawford & Garthwaite (2006) and singcar use the one-sided p, which
+    is mean-unbiased but, at extreme scores (Z_CC about -7.5), lies outside the equal-tailed
+    interval (e.g. 1.94e-4 against [2e-23, 1.10e-4]); the one-sided p is kept as the test's p
+    (``p_one_sided``, and ``p_value`` of the ``pct_more_extreme`` row). At moderate scores the
+    two differ little (singcar's 4.80% against 4.88% for patient DF of singcar's README).
 
     Parameters
     ----------
@@ -236,15 +246,15 @@ def crawford_howell(
     z_cc = (x - mean) / sd
     d_lo, d_hi = noncentral_t_limits(z_cc * math.sqrt(n), df, confidence=conf_level)
     z_lo, z_hi = d_lo / math.sqrt(n), d_hi / math.sqrt(n)
-    if tail == "less":
-        pct_ci = (100 * stats.norm.cdf(z_lo), 100 * stats.norm.cdf(z_hi))
-    else:
-        pct_ci = (100 * stats.norm.sf(z_hi), 100 * stats.norm.sf(z_lo))
+    z_mid = noncentral_t_median(z_cc * math.sqrt(n), df) / math.sqrt(n)
+    beyond = stats.norm.cdf if tail == "less" else stats.norm.sf
+    pct_mid = 100 * float(beyond(z_mid))
+    pct_ci = tuple(sorted((100 * float(beyond(z_lo)), 100 * float(beyond(z_hi)))))
     return CrawfordHowell(
         x=float(x), mean=float(mean), sd=float(sd), n=n, alternative=alternative,
         better=better, tail=tail, t=float(t), df=df, se=float(se), p_one_sided=p_one,
         p_two_sided=p_two, p_value=p_two if kind == "two-sided" else p_one,
-        pct_more_extreme=100 * p_one, pct_ci=(float(pct_ci[0]), float(pct_ci[1])),
+        pct_more_extreme=pct_mid, pct_ci=(pct_ci[0], pct_ci[1]),
         z_cc=float(z_cc), z_cc_ci=(float(z_lo), float(z_hi)), conf_level=conf_level,
     )
 
@@ -292,7 +302,8 @@ class BayesSingleCase:
              "estimate": pct(self.pct_more_extreme), "se": pct(100 * self.mc_se),
              "p_value": self.p_value, "ci_low": pct(self.pct_ci[0]),
              "ci_high": pct(self.pct_ci[1]),
-             "note": f"se = Monte Carlo error; p_value is "
+             "note": "estimate = posterior median (inside its credible interval); se = Monte "
+             "Carlo error of the posterior mean, which is the one-sided p; p_value is "
              f"{'two-sided (doubled)' if self.alternative == 'two-sided' else 'one-sided'}"},
             {**base, "analysis": "bayes_single_case", "term": "z_cc: patient - controls",
              "estimate": self.z_cc, "ci_low": self.z_cc_ci[0], "ci_high": self.z_cc_ci[1],
@@ -316,10 +327,12 @@ def bayes_single_case(
     """Bayesian test of one patient against controls (Crawford & Garthwaite 2007).
 
     Each draw: ``sigma^2 = (n - 1) s^2 / chi2_{n-1}``, ``mu = mean + z sqrt(sigma^2 / n)``,
-    ``z* = (x - mu) / sigma``, ``p = Phi(z*)`` (or ``1 - Phi``) for the tail. The mean of
-    ``p`` estimates the proportion of controls beyond the patient (it converges to the
-    Crawford-Howell one-sided p); the 2.5% and 97.5% quantiles of ``p`` and ``z*`` are the
-    credible intervals. Two-sided p doubles the one-sided estimate on the patient's side.
+    ``z* = (x - mu) / sigma``, ``p = Phi(z*)`` (or ``1 - Phi``) for the tail. The posterior
+    median of ``p`` is the point estimate of the proportion of controls beyond the patient and
+    the 2.5% and 97.5% quantiles of ``p`` and ``z*`` are the credible intervals, so the estimate
+    always lies inside its interval (the posterior mean, singcar's estimate, does not at extreme
+    scores). The posterior mean of ``p`` converges to the Crawford-Howell one-sided p and is
+    the test's p (``p_one_sided``); the two-sided p doubles it.
 
     Parameters
     ----------
@@ -358,7 +371,8 @@ def bayes_single_case(
     return BayesSingleCase(
         x=float(x), mean=float(mean), sd=float(sd), n=n, alternative=alternative,
         better=better, tail=tail, p_one_sided=p_one, p_two_sided=p_two,
-        p_value=p_two if kind == "two-sided" else p_one, pct_more_extreme=100 * p_one,
+        p_value=p_two if kind == "two-sided" else p_one,
+        pct_more_extreme=100 * float(np.median(p)),
         pct_ci=(100 * float(q_lo), 100 * float(q_hi)), z_cc=float((x - mean) / sd),
         z_cc_ci=(float(z_lo), float(z_hi)), mc_se=float(p.std(ddof=1) / math.sqrt(n_sim)),
         n_sim=n_sim, seed=int(seed), conf_level=conf_level,

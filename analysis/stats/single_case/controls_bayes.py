@@ -18,7 +18,10 @@
 
 :func:`btd_cov` and :func:`bsdt_cov` take the controls' values or their summary statistics
 (means, SDs, correlation matrix, n). The share of controls beyond the patient is a proportion
-(0-1) unless ``share="percent"`` (:mod:`.shares`).
+(0-1) unless ``share="percent"`` (:mod:`.shares`); its point estimate is the posterior median
+of the per-draw shares, the 50% point of the distribution whose quantiles give its credible
+interval (singcar's posterior mean, the p-value, can lie outside that interval at extreme
+scores).
 
 Monte Carlo: ``n_sim`` posterior draws from :func:`numpy.random.default_rng` (``seed``); the
 simulation error of the p-value (SD of the per-draw p / sqrt(n_sim)) is reported in ``se``.
@@ -101,11 +104,14 @@ def _rows(analysis: str, term: str, estimate: float, draws: np.ndarray, pvals: n
          "ci_low": float(lo), "ci_high": float(hi),
          "note": f"p_value {alternative}; se = Monte Carlo error of p ({len(pvals)} draws); "
          f"{conf_level:.0%} credible interval of the effect from the draws" + extra},
-        {**base, "term": f"{word} of controls {side}", "estimate": scale * float(part.mean()),
+        {**base, "term": f"{word} of controls {side}",
+         "estimate": scale * float(np.median(part)),
          "se": scale * float(part.std(ddof=1) / np.sqrt(len(part))), "ci_low": float(s_lo),
          "ci_high": float(s_hi),
          "note": ("" if scale == 100 else f"{share_word(share)}; ")
-         + "se = Monte Carlo error; credible interval from the draws"},
+         + "estimate = posterior median, inside its credible interval (the posterior mean, "
+         "singcar's estimate, is the one-sided p); se = Monte Carlo error of the mean; credible "
+         "interval from the draws"},
     ])
 
 

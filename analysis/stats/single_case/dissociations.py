@@ -18,7 +18,7 @@ from scipy import stats
 
 from analysis.errors import InvalidInputError
 from analysis.results import result_frame
-from analysis.stats.noncentral import noncentral_t_limits
+from analysis.stats.noncentral import noncentral_t_limits, noncentral_t_median
 from analysis.stats.single_case.controls import _check_controls
 from analysis.stats.single_case.shares import Share, check_share
 from analysis.vocabulary import Better
@@ -219,7 +219,9 @@ def udt(
     Crawford & Garthwaite (2002) (singcar searches the noncentrality on a 0.01 grid; the
     limits here are exact roots, so they differ from singcar's in the second decimal at most),
     and the share of controls beyond the patient's difference with its interval (a proportion
-    0-1, or 0-100 with ``share="percent"``: :mod:`.shares`).
+    0-1, or 0-100 with ``share="percent"``: :mod:`.shares`). That share's point estimate is the
+    median-unbiased ``Phi(delta_0.5 / sqrt(n))`` of the same inversion, so it lies inside its
+    interval; the one-sided p (singcar's estimate) is its ``p_value``.
 
     Returns
     -------
@@ -257,11 +259,13 @@ def udt(
     z_dcc = ((x - mean_x) / sd_x - (y - mean_y) / sd_y) / math.sqrt(2 - 2 * r_xy)
     lo, hi = noncentral_t_limits(z_dcc * math.sqrt(n), df, confidence=conf_level)
     z_lo, z_hi = lo / math.sqrt(n), hi / math.sqrt(n)
-    if tail == "less":
-        pct, pct_ci = p_less, (stats.norm.cdf(z_lo), stats.norm.cdf(z_hi))
-    else:
-        pct, pct_ci = p_greater, (stats.norm.sf(z_hi), stats.norm.sf(z_lo))
-    pct, pct_ci = scale * pct, (scale * pct_ci[0], scale * pct_ci[1])
+    # point estimate: the median-unbiased one of the same inversion (inside the interval;
+    # the one-sided p, singcar's estimate, is kept in p_value: see crawford_howell)
+    z_mid = noncentral_t_median(z_dcc * math.sqrt(n), df) / math.sqrt(n)
+    beyond = stats.norm.cdf if tail == "less" else stats.norm.sf
+    pct = scale * float(beyond(z_mid))
+    pct_ci = tuple(sorted((scale * float(beyond(z_lo)), scale * float(beyond(z_hi)))))
+    p_tail = p_less if tail == "less" else p_greater
     base = {"measure": measure, "patient_id": patient_id, "side": side, "analysis": "udt",
             "n_patients": 1.0, "n_obs": float(n + 1)}
     ctrl = (f"controls n {n}, r = {r_xy:g}")
@@ -278,8 +282,9 @@ def udt(
          "note": ""},
         {**base, "term": f"{'percentage' if scale == 100 else 'proportion'} of controls "
          f"{'below' if tail == 'less' else 'above'}",
-         "estimate": pct, "ci_low": float(pct_ci[0]), "ci_high": float(pct_ci[1]),
-         "method": ("one-sided p x 100" if scale == 100 else "proportion (0-1) = one-sided p")
-         + " on the patient's side; interval from Z_DCC's",
-         "note": ""},
+         "estimate": pct, "ci_low": pct_ci[0], "ci_high": pct_ci[1], "p_value": p_tail,
+         "method": ("percentage (0-100)" if scale == 100 else "proportion (0-1)")
+         + " on the patient's side: median-unbiased estimate Phi(delta_0.5/sqrt(n)) and "
+         "interval from Z_DCC's noncentral-t inversion",
+         "note": "p_value = the one-sided p on the patient's side (singcar's point estimate)"},
     ])
