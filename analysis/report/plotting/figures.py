@@ -158,7 +158,11 @@ def spaghetti(
                                   label="Model mean (95% CI)"))
         axes[0].set_ylabel(textwrap.fill(names.axis(measure, side), 40))
         names.grade_axis(axes[0], measure)
-        axes[-1].legend(handles=handles, loc="best")
+        if len(axes) > 1:  # above the panels: inside, it would hide one panel's data
+            fig.legend(handles=handles, loc="outside upper center", ncol=len(handles),
+                       frameon=False)
+        else:
+            axes[0].legend(handles=handles, loc="best")
         if panels is None:
             visit_ticks(axes[0], names, visits)
             axes[0].set_xlabel("Visit")

@@ -162,18 +162,30 @@ def axis_title(panels: list[Panel]) -> str:
 
 
 def thin_labels(fig: Figure, axes: Sequence[Axes], title: str | None = None) -> list[str]:
-    """Make the x tick labels of ``axes`` not overlap: after a draw, slant them to vertical
-    when two overlap; then hide every label that still overlaps one kept before it and name
+    """Make the x tick labels of ``axes`` not overlap: after a draw, on a time axis (``title``
+    given) keep only the time of each label ("day 2", "month 6") when two overlap; then slant
+    them to vertical when two still overlap; then hide every label that still overlaps one kept before it and name
     the hidden ones under the x label. ``title``: the figure's common x label (else the x
     label of the last axes is kept). Returns the hidden labels' texts."""
     if title is not None:
         fig.supxlabel(title, fontsize=7)
+    if title is not None and _overlapping(fig, axes):
+        for ax in axes:  # on a time axis the time alone ("day 2", "month 6") names the visit
+            texts = [t.get_text().rpartition("\n")[2] for t in ax.get_xticklabels()]
+            size = ax.get_xticklabels()[0].get_fontsize() if texts else None
+            ax.set_xticks(ax.get_xticks(), texts, rotation=0, ha="center", fontsize=size)
     if _overlapping(fig, axes):
         for ax in axes:  # vertical, on one line (a wrapped label turned on its side is wide)
             texts = [_one_line(t.get_text()) for t in ax.get_xticklabels()]
             size = ax.get_xticklabels()[0].get_fontsize() if texts else None
             ax.set_xticks(ax.get_xticks(), texts, rotation=90, ha="center",
                           rotation_mode="default", fontsize=size)
+        # the figure grows by the labels' height, so the vertical labels do not squash the axes
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        tallest = max((t.get_window_extent(renderer).height for ax in axes
+                       for t in _labels(ax)), default=0.0) / fig.dpi
+        fig.set_figheight(fig.get_figheight() + tallest)
     kept, hidden = [], []
     if _overlapping(fig, axes):
         renderer = fig.canvas.get_renderer()
