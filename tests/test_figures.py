@@ -422,7 +422,7 @@ def test_every_figure_text_is_in_clinical_words(name, example_runs):
     if name == "visits_not_named_baseline":
         assert "before treatment" in texts and "month 12" in texts
     else:
-        assert "after implantation" in texts
+        assert "after pump implantation" in texts  # the phases of each panel, in the axis title
 
 
 def test_units_and_grades_on_axes(example_runs):

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from analysis.errors import InvalidInputError
 from analysis.report.escape import matplotlib_text
 from analysis.report.formatting import fmt_num
-from analysis.report.labels import grade_steps, side_word
+from analysis.report.labels import grade_steps, phase_word, side_word
 from analysis.report.plotting import time_axis
 from analysis.report.plotting._data import (
     Names,
@@ -170,8 +170,21 @@ def spaghetti(
         else:
             for ax, panel in zip(axes, panels, strict=True):
                 label_visits(ax, panel, [names.raw_visit(v) for v in panel.visits])
-            thin_labels(fig, axes, axis_title(panels))
+            thin_labels(fig, axes, axis_title(panels, _panel_phases(rows, panels)))
     return fig
+
+
+def _panel_phases(rows: pd.DataFrame, panels: list) -> list[str]:
+    """Each panel's phases in words, in the order of the phases ("" without a phase column)."""
+    if "phase" not in rows.columns:
+        return [""] * len(panels)
+    order = {"baseline": 0, "test_infusion": 1, "post_implant": 2}
+    out = []
+    for panel in panels:
+        found = rows.loc[rows["visit"].isin(panel.visits), "phase"].dropna().astype(str)
+        found = sorted(set(found) - {""}, key=lambda p: (order.get(p, 9), p))
+        out.append(matplotlib_text(", ".join(phase_word(p) for p in found)))
+    return out
 
 
 def _emmean_rows(results: pd.DataFrame, *, measure: str, side: str | None) -> pd.DataFrame:

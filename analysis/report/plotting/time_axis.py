@@ -152,13 +152,22 @@ def label_visits(ax: Axes, panel: Panel, names: Sequence[str]) -> None:
     ax.set_xlim(min(x) - pad, max(x) + pad)
 
 
-def axis_title(panels: list[Panel]) -> str:
-    """The common x label: the time unit of each panel."""
+def axis_title(panels: list[Panel], phases: Sequence[str] = ()) -> str:
+    """The common x label: the time unit of each panel, and each panel's phases in words when
+    ``phases`` (one text per panel, e.g. "baseline, test infusion") are given.
+
+    Examples
+    --------
+    >>> days = pd.Series([-7.0, 2, 4, 183], index=["bl", "t2", "t4", "m6"])
+    >>> axis_title(time_panels(days), ["baseline, test infusion", "after pump implantation"])
+    'Time from day 0 of the data: days (baseline, test infusion), then months after the break (after pump implantation)'
+    """
     units = [("months" if p.months else "days") for p in panels]
+    words = [f" ({w})" if w else "" for w in phases] if len(phases) == len(panels) else [""] * len(panels)
     if len(panels) == 1:
-        return f"Time from day 0 of the data ({units[0]})"
-    return (f"Time from day 0 of the data ({units[0]}, then {units[1]} after the break)"
-            if units[0] != units[1] else f"Time from day 0 of the data ({units[0]}, axis broken)")
+        return f"Time from day 0 of the data: {units[0]}{words[0]}"
+    return (f"Time from day 0 of the data: {units[0]}{words[0]}, then {units[1]} after the "
+            f"break{words[1]}")
 
 
 def thin_labels(fig: Figure, axes: Sequence[Axes], title: str | None = None) -> list[str]:
