@@ -55,6 +55,8 @@ def first_clause(note: Any) -> str:
     --------
     >>> first_clause("no dose qualifies: spasticity never improved; strength MDC 1")
     'no dose qualifies: spasticity never improved'
+    >>> first_clause("p_value = the one-sided p; singcar")
+    'p = the one-sided p'
     >>> first_clause("not classified: better = 'context'")
     'not classified: the direction of improvement depends on the clinical context'
     """
@@ -62,6 +64,7 @@ def first_clause(note: Any) -> str:
     text = text.replace("better = 'context'", "the direction of improvement depends on the "
                         "clinical context").replace("better = 'towards_normal'",
                         "improvement means moving towards the normal range")
+    text = re.sub(r"\bp_value\b", "p", text)  # a note naming its row's column
     text = re.sub(r"\btest_infusion\b", "test infusion", text)
     text = re.sub(r"\bpost_implant\b", "after implantation", text)
     return text
