@@ -43,6 +43,7 @@ def texts(ctx) -> dict[str, str]:
            "methods": say.methods_paragraph(ctx), "title": say.report_title(ctx)}
     if ctx.patient:
         out["single"] = say.single_case_paragraph(ctx)
+        out["single_notes"] = rt.single_case_rows(ctx)[1].markdown()  # footnotes are prose too
     return out
 
 
