@@ -473,9 +473,9 @@ def therapeutic_window(data: pd.DataFrame, *, config: str | Path | StudyConfig |
     >>> import analysis
     >>> ds = analysis.load_dataset(analysis.EXAMPLES / "case_report")
     >>> cfg = analysis.load_config(analysis.EXAMPLES / "case_report" / "study.yaml")
-    >>> row = analysis.therapeutic_window(ds.observations, config=cfg).iloc[0]
-    >>> float(row["ci_low"]), float(row["ci_high"]), float(row["estimate"])
-    (100.0, 108.0, 108.0)
+    >>> rows = analysis.therapeutic_window(ds.observations, config=cfg)  # one row per side
+    >>> [(r.side, float(r.ci_low), float(r.ci_high), float(r.estimate)) for r in rows.itertuples()]
+    [('L', 90.0, 108.0, 108.0), ('R', 100.0, 108.0, 108.0)]
     """
     from analysis.run.pipeline import (
         therapeutic_window_rows,  # shares the pipeline's rule
@@ -505,8 +505,9 @@ def crawford_howell(x: float, controls: Sequence[float] | None = None, *,
     >>> rows["analysis"].tolist()[:2]
     ['crawford_howell', 'crawford_howell']
     >>> dff = analysis.crawford_howell(-1.754857, mean=0, sd=1, n=28)  # singcar's patient DF
-    >>> round(float(dff.set_index("analysis").loc["pct_more_extreme", "estimate"]), 4)
-    0.048
+    >>> r = dff.set_index("analysis").loc["pct_more_extreme"]
+    >>> round(float(r["estimate"]), 4), round(float(r["p_value"]), 4)  # median; singcar: p 0.048
+    (0.0413, 0.048)
     """
     mean, sd, n = _control_summary(controls, mean, sd, n)
     return _controls.crawford_howell(x, mean=mean, sd=sd, n=n, alternative=alternative,

@@ -165,10 +165,11 @@ def patient_dose_text(ctx, t: PatientTreatment) -> str:
         elif t.dose_state == "zero":
             parts.append("Every recorded dose of the test phase is 0 µg.")
         if t.boluses:
-            amounts = ", ".join(_ug(b) for b in t.boluses)
+            amounts = " then ".join(_ug(b) for b in t.boluses)  # in visit order
             parts.append(f"A test bolus of {amounts} µg was given (an amount given once, not a "
                          "daily rate)." if len(t.boluses) == 1 else
-                         f"Test boluses of {amounts} µg were given (amounts, not daily rates).")
+                         f"Test boluses of {amounts} µg were given, in this order (amounts, not "
+                         "daily rates).")
         if t.titrated:
             steps = []
             if t.increases:

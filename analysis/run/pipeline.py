@@ -148,9 +148,9 @@ def run_analysis(
     --------
     >>> from analysis.paths import EXAMPLES
     >>> run = run_analysis(EXAMPLES / "case_report", cache_dir=None)
-    >>> window = run.results.query("analysis == 'therapeutic_window'").iloc[0]
-    >>> float(window["ci_low"]), float(window["ci_high"]), float(window["estimate"])
-    (100.0, 108.0, 108.0)
+    >>> window = run.results.query("analysis == 'therapeutic_window'")  # per side
+    >>> [(r.side, float(r.ci_low), float(r.ci_high)) for r in window.itertuples()]
+    [('L', 90.0, 108.0), ('R', 100.0, 108.0)]
     """
     # Arrow's default pool (mimalloc) keeps the pages freed after reading and validating, so
     # the analysis that follows cannot reuse them: the system allocator for this run lowers
