@@ -73,7 +73,7 @@ def test_a_pickle_planted_in_the_kernel_cache_is_not_loaded_by_a_report(cache_co
     marker = tmp_path / "executed"
     for name in NAMES:
         (entry / name).write_bytes(pickle.dumps(_Payload(marker)))
-    code = ("from analysis.report.helpers import load; import sys; "
+    code = ("from analysis.report.kit import load; import sys; "
             f"run = load(data={str(CASE)!r}); print(len(run.results))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "ITB_CACHE_DIR": str(directory)})

@@ -21,7 +21,8 @@ from analysis.paths import REPORTS as REPORT_SOURCES
 from analysis.report.render import project_dir, render_report
 from analysis.report.render import quarto as quarto_mod
 from analysis.report.render.pandoc import CrossrefWarning, resolve_crossrefs
-from analysis.report.render.qmd import coerce_params, inline_expressions, parse_qmd
+from analysis.report.render.project import coerce_params
+from analysis.report.render.qmd import inline_expressions, parse_qmd
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "tests" / "fixtures" / "render" / "demo.qmd"
@@ -386,7 +387,7 @@ title: "Front-matter title"
 ---
 
 ```{{python}}
-from analysis.report import helpers as kit
+from analysis.report import kit
 kit.set_title({HOSTILE_TITLE!r})
 ```
 

@@ -364,7 +364,7 @@ def test_analyze_follows_links_when_asked(tmp_path, capsys):
 
 
 def test_report_helper_passes_follow_links(tmp_path):
-    from analysis.report.helpers import load
+    from analysis.report.kit import load
 
     root = data_file_outside(tmp_path)
     with pytest.raises(OutsideDatasetError):

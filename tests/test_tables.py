@@ -91,11 +91,11 @@ def test_to_great_table_html():
 
 
 def test_show_table_uses_the_one_markdown_writer():
-    from analysis.report import helpers
+    from analysis.report import kit
 
     df = pd.DataFrame({"Measure": ["a|b"], "p": [".043"]})
-    assert helpers.show_table(df, "Cap").data == to_markdown(df, "Cap")
-    assert not hasattr(helpers, "pipe_table")
+    assert kit.show_table(df, "Cap").data == to_markdown(df, "Cap")
+    assert not hasattr(kit, "pipe_table")
 
 
 # ----------------------------------------- responders and effect sizes, in clinical words

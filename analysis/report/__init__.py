@@ -1,3 +1,3 @@
-"""Present results: number formatting, tables, figures (:mod:`.plotting`), report helpers
-used by the Quarto documents (:mod:`.helpers`) and the rendering engines (:mod:`.render`).
+"""Present results: number formatting, tables, figures (:mod:`.plotting`), the kit the Quarto
+documents call (:mod:`.kit`) and the rendering engines (:mod:`.render`).
 """

@@ -179,3 +179,20 @@ def visit_ticks(ax: Any, names: Names, visits: Sequence[str],
                   rotation=40 if many else 0, ha="right" if many else "center",
                   rotation_mode="anchor" if many else "default", fontsize=6 if many else None)
     ax.set_xlim(-0.4, len(visits) - 0.6)
+
+
+def emmean_rows(results: pd.DataFrame, *, measure: str, side: str | None) -> pd.DataFrame:
+    """The ``lmm_emmean`` rows of one measure (and side) of a results table, or an error
+    saying how to get them."""
+    require_columns(results, ["measure", "analysis", "term", "estimate", "ci_low", "ci_high"],
+                    "results table")
+    em = results[(results["analysis"] == "lmm_emmean") & (results["measure"] == measure)]
+    if side is not None and "side" in em.columns:
+        em = em[em["side"].fillna("") == side]
+    if em.empty:
+        raise InvalidInputError(
+            f"no lmm_emmean rows of measure {measure!r}"
+            f"{'' if side is None else f' side {side!r}'} in the results; fit the mixed "
+            "model first or call without emmeans"
+        )
+    return em

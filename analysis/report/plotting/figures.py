@@ -1,10 +1,8 @@
 """Group figures: patients over visits, individual change, effect sizes, MAS distribution.
 
-Each function takes tidy data (observations, the change table or the results table; see
-CONTRACTS) and returns a :class:`matplotlib.figure.Figure` drawn in the project theme. Nothing
-is shown or saved here: use :func:`analysis.report.plotting.theme.save_figure`. The one-patient figures
-live in :mod:`analysis.report.plotting.single_case` and are re-exported here.
-"""
+Each takes tidy data (observations, change or results table; see CONTRACTS) and returns a
+themed :class:`matplotlib.figure.Figure`, neither shown nor saved (``theme.save_figure``); the
+one-patient figures (:mod:`analysis.report.plotting.single_case`) are re-exported here."""
 
 from __future__ import annotations
 
@@ -21,10 +19,11 @@ from matplotlib.lines import Line2D
 from analysis.errors import InvalidInputError
 from analysis.report.escape import matplotlib_text
 from analysis.report.formatting import fmt_num
-from analysis.report.labels import grade_steps, phase_word, side_word
+from analysis.report.labels import grade_steps, side_word
 from analysis.report.plotting import time_axis
 from analysis.report.plotting._data import (
     Names,
+    emmean_rows,
     line_keys,
     require_columns,
     select,
@@ -50,6 +49,7 @@ from analysis.report.plotting.theme import (
 from analysis.report.plotting.time_axis import (
     axis_title,
     label_visits,
+    panel_phases,
     thin_labels,
     time_axes,
     time_panels,
@@ -123,7 +123,7 @@ def spaghetti(
            else {v: (0, float(i)) for i, v in enumerate(visits)})
     em = None
     if emmeans is not None:
-        em = _emmean_rows(emmeans, measure=measure, side=side)
+        em = emmean_rows(emmeans, measure=measure, side=side)
         unknown = sorted(set(em["term"]) - set(pos))
         if unknown:
             raise InvalidInputError(
@@ -170,36 +170,8 @@ def spaghetti(
         else:
             for ax, panel in zip(axes, panels, strict=True):
                 label_visits(ax, panel, [names.raw_visit(v) for v in panel.visits])
-            thin_labels(fig, axes, axis_title(panels, _panel_phases(rows, panels)))
+            thin_labels(fig, axes, axis_title(panels, panel_phases(rows, panels)))
     return fig
-
-
-def _panel_phases(rows: pd.DataFrame, panels: list) -> list[str]:
-    """Each panel's phases in words, in the order of the phases ("" without a phase column)."""
-    if "phase" not in rows.columns:
-        return [""] * len(panels)
-    order = {"baseline": 0, "test_infusion": 1, "post_implant": 2}
-    out = []
-    for panel in panels:
-        found = rows.loc[rows["visit"].isin(panel.visits), "phase"].dropna().astype(str)
-        found = sorted(set(found) - {""}, key=lambda p: (order.get(p, 9), p))
-        out.append(matplotlib_text(", ".join(phase_word(p) for p in found)))
-    return out
-
-
-def _emmean_rows(results: pd.DataFrame, *, measure: str, side: str | None) -> pd.DataFrame:
-    require_columns(results, ["measure", "analysis", "term", "estimate", "ci_low", "ci_high"],
-                    "results table")
-    em = results[(results["analysis"] == "lmm_emmean") & (results["measure"] == measure)]
-    if side is not None and "side" in em.columns:
-        em = em[em["side"].fillna("") == side]
-    if em.empty:
-        raise InvalidInputError(
-            f"no lmm_emmean rows of measure {measure!r}"
-            f"{'' if side is None else f' side {side!r}'} in the results; fit the mixed "
-            "model first or call without emmeans"
-        )
-    return em
 
 
 def _change_rows(changes: pd.DataFrame, measure: str, visit: str,

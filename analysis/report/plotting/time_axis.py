@@ -29,9 +29,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis.report.escape import matplotlib_text
+from analysis.report.labels import phase_word
 
-__all__ = ["DAYS_PANEL", "Panel", "axis_title", "label_visits", "positions", "thin_labels",
-           "time_axes", "time_panels", "visit_days"]
+__all__ = ["DAYS_PANEL", "Panel", "axis_title", "label_visits", "panel_phases", "positions",
+           "thin_labels", "time_axes", "time_panels", "visit_days"]
 
 #: A panel spanning at most this many days is drawn in days, a longer one in months.
 DAYS_PANEL = 60.0
@@ -250,3 +251,26 @@ def positions(panels: list[Panel]) -> dict[str, tuple[int, float]]:
     """Visit -> (panel index, x) for drawing data in the right panel."""
     return {v: (i, p.x(d)) for i, p in enumerate(panels)
             for v, d in zip(p.visits, p.days, strict=True)}
+
+
+def panel_phases(rows: pd.DataFrame, panels: list[Panel]) -> list[str]:
+    """Each panel's phases in words, in the order of the phases ("" without a phase column),
+    for :func:`axis_title`.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"visit": ["bl", "t2", "m6"],
+    ...                      "phase": ["baseline", "test_infusion", "post_implant"]})
+    >>> panels = time_panels(pd.Series([-7.0, 2, 183], index=["bl", "t2", "m6"]))
+    >>> panel_phases(rows, panels)
+    ['baseline, test infusion', 'after pump implantation']
+    """
+    if "phase" not in rows.columns:
+        return [""] * len(panels)
+    order = {"baseline": 0, "test_infusion": 1, "post_implant": 2}
+    out = []
+    for panel in panels:
+        found = rows.loc[rows["visit"].isin(panel.visits), "phase"].dropna().astype(str)
+        found = sorted(set(found) - {""}, key=lambda p: (order.get(p, 9), p))
+        out.append(matplotlib_text(", ".join(phase_word(p) for p in found)))
+    return out

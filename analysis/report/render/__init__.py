@@ -73,7 +73,8 @@ from analysis.report.render.freeze import (
 )
 from analysis.report.render.markup import check_cell_options, check_markdown
 from analysis.report.render.pandoc import EXTENSIONS, assemble_markdown, convert
-from analysis.report.render.qmd import QmdDocument, project_dir, read_qmd, with_project
+from analysis.report.render.project import project_dir, with_project
+from analysis.report.render.qmd import QmdDocument, read_qmd
 from analysis.report.render.quarto import quarto_available, render_with_quarto
 from analysis.vocabulary import REPORT_FORMATS, Engine
 

@@ -26,11 +26,11 @@ import yaml
 from analysis.report.escape import markdown_literal
 from analysis.report.render.citations import Bibliography, check_citations
 from analysis.report.render.execute import ExecutedDocument, Output
+from analysis.report.render.front_matter import front_block, normalise_authors
 from analysis.report.render.markup import (
     CrossrefWarning,
     SectionNumbers,
     check_markdown,
-    front_block,
     heading_levels,
     pagebreaks,
     render_callouts,
@@ -285,7 +285,7 @@ def cell_title(executed: ExecutedDocument) -> str | None:
 def _metadata(front: dict, fmt: str, title: str | None = None) -> dict:
     """Pandoc metadata; ``title`` (plain text from a cell) replaces the front matter's, as a
     Markdown literal: Pandoc parses YAML metadata strings as Markdown."""
-    # Authors, abstract and keywords are written into the body by markup.front_block (the same
+    # Authors, abstract and keywords are written into the body by front_matter.front_block (the same
     # in every format); the templates' own fields would show the author schema as "true" and
     # Pandoc 3.9's Typst template writes keywords unquoted, which Typst rejects.
     meta = {k: front[k] for k in ("title", "subtitle", "date", "lang") if k in front}
@@ -295,7 +295,6 @@ def _metadata(front: dict, fmt: str, title: str | None = None) -> dict:
         meta["date"] = _dt.date.today().isoformat()
     elif isinstance(meta.get("date"), (_dt.date, _dt.datetime)):
         meta["date"] = meta["date"].isoformat()
-    from analysis.report.render.markup import normalise_authors
 
     names = [a["name"] for a in normalise_authors(front)[0] if a["name"]]
     if names and fmt == "html":

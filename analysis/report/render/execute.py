@@ -27,10 +27,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.errors import RenderError
+from analysis.report.render.project import coerce_params
 from analysis.report.render.qmd import (
     Cell,
     QmdDocument,
-    coerce_params,
     inline_expressions,
 )
 
@@ -215,7 +215,7 @@ def execute_document(
         The parsed document.
     params : dict, optional
         Parameter values; they override the assignments of the cell tagged ``parameters``
-        (typed as described in :func:`analysis.report.render.qmd.coerce_params`).
+        (typed as described in :func:`analysis.report.render.project.coerce_params`).
     workdir : pathlib.Path
         Directory where figures are written (under ``figures/``).
     cwd : pathlib.Path, optional

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from analysis.report.render.execute import ExecutedCell, ExecutedDocument, Output
-from analysis.report.render.qmd import QmdDocument, coerce_params, inline_expressions
+from analysis.report.render.project import coerce_params
+from analysis.report.render.qmd import QmdDocument, inline_expressions
 
 __all__ = ["freeze_key", "load_frozen", "store_frozen", "freeze_enabled", "FREEZE_FORMAT"]
 

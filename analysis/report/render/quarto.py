@@ -8,7 +8,7 @@ directory mirrors the document's folder relative to the project. Outside a proje
 Parameters are written to a YAML file passed with ``--execute-params`` rather than given as
 ``-P key:value``: Quarto reads ``-P`` values as YAML, so ``-P patient:007`` would arrive as the
 number 7. They are typed first exactly as the built-in engine types them
-(:func:`analysis.report.render.qmd.coerce_params`), so both paths see the same values.
+(:func:`analysis.report.render.project.coerce_params`), so both paths see the same values.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ import yaml
 
 from analysis.errors import RenderError
 from analysis.report.escape import markdown_literal
-from analysis.report.render.qmd import coerce_params, project_dir, read_qmd
+from analysis.report.render.project import coerce_params, project_dir
+from analysis.report.render.qmd import read_qmd
 
 __all__ = ["quarto_available", "render_with_quarto", "quarto_command", "quarto_outputs",
            "QUARTO_FORMATS"]

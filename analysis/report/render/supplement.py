@@ -1,7 +1,7 @@
 """Supplementary tables: long tables written to a workbook beside the report, not into it.
 
 A document cell marks a table as supplementary with :func:`supplement_block` (through
-:func:`analysis.report.helpers.show_supplement`): the table's values travel in the cell's
+:func:`analysis.report.kit.show_supplement`): the table's values travel in the cell's
 Markdown output as CSV in a raw block of the format ``itb-supplement`` (a raw block of a format
 no writer knows is left out of every output, by Pandoc and by Quarto alike), so that frozen
 outputs keep them. :func:`extract_supplement` takes the blocks out of the assembled

@@ -1,4 +1,4 @@
-"""Helpers used inside the report documents (``reports/*.qmd``).
+"""The kit the report documents (``reports/*.qmd``) call: load a run, print numbers and tables.
 
 Reports read results; they do not fit models. :func:`load` runs (or reads from the cache) the
 analysis pipeline, and every number printed in the text comes from the results table through
