@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.data.tables import column_letter
 from analysis.errors import Problem
 
 _TEXT = (".csv", ".tsv", ".txt")
@@ -33,15 +34,6 @@ class Preview:
     columns: tuple[str, ...]
     rows: tuple[tuple[int | None, tuple[str, ...]], ...]
     marked: dict[tuple[int, int], str]
-
-
-def _letters(i: int) -> str:
-    out = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 def read_grid(path: Path) -> list[list[str]]:
@@ -110,7 +102,7 @@ def preview(path: Path, problems: Sequence[Problem]) -> Preview:
         rows.append((r, tuple(grid[r - 1])))
         last = r
     width = max((len(g) for g in grid[:_MAX_READ]), default=0)
-    return Preview(path.name, tuple(_letters(i) for i in range(width)), tuple(rows), marked)
+    return Preview(path.name, tuple(column_letter(i) for i in range(width)), tuple(rows), marked)
 
 
 def _column_index(grid: list[list[str]], column: str) -> int | None:
